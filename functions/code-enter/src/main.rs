@@ -1,0 +1,8 @@
+//! The `code-enter` Lambda function: wiring only.
+
+use phone_auth::http::routes::Endpoint;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    phone_auth::lambda::run(Endpoint::CodeEnter).await
+}

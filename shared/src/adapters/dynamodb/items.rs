@@ -1,0 +1,173 @@
+//! The items as DynamoDB holds them, mapped with serde_dynamo. Keys carry a
+//! type prefix so that one table can hold several kinds of item.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::code::CodeHash;
+use crate::domain::invite::InviteCode;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{ActivatedInvite, User, UserId};
+use crate::ports::{CodeRecord, Session};
+
+pub fn phone_key(phone: &Phone) -> String {
+    format!("phone#{phone}")
+}
+
+pub fn user_key(id: UserId) -> String {
+    format!("user#{id}")
+}
+
+pub fn invite_key(code: &InviteCode) -> String {
+    format!("invite#{}", code.as_str())
+}
+
+/// Codes table: one per phone.
+#[derive(Serialize, Deserialize)]
+pub struct CodeItem {
+    pub pk: String,
+    pub phone: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<String>,
+    pub expires_at: i64,
+    pub attempts: u32,
+    pub sent_at: i64,
+    pub window_start: i64,
+    pub window_sends: u32,
+    pub version: u64,
+    /// DynamoDB's TTL attribute, in epoch seconds.
+    pub ttl: i64,
+}
+
+impl From<&CodeRecord> for CodeItem {
+    fn from(r: &CodeRecord) -> CodeItem {
+        CodeItem {
+            pk: phone_key(&r.phone),
+            phone: r.phone.as_str().to_owned(),
+            hash: r.hash.as_ref().map(|h| h.0.clone()),
+            expires_at: r.expires_at.0,
+            attempts: r.attempts,
+            sent_at: r.sent_at.0,
+            window_start: r.window_start.0,
+            window_sends: r.window_sends,
+            version: r.version,
+            ttl: r.forget_at().secs(),
+        }
+    }
+}
+
+impl From<CodeItem> for CodeRecord {
+    fn from(i: CodeItem) -> CodeRecord {
+        CodeRecord {
+            phone: Phone::from_trusted(i.phone),
+            hash: i.hash.map(CodeHash),
+            expires_at: Timestamp(i.expires_at),
+            attempts: i.attempts,
+            sent_at: Timestamp(i.sent_at),
+            window_start: Timestamp(i.window_start),
+            window_sends: i.window_sends,
+            version: i.version,
+        }
+    }
+}
+
+/// Users table: the user itself.
+#[derive(Serialize, Deserialize)]
+pub struct UserItem {
+    pub pk: String,
+    pub id: u64,
+    pub phone: String,
+    pub invite: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inv: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inv_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_invite: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_login: Option<i64>,
+    pub date_joined: i64,
+    #[serde(default)]
+    pub referrals_count: u64,
+}
+
+impl From<&User> for UserItem {
+    fn from(u: &User) -> UserItem {
+        UserItem {
+            pk: user_key(u.id),
+            id: u.id.0,
+            phone: u.phone.as_str().to_owned(),
+            invite: u.invite.as_str().to_owned(),
+            inv: u.activated.as_ref().map(|a| a.code.as_str().to_owned()),
+            inv_phone: u.activated.as_ref().map(|a| a.owner_phone.as_str().to_owned()),
+            parent_invite: u.activated.as_ref().map(|a| a.owner.0),
+            last_login: u.last_login.map(|t| t.0),
+            date_joined: u.date_joined.0,
+            referrals_count: u.referrals_count,
+        }
+    }
+}
+
+impl From<UserItem> for User {
+    fn from(i: UserItem) -> User {
+        let activated = match (i.inv, i.inv_phone, i.parent_invite) {
+            (Some(code), Some(phone), Some(owner)) => Some(ActivatedInvite {
+                code: InviteCode::from_trusted(code),
+                owner: UserId(owner),
+                owner_phone: Phone::from_trusted(phone),
+            }),
+            _ => None,
+        };
+        User {
+            id: UserId(i.id),
+            phone: Phone::from_trusted(i.phone),
+            invite: InviteCode::from_trusted(i.invite),
+            activated,
+            last_login: i.last_login.map(Timestamp),
+            date_joined: Timestamp(i.date_joined),
+            referrals_count: i.referrals_count,
+        }
+    }
+}
+
+/// Users table: claims a phone for one user. Its existence is what makes a
+/// phone unique.
+#[derive(Serialize, Deserialize)]
+pub struct PhoneItem {
+    pub pk: String,
+    pub user_id: u64,
+}
+
+/// Users table: claims an invite code for one user, with what activating it
+/// needs to know about the owner.
+#[derive(Serialize, Deserialize)]
+pub struct InviteItem {
+    pub pk: String,
+    pub user_id: u64,
+    pub phone: String,
+    pub date_joined: i64,
+}
+
+/// Sessions table: one per login.
+#[derive(Serialize, Deserialize)]
+pub struct SessionItem {
+    pub sid: String,
+    pub user_id: u64,
+    pub current_jti: String,
+    pub revoked: bool,
+    pub expires_at: i64,
+    pub ttl: i64,
+}
+
+impl From<&Session> for SessionItem {
+    fn from(s: &Session) -> SessionItem {
+        SessionItem {
+            sid: s.sid.clone(),
+            user_id: s.user.0,
+            current_jti: s.current_jti.clone(),
+            revoked: false,
+            expires_at: s.expires_at.0,
+            ttl: s.expires_at.secs(),
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! The store on DynamoDB. Every rule that must hold under concurrency (one
+//! user per phone, unique invite codes, single-use codes, capped counters,
+//! one current refresh token per session) is a condition on the write that
+//! would break it, never a read before the write.
+
+mod errors;
+mod items;
+pub mod schema;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
+use serde::Serialize;
+
+use crate::config::Tables;
+use crate::domain::code::CodeHash;
+use crate::domain::invite::InviteCode;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store};
+
+use errors::{Cancelled, TransactError, conditional, store_error};
+use items::{CodeItem, InviteItem, PhoneItem, SessionItem, UserItem, invite_key, phone_key, user_key};
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    tables: Tables,
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item> {
+    serde_dynamo::to_item(value).map_err(|e| Error::Internal(format!("serialising an item: {e}")))
+}
+
+fn from_item<T: serde::de::DeserializeOwned>(item: Item) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(|e| Error::Internal(format!("reading an item: {e}")))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn key(name: &str, value: AttributeValue) -> Item {
+    HashMap::from([(name.to_owned(), value)])
+}
+
+/// Builds a transaction item; building fails only on a missing required
+/// field, which is a bug here.
+fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T> {
+    result.map_err(|e| Error::Internal(format!("building a DynamoDB request: {e}")))
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, tables: Tables) -> DynamoStore {
+        DynamoStore { client, tables }
+    }
+
+    async fn get(&self, table: &str, key: Item) -> Result<Option<Item>> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        Ok(output.item)
+    }
+
+    /// Runs a transaction, retrying it when DynamoDB reports a conflict with
+    /// another transaction in flight; a cancelled transaction answers which
+    /// of its items failed its condition.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<Result<(), Cancelled>> {
+        const TRIES: u32 = 4;
+        for attempt in 1..=TRIES {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match errors::transact_outcome(result) {
+                Ok(()) => return Ok(Ok(())),
+                Err(TransactError::Cancelled(cancelled)) => return Ok(Err(cancelled)),
+                Err(TransactError::Conflict) if attempt < TRIES => {
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
+                }
+                Err(TransactError::Conflict) => {
+                    return Err(Error::StoreUnavailable("transaction conflicts persisted".into()));
+                }
+                Err(TransactError::Other(e)) => return Err(e),
+            }
+        }
+        unreachable!("the last try returns")
+    }
+
+    fn put(&self, table: &str, item: Item, condition: &str) -> Result<TransactWriteItem> {
+        let put = built(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn charge_update(&self, charge: &Charge) -> Result<TransactWriteItem> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.tables.codes)
+                .set_key(Some(key("pk", s(&charge.key))))
+                .update_expression("SET #ttl = :ttl ADD #count :one")
+                .condition_expression("attribute_not_exists(#count) OR #count < :cap")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":ttl", n(charge.expires_at.secs()))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":cap", n(charge.cap))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn consume_code(&self, claim: &CodeClaim) -> Result<TransactWriteItem> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.tables.codes)
+                .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
+                .update_expression("SET attempts = :zero REMOVE #hash")
+                .condition_expression("#hash = :hash AND attempts < :max AND expires_at > :now")
+                .expression_attribute_names("#hash", "hash")
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":hash", s(&claim.hash.0))
+                .expression_attribute_values(":max", n(claim.max_attempts))
+                .expression_attribute_values(":now", n(claim.now.0))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    fn touch_last_login(&self, user: UserId, at: Timestamp) -> Result<TransactWriteItem> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.tables.users)
+                .set_key(Some(key("pk", s(user_key(user)))))
+                .update_expression("SET last_login = :at")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":at", n(at.0))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    async fn set_revoked(&self, sid: &str) -> Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(key("sid", s(sid))))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(sid)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        // Refused only when there is no such session (never was, or expired
+        // and deleted): nothing to revoke then.
+        conditional("UpdateItem", result)?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
+        let item = self.get(&self.tables.codes, key("pk", s(phone_key(phone)))).await?;
+        item.map(|item| from_item::<CodeItem>(item).map(CodeRecord::from))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
+        let item = to_item(&CodeItem::from(record))?;
+        let mut put = Put::builder().table_name(&self.tables.codes).set_item(Some(item));
+        put = if record.version <= 1 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :previous")
+                .expression_attribute_values(":previous", n(record.version - 1))
+        };
+        let mut items = vec![TransactWriteItem::builder().put(built(put.build())?).build()];
+        for charge in charges {
+            items.push(self.charge_update(charge)?);
+        }
+        Ok(match self.transact(items).await? {
+            Ok(()) => SaveCode::Saved,
+            Err(cancelled) => match cancelled.failed_index() {
+                Some(0) | None => SaveCode::Conflict,
+                Some(index) => SaveCode::LimitReached(index - 1),
+            },
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn undo_save_code(&self, previous: Option<&CodeRecord>, written: &CodeRecord, charges: &[Charge]) -> Result<()> {
+        // Conditional on the written version: when a later send replaced the
+        // record, that one stands.
+        let condition = "version = :written";
+        match previous {
+            Some(prev) => {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.tables.codes)
+                    .set_item(Some(to_item(&CodeItem::from(prev))?))
+                    .condition_expression(condition)
+                    .expression_attribute_values(":written", n(written.version))
+                    .send()
+                    .await;
+                conditional("PutItem", result)?;
+            }
+            None => {
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.tables.codes)
+                    .set_key(Some(key("pk", s(phone_key(&written.phone)))))
+                    .condition_expression(condition)
+                    .expression_attribute_values(":written", n(written.version))
+                    .send()
+                    .await;
+                conditional("DeleteItem", result)?;
+            }
+        }
+        for charge in charges {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.tables.codes)
+                .set_key(Some(key("pk", s(&charge.key))))
+                .update_expression("ADD #count :minus_one")
+                .condition_expression("#count > :zero")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await;
+            conditional("UpdateItem", result)?;
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(phone_key(phone)))))
+            .update_expression("ADD attempts :one")
+            .condition_expression("#hash = :hash AND attempts < :max")
+            .expression_attribute_names("#hash", "hash")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":hash", s(&hash.0))
+            .expression_attribute_values(":max", n(max))
+            .send()
+            .await;
+        conditional("UpdateItem", result)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
+        let item = self.get(&self.tables.users, key("pk", s(phone_key(phone)))).await?;
+        item.map(|item| from_item::<PhoneItem>(item).map(|p| UserId(p.user_id)))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let item = self.get(&self.tables.users, key("pk", s(user_key(id)))).await?;
+        item.map(|item| from_item::<UserItem>(item).map(User::from))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn login(&self, claim: &CodeClaim, login: Login<'_>, session: &Session) -> Result<LoginOutcome> {
+        let absent_pk = "attribute_not_exists(pk)";
+        let mut items = vec![self.consume_code(claim)?];
+        let on_failure: &[LoginOutcome] = match login {
+            Login::Existing { user, at } => {
+                items.push(self.touch_last_login(user, at)?);
+                &[LoginOutcome::UserGone]
+            }
+            Login::New(user) => {
+                let phone = PhoneItem {
+                    pk: phone_key(&user.phone),
+                    user_id: user.id.0,
+                };
+                let invite = InviteItem {
+                    pk: invite_key(&user.invite),
+                    user_id: user.id.0,
+                    phone: user.phone.as_str().to_owned(),
+                    date_joined: user.date_joined.0,
+                };
+                items.push(self.put(&self.tables.users, to_item(&phone)?, absent_pk)?);
+                items.push(self.put(&self.tables.users, to_item(&invite)?, absent_pk)?);
+                items.push(self.put(&self.tables.users, to_item(&UserItem::from(user))?, absent_pk)?);
+                &[LoginOutcome::PhoneTaken, LoginOutcome::InviteTaken, LoginOutcome::IdTaken]
+            }
+        };
+        items.push(self.put(
+            &self.tables.sessions,
+            to_item(&SessionItem::from(session))?,
+            "attribute_not_exists(sid)",
+        )?);
+        let session_index = items.len() - 1;
+        Ok(match self.transact(items).await? {
+            Ok(()) => LoginOutcome::LoggedIn,
+            Err(cancelled) => match cancelled.failed_index() {
+                Some(0) | None => LoginOutcome::CodeGone,
+                Some(i) if i == session_index => {
+                    return Err(Error::Internal("a fresh session id was already taken".into()));
+                }
+                Some(i) => on_failure
+                    .get(i - 1)
+                    .copied()
+                    .unwrap_or(LoginOutcome::CodeGone),
+            },
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn rotate_session(&self, sid: &str, old_jti: &str, new_jti: &str, expires_at: Timestamp) -> Result<Rotation> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.sessions)
+            .set_key(Some(key("sid", s(sid))))
+            .update_expression("SET current_jti = :new, expires_at = :exp, #ttl = :ttl")
+            .condition_expression("current_jti = :old AND revoked = :no")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_values(":new", s(new_jti))
+            .expression_attribute_values(":old", s(old_jti))
+            .expression_attribute_values(":exp", n(expires_at.0))
+            .expression_attribute_values(":ttl", n(expires_at.secs()))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .send()
+            .await;
+        if conditional("UpdateItem", result)? {
+            return Ok(Rotation::Rotated);
+        }
+        // A retired token came back: whoever holds it, the session can no
+        // longer be trusted.
+        self.set_revoked(sid).await?;
+        Ok(Rotation::Rejected)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn revoke_session(&self, sid: &str) -> Result<()> {
+        self.set_revoked(sid).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn invite_owner(&self, code: &InviteCode) -> Result<Option<UserId>> {
+        let item = self.get(&self.tables.users, key("pk", s(invite_key(code)))).await?;
+        item.map(|item| from_item::<InviteItem>(item).map(|i| UserId(i.user_id)))
+            .transpose()
+    }
+}

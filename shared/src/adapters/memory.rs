@@ -1,0 +1,189 @@
+//! The store in one process: every operation takes one lock, so each is as
+//! atomic as the DynamoDB condition or transaction it stands in for.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::domain::code::CodeHash;
+use crate::domain::invite::InviteCode;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    codes: HashMap<Phone, CodeRecord>,
+    counters: HashMap<String, u32>,
+    phones: HashMap<Phone, UserId>,
+    invites: HashMap<InviteCode, UserId>,
+    users: HashMap<UserId, User>,
+    sessions: HashMap<String, StoredSession>,
+}
+
+struct StoredSession {
+    current_jti: String,
+    expires_at: Timestamp,
+    revoked: bool,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::Internal("memory store lock poisoned".into()))
+    }
+}
+
+impl State {
+    fn claim_holds(&self, claim: &CodeClaim) -> bool {
+        self.codes.get(&claim.phone).is_some_and(|r| {
+            r.hash.as_ref() == Some(&claim.hash) && r.attempts < claim.max_attempts && claim.now < r.expires_at
+        })
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
+        Ok(self.state()?.codes.get(phone).cloned())
+    }
+
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
+        let mut state = self.state()?;
+        let stored_version = state.codes.get(&record.phone).map_or(0, |r| r.version);
+        if stored_version + 1 != record.version {
+            return Ok(SaveCode::Conflict);
+        }
+        if let Some(index) = charges
+            .iter()
+            .position(|c| state.counters.get(&c.key).copied().unwrap_or(0) >= c.cap)
+        {
+            return Ok(SaveCode::LimitReached(index));
+        }
+        for charge in charges {
+            *state.counters.entry(charge.key.clone()).or_default() += 1;
+        }
+        state.codes.insert(record.phone.clone(), record.clone());
+        Ok(SaveCode::Saved)
+    }
+
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()> {
+        let mut state = self.state()?;
+        if state.codes.get(&written.phone).map(|r| r.version) == Some(written.version) {
+            match previous {
+                Some(prev) => state.codes.insert(prev.phone.clone(), prev.clone()),
+                None => state.codes.remove(&written.phone),
+            };
+        }
+        for charge in charges {
+            if let Some(count) = state.counters.get_mut(&charge.key) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+        let mut state = self.state()?;
+        match state.codes.get_mut(phone) {
+            Some(r) if r.hash.as_ref() == Some(hash) && r.attempts < max => {
+                r.attempts += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
+        Ok(self.state()?.phones.get(phone).copied())
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        Ok(self.state()?.users.get(&id).cloned())
+    }
+
+    async fn login(&self, claim: &CodeClaim, login: Login<'_>, session: &Session) -> Result<LoginOutcome> {
+        let mut state = self.state()?;
+        if !state.claim_holds(claim) {
+            return Ok(LoginOutcome::CodeGone);
+        }
+        match login {
+            Login::Existing { user, at } => {
+                let Some(stored) = state.users.get_mut(&user) else {
+                    return Ok(LoginOutcome::UserGone);
+                };
+                stored.last_login = Some(at);
+            }
+            Login::New(user) => {
+                if state.phones.contains_key(&user.phone) {
+                    return Ok(LoginOutcome::PhoneTaken);
+                }
+                if state.invites.contains_key(&user.invite) {
+                    return Ok(LoginOutcome::InviteTaken);
+                }
+                if state.users.contains_key(&user.id) {
+                    return Ok(LoginOutcome::IdTaken);
+                }
+                state.phones.insert(user.phone.clone(), user.id);
+                state.invites.insert(user.invite.clone(), user.id);
+                state.users.insert(user.id, user.clone());
+            }
+        }
+        if let Some(code) = state.codes.get_mut(&claim.phone) {
+            code.hash = None;
+            code.attempts = 0;
+        }
+        state.sessions.insert(
+            session.sid.clone(),
+            StoredSession {
+                current_jti: session.current_jti.clone(),
+                expires_at: session.expires_at,
+                revoked: false,
+            },
+        );
+        Ok(LoginOutcome::LoggedIn)
+    }
+
+    async fn rotate_session(&self, sid: &str, old_jti: &str, new_jti: &str, expires_at: Timestamp) -> Result<Rotation> {
+        let mut state = self.state()?;
+        let Some(session) = state.sessions.get_mut(sid) else {
+            return Ok(Rotation::Rejected);
+        };
+        if session.revoked || session.current_jti != old_jti {
+            session.revoked = true;
+            return Ok(Rotation::Rejected);
+        }
+        session.current_jti = new_jti.to_owned();
+        session.expires_at = expires_at;
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_session(&self, sid: &str) -> Result<()> {
+        if let Some(session) = self.state()?.sessions.get_mut(sid) {
+            session.revoked = true;
+        }
+        Ok(())
+    }
+
+    async fn invite_owner(&self, code: &InviteCode) -> Result<Option<UserId>> {
+        Ok(self.state()?.invites.get(code).copied())
+    }
+}

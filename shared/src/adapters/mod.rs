@@ -1,0 +1,7 @@
+//! The ports in other worlds: DynamoDB and SNS for production, memory and the
+//! console for development and tests.
+
+pub mod console;
+pub mod dynamodb;
+pub mod memory;
+pub mod sns;

@@ -1,0 +1,10 @@
+//! Values that check themselves and the rules of the service. Nothing here
+//! knows about AWS or HTTP.
+
+pub mod code;
+pub mod invite;
+pub mod phone;
+pub mod service;
+pub mod time;
+pub mod token;
+pub mod user;

@@ -1,0 +1,414 @@
+//! The rules: sending a code, logging in with it, reading a profile,
+//! refreshing and revoking a session. Each takes validated values and talks
+//! to the world only through the ports.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::domain::code::{CodeHasher, OtpCode};
+use crate::domain::invite::InviteCode;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::token::{Claims, TokenType, Tokens};
+use crate::domain::user::{User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{
+    Charge, Clock, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session,
+    SmsSender, Store,
+};
+
+/// Random ids and invite codes collide rarely (1 in 2^53, 1 in 2^30 per
+/// existing user); a few fresh draws settle it.
+const LOGIN_TRIES: usize = 5;
+const HOUR_SECS: u64 = 3600;
+
+pub struct Service {
+    config: Config,
+    store: Arc<dyn Store>,
+    sms: Arc<dyn SmsSender>,
+    clock: Arc<dyn Clock>,
+    hasher: CodeHasher,
+    tokens: Tokens,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeSent {
+    pub expires_in: u64,
+    pub retry_after: u64,
+}
+
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub access: String,
+    pub refresh: String,
+    pub expires_in: u64,
+    pub user_id: UserId,
+    pub created: bool,
+}
+
+#[derive(Debug)]
+pub struct Refreshed {
+    pub access: String,
+    pub refresh: String,
+}
+
+/// Whose profile a request names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileRef {
+    Me,
+    Id(UserId),
+}
+
+/// A user as the profile shows it.
+#[derive(Debug)]
+pub struct Profile {
+    pub user: User,
+}
+
+impl Service {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        clock: Arc<dyn Clock>,
+    ) -> Service {
+        let hasher = CodeHasher::new(&config.secrets.code_hash_secret);
+        let tokens = Tokens::new(
+            &config.secrets.jwt_current,
+            config.secrets.jwt_previous.as_ref(),
+            config.access_ttl_secs,
+            config.refresh_ttl_secs,
+        );
+        Service {
+            config,
+            store,
+            sms,
+            clock,
+            hasher,
+            tokens,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn parse_phone(&self, input: &str) -> Result<Phone> {
+        Phone::parse(input, self.config.default_region)
+    }
+
+    pub fn parse_code(&self, input: &str) -> Result<OtpCode> {
+        OtpCode::parse(input, self.config.code_length)
+    }
+
+    /// Sends a fresh code to `phone`, within the per-phone, per-IP and
+    /// daily limits. Every limit is checked before anything is sent, and a
+    /// send whose SMS fails is taken back.
+    #[tracing::instrument(skip_all)]
+    pub async fn send_code(&self, phone: &Phone, source_ip: Option<&str>) -> Result<CodeSent> {
+        let config = &self.config;
+        if !config.allowed_regions.is_empty()
+            && !phone
+                .region()
+                .is_some_and(|region| config.allowed_regions.contains(&region))
+        {
+            return Err(Error::PhoneNotAllowed);
+        }
+        let now = self.clock.now();
+        let previous = self.store.code(phone).await?;
+        let code = OtpCode::generate(config.code_length, &mut rand::rng());
+        let record = self.next_record(phone, &code, previous.as_ref(), now)?;
+        let charges = self.charges(source_ip, now);
+
+        match self.store.save_code(&record, &charges).await? {
+            SaveCode::Saved => {}
+            SaveCode::Conflict => return Err(rate_limited(config.resend_cooldown_secs.max(1))),
+            SaveCode::LimitReached(index) => {
+                return Err(self.limit_error(source_ip.is_some() && index == 0, now));
+            }
+        }
+
+        let text = format!(
+            "Your verification code is {}. It expires in {} minutes.",
+            code.expose(),
+            config.code_ttl_secs.div_ceil(60)
+        );
+        if let Err(send_error) = self.sms.send(phone, &text).await {
+            if let Err(undo_error) = self
+                .store
+                .undo_save_code(previous.as_ref(), &record, &charges)
+                .await
+            {
+                tracing::error!(error = %undo_error, "taking back a failed send failed");
+            }
+            return Err(send_error);
+        }
+        tracing::info!(phone_region = ?phone.region(), "verification code sent");
+        Ok(CodeSent {
+            expires_in: config.code_ttl_secs,
+            retry_after: config.resend_cooldown_secs,
+        })
+    }
+
+    /// The record a send writes, or the limit that forbids the send.
+    fn next_record(
+        &self,
+        phone: &Phone,
+        code: &OtpCode,
+        previous: Option<&CodeRecord>,
+        now: Timestamp,
+    ) -> Result<CodeRecord> {
+        let config = &self.config;
+        let mut window_start = now;
+        let mut window_sends = 0;
+        let mut attempts = 0;
+        if let Some(prev) = previous {
+            let cooldown_ends = prev.sent_at.plus_secs(config.resend_cooldown_secs);
+            if now < cooldown_ends {
+                return Err(rate_limited(now.secs_until(cooldown_ends)));
+            }
+            let window_ends = prev.window_start.plus_secs(HOUR_SECS);
+            if now < window_ends {
+                if prev.window_sends >= config.phone_max_sends_per_hour {
+                    return Err(rate_limited(now.secs_until(window_ends)));
+                }
+                window_start = prev.window_start;
+                window_sends = prev.window_sends;
+            }
+            // A resend while a code is live keeps its count of wrong tries,
+            // so asking again never buys fresh guesses.
+            if self.is_live(prev, now) {
+                attempts = prev.attempts;
+            }
+        }
+        Ok(CodeRecord {
+            phone: phone.clone(),
+            hash: Some(self.hasher.hash(phone, code)),
+            expires_at: now.plus_secs(config.code_ttl_secs),
+            attempts,
+            sent_at: now,
+            window_start,
+            window_sends: window_sends + 1,
+            version: previous.map_or(0, |prev| prev.version) + 1,
+        })
+    }
+
+    /// A code is live while it is unused, unexpired and not burned.
+    fn is_live(&self, record: &CodeRecord, now: Timestamp) -> bool {
+        record.hash.is_some()
+            && now < record.expires_at
+            && record.attempts < self.config.max_code_attempts
+    }
+
+    /// The shared counters a send adds to: first the source IP's hour (when
+    /// the IP is known), then the service's UTC day (when budgeted).
+    fn charges(&self, source_ip: Option<&str>, now: Timestamp) -> Vec<Charge> {
+        let mut charges = Vec::new();
+        if let Some(ip) = source_ip {
+            let hour = now.secs() / HOUR_SECS as i64;
+            charges.push(Charge {
+                key: format!("ip#{ip}#{hour}"),
+                cap: self.config.ip_max_sends_per_hour,
+                expires_at: Timestamp::from_secs((hour + 1) * HOUR_SECS as i64),
+            });
+        }
+        if self.config.sms_daily_budget > 0 {
+            charges.push(Charge {
+                key: format!("sms#{}", now.utc_day()),
+                cap: self.config.sms_daily_budget,
+                expires_at: now.next_utc_midnight(),
+            });
+        }
+        charges
+    }
+
+    fn limit_error(&self, ip_limit: bool, now: Timestamp) -> Error {
+        if ip_limit {
+            let hour_ends = Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
+            rate_limited(now.secs_until(hour_ends))
+        } else {
+            Error::SmsUnavailable("daily SMS budget spent".into())
+        }
+    }
+
+    /// Checks a code and logs its phone in, creating the user on first login.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_code(&self, phone: &Phone, code: &OtpCode) -> Result<LoggedIn> {
+        let now = self.clock.now();
+        let max = self.config.max_code_attempts;
+        let (record, existing) = tokio::try_join!(self.store.code(phone), self.store.user_id_by_phone(phone))?;
+        let record = record.filter(|r| r.hash.is_some() && now < r.expires_at);
+        let Some(record) = record else {
+            return Err(Error::CodeExpired);
+        };
+        let stored = record.hash.clone().ok_or(Error::CodeExpired)?;
+        if record.attempts >= max {
+            return Err(self.burned(&record, now));
+        }
+        if !self.hasher.matches(phone, code, &stored) {
+            return Err(self.wrong_code(phone, &stored).await?);
+        }
+
+        let claim = CodeClaim {
+            phone: phone.clone(),
+            hash: stored,
+            max_attempts: max,
+            now,
+        };
+        self.login(&claim, existing, now).await
+    }
+
+    async fn wrong_code(&self, phone: &Phone, stored: &crate::domain::code::CodeHash) -> Result<Error> {
+        let max = self.config.max_code_attempts;
+        if self.store.count_wrong_attempt(phone, stored, max).await? {
+            return Ok(Error::InvalidCode);
+        }
+        // Not counted: a concurrent try burned the code, or a new one
+        // replaced it. Tell the two apart by what is there now.
+        let now = self.clock.now();
+        Ok(match self.store.code(phone).await? {
+            Some(r) if r.hash.as_ref() == Some(stored) && now < r.expires_at && r.attempts >= max => {
+                self.burned(&r, now)
+            }
+            _ => Error::InvalidCode,
+        })
+    }
+
+    /// A burned code: the client may ask for a new one once the resend
+    /// cooldown of the last send is over.
+    fn burned(&self, record: &CodeRecord, now: Timestamp) -> Error {
+        let cooldown_ends = record.sent_at.plus_secs(self.config.resend_cooldown_secs);
+        Error::TooManyAttempts {
+            retry_after: Duration::from_secs(now.secs_until(cooldown_ends).max(1)),
+        }
+    }
+
+    async fn login(&self, claim: &CodeClaim, mut existing: Option<UserId>, now: Timestamp) -> Result<LoggedIn> {
+        for _ in 0..LOGIN_TRIES {
+            let new_user = match existing {
+                Some(_) => None,
+                None => Some(self.new_user(&claim.phone, now)),
+            };
+            let user_id = existing.or(new_user.as_ref().map(|u| u.id)).ok_or_else(|| {
+                Error::Internal("a login without a user".into())
+            })?;
+            let sid = uuid::Uuid::new_v4().simple().to_string();
+            let refresh = self.tokens.issue_refresh(user_id, &sid, now)?;
+            let session = Session {
+                sid,
+                user: user_id,
+                current_jti: refresh.jti,
+                expires_at: refresh.exp,
+            };
+            let login = match &new_user {
+                Some(user) => Login::New(user),
+                None => Login::Existing { user: user_id, at: now },
+            };
+            match self.store.login(claim, login, &session).await? {
+                LoginOutcome::LoggedIn => {
+                    let access = self.tokens.issue_access(user_id, now)?;
+                    tracing::info!(user_id = user_id.0, created = new_user.is_some(), "logged in");
+                    return Ok(LoggedIn {
+                        access: access.token,
+                        refresh: refresh.token,
+                        expires_in: self.tokens.access_ttl(),
+                        user_id,
+                        created: new_user.is_some(),
+                    });
+                }
+                LoginOutcome::CodeGone => return Err(Error::CodeExpired),
+                LoginOutcome::PhoneTaken => existing = self.store.user_id_by_phone(&claim.phone).await?,
+                LoginOutcome::InviteTaken | LoginOutcome::IdTaken => {}
+                LoginOutcome::UserGone => {
+                    return Err(Error::Internal("phone points at a missing user".into()));
+                }
+            }
+        }
+        Err(Error::Internal("no free user id or invite code after several draws".into()))
+    }
+
+    fn new_user(&self, phone: &Phone, now: Timestamp) -> User {
+        let mut rng = rand::rng();
+        User {
+            id: UserId::generate(&mut rng),
+            phone: phone.clone(),
+            invite: InviteCode::generate(&mut rng),
+            activated: None,
+            last_login: Some(now),
+            date_joined: now,
+            referrals_count: 0,
+        }
+    }
+
+    /// Reads the `Authorization` header's bearer access token.
+    pub fn authenticate(&self, authorization: Option<&str>) -> Result<Claims> {
+        let token = authorization
+            .and_then(|value| {
+                let (scheme, token) = value.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+            })
+            .filter(|token| !token.is_empty())
+            .ok_or(Error::NotAuthenticated)?;
+        self.tokens.verify(token, TokenType::Access, self.clock.now())
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn profile(&self, caller: &Claims, target: ProfileRef) -> Result<Profile> {
+        let id = self.owned(caller, target)?;
+        let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
+        Ok(Profile { user })
+    }
+
+    /// Only the owner may see or change a profile.
+    fn owned(&self, caller: &Claims, target: ProfileRef) -> Result<UserId> {
+        match target {
+            ProfileRef::Me => Ok(caller.user_id),
+            ProfileRef::Id(id) if id == caller.user_id => Ok(id),
+            ProfileRef::Id(_) => Err(Error::PermissionDenied),
+        }
+    }
+
+    /// Trades a refresh token for a new access token and a new refresh token,
+    /// retiring the old one. A retired token presented again revokes its
+    /// whole session.
+    #[tracing::instrument(skip_all)]
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed> {
+        let now = self.clock.now();
+        let claims = self.tokens.verify(refresh_token, TokenType::Refresh, now)?;
+        let sid = claims.sid.as_deref().ok_or(Error::TokenNotValid("no session"))?;
+        let refresh = self.tokens.issue_refresh(claims.user_id, sid, now)?;
+        match self
+            .store
+            .rotate_session(sid, &claims.jti, &refresh.jti, refresh.exp)
+            .await?
+        {
+            Rotation::Rotated => {}
+            Rotation::Rejected => {
+                tracing::warn!(user_id = claims.user_id.0, "refresh token reused or revoked; session revoked");
+                return Err(Error::TokenNotValid("refresh token retired or revoked"));
+            }
+        }
+        let access = self.tokens.issue_access(claims.user_id, now)?;
+        Ok(Refreshed {
+            access: access.token,
+            refresh: refresh.token,
+        })
+    }
+
+    /// Logs a session out: its refresh tokens stop working at once.
+    #[tracing::instrument(skip_all)]
+    pub async fn revoke(&self, refresh_token: &str) -> Result<()> {
+        let claims = self
+            .tokens
+            .verify(refresh_token, TokenType::Refresh, self.clock.now())?;
+        let sid = claims.sid.as_deref().ok_or(Error::TokenNotValid("no session"))?;
+        self.store.revoke_session(sid).await
+    }
+}
+
+fn rate_limited(secs: u64) -> Error {
+    Error::RateLimited {
+        retry_after: Duration::from_secs(secs.max(1)),
+    }
+}

@@ -1,0 +1,248 @@
+//! JWTs as SimpleJWT writes them (`token_type`, `exp`, `iat`, `jti`,
+//! `user_id`), so a Django service holding the key can verify them, signed
+//! HS256 with a `kid` header so keys can rotate.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::time::Timestamp;
+use crate::domain::user::UserId;
+use crate::error::Error;
+
+/// Tokens issued a little in the future (clock skew between instances) are
+/// still accepted; more than this is a forgery or a broken clock.
+const MAX_IAT_SKEW_SECS: i64 = 60;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    Access,
+    Refresh,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub token_type: TokenType,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub user_id: UserId,
+    /// The login session a refresh token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// One HMAC key and the id it is published under.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SigningKey {{ kid: {:?}, secret: .. }}", self.kid)
+    }
+}
+
+#[derive(Clone)]
+pub struct Tokens {
+    current_kid: String,
+    encoding: EncodingKey,
+    /// The current key first, then the previous one: both verify.
+    decoding: Vec<(String, DecodingKey)>,
+    access_ttl: u64,
+    refresh_ttl: u64,
+}
+
+pub struct Issued {
+    pub token: String,
+    pub jti: String,
+    pub exp: Timestamp,
+}
+
+impl Tokens {
+    pub fn new(
+        current: &SigningKey,
+        previous: Option<&SigningKey>,
+        access_ttl: u64,
+        refresh_ttl: u64,
+    ) -> Tokens {
+        let decoding = std::iter::once(current)
+            .chain(previous)
+            .map(|key| (key.kid.clone(), DecodingKey::from_secret(&key.secret)))
+            .collect();
+        Tokens {
+            current_kid: current.kid.clone(),
+            encoding: EncodingKey::from_secret(&current.secret),
+            decoding,
+            access_ttl,
+            refresh_ttl,
+        }
+    }
+
+    pub fn access_ttl(&self) -> u64 {
+        self.access_ttl
+    }
+
+    pub fn refresh_ttl(&self) -> u64 {
+        self.refresh_ttl
+    }
+
+    pub fn issue_access(&self, user: UserId, now: Timestamp) -> Result<Issued, Error> {
+        self.issue(TokenType::Access, user, None, now, self.access_ttl)
+    }
+
+    pub fn issue_refresh(&self, user: UserId, sid: &str, now: Timestamp) -> Result<Issued, Error> {
+        self.issue(TokenType::Refresh, user, Some(sid), now, self.refresh_ttl)
+    }
+
+    fn issue(
+        &self,
+        token_type: TokenType,
+        user_id: UserId,
+        sid: Option<&str>,
+        now: Timestamp,
+        ttl: u64,
+    ) -> Result<Issued, Error> {
+        let jti = uuid::Uuid::new_v4().simple().to_string();
+        let exp = now.plus_secs(ttl);
+        let claims = Claims {
+            token_type,
+            exp: exp.secs(),
+            iat: now.secs(),
+            jti: jti.clone(),
+            user_id,
+            sid: sid.map(str::to_owned),
+        };
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(self.current_kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
+            .map_err(|e| Error::Internal(format!("signing a token failed: {e}")))?;
+        Ok(Issued { token, jti, exp })
+    }
+
+    /// Checks signature (HS256 only, key chosen by `kid`), expiry and type.
+    /// Expiry is checked against `now` rather than the system clock so that
+    /// the service's clock is the only one.
+    pub fn verify(&self, token: &str, expected: TokenType, now: Timestamp) -> Result<Claims, Error> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed token"))?;
+        if header.alg != Algorithm::HS256 {
+            return Err(invalid("unexpected algorithm"));
+        }
+        let kid = header.kid.ok_or(invalid("token has no key id"))?;
+        let key = self
+            .decoding
+            .iter()
+            .find(|(known, _)| *known == kid)
+            .map(|(_, key)| key)
+            .ok_or(invalid("unknown key id"))?;
+
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.set_required_spec_claims(&["exp"]);
+        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+            .map_err(|_| invalid("bad signature or claims"))?
+            .claims;
+        if let Some(nbf) = claims.get("nbf") {
+            match nbf.as_i64() {
+                Some(nbf) if nbf <= now.secs() => {}
+                _ => return Err(invalid("token not yet valid")),
+            }
+        }
+        let claims: Claims =
+            serde_json::from_value(claims).map_err(|_| invalid("unexpected claims"))?;
+        if claims.exp <= now.secs() {
+            return Err(invalid("token expired"));
+        }
+        if claims.iat > now.secs() + MAX_IAT_SKEW_SECS {
+            return Err(invalid("token issued in the future"));
+        }
+        if claims.token_type != expected {
+            return Err(invalid("wrong token type"));
+        }
+        if expected == TokenType::Refresh && claims.sid.is_none() {
+            return Err(invalid("refresh token without a session"));
+        }
+        Ok(claims)
+    }
+}
+
+fn invalid(why: &'static str) -> Error {
+    Error::TokenNotValid(why)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn key(kid: &str, secret: &str) -> SigningKey {
+        SigningKey {
+            kid: kid.into(),
+            secret: secret.as_bytes().to_vec(),
+        }
+    }
+
+    fn tokens() -> Tokens {
+        Tokens::new(&key("k2", "current-secret-current-secret-32b"), Some(&key("k1", "previous-secret-previous-secret-3")), 300, 86400)
+    }
+
+    const NOW: Timestamp = Timestamp(1_795_774_530_000);
+
+    fn sign(kid: &str, secret: &str, claims: serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some(kid.into());
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    }
+
+    fn claims(token_type: &str, exp: i64) -> serde_json::Value {
+        serde_json::json!({"token_type": token_type, "exp": exp, "iat": NOW.secs(), "jti": "j", "user_id": 42, "sid": "s"})
+    }
+
+    #[test]
+    fn round_trip_carries_simplejwt_claims() {
+        let t = tokens();
+        let access = t.issue_access(UserId(42), NOW).unwrap();
+        let claims = t.verify(&access.token, TokenType::Access, NOW).unwrap();
+        assert_eq!(claims.user_id, UserId(42));
+        assert_eq!(claims.exp, NOW.secs() + 300);
+        assert_eq!(claims.jti, access.jti);
+        let header = jsonwebtoken::decode_header(&access.token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some("k2"));
+
+        let refresh = t.issue_refresh(UserId(42), "sess", NOW).unwrap();
+        let claims = t.verify(&refresh.token, TokenType::Refresh, NOW).unwrap();
+        assert_eq!(claims.sid.as_deref(), Some("sess"));
+    }
+
+    #[test]
+    fn previous_key_still_verifies_unknown_kid_does_not() {
+        let t = tokens();
+        let old = sign("k1", "previous-secret-previous-secret-3", claims("access", NOW.secs() + 60));
+        assert!(t.verify(&old, TokenType::Access, NOW).is_ok());
+        let unknown = sign("k0", "previous-secret-previous-secret-3", claims("access", NOW.secs() + 60));
+        assert!(t.verify(&unknown, TokenType::Access, NOW).is_err());
+        let wrong_key = sign("k2", "previous-secret-previous-secret-3", claims("access", NOW.secs() + 60));
+        assert!(t.verify(&wrong_key, TokenType::Access, NOW).is_err());
+    }
+
+    #[test]
+    fn rejects_expired_wrong_type_future_and_alg_none() {
+        let t = tokens();
+        let secret = "current-secret-current-secret-32b";
+        let expired = sign("k2", secret, claims("access", NOW.secs()));
+        assert!(t.verify(&expired, TokenType::Access, NOW).is_err());
+        let refresh = sign("k2", secret, claims("refresh", NOW.secs() + 60));
+        assert!(t.verify(&refresh, TokenType::Access, NOW).is_err());
+        let mut nbf = claims("access", NOW.secs() + 600);
+        nbf["nbf"] = serde_json::json!(NOW.secs() + 300);
+        assert!(t.verify(&sign("k2", secret, nbf), TokenType::Access, NOW).is_err());
+
+        let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"k2"}"#);
+        let body = URL_SAFE_NO_PAD.encode(claims("access", NOW.secs() + 60).to_string());
+        assert!(t.verify(&format!("{header}.{body}."), TokenType::Access, NOW).is_err());
+    }
+}

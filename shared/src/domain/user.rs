@@ -1,0 +1,70 @@
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::invite::InviteCode;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+
+/// Ids stay below 2^53 so that JavaScript clients read them exactly.
+pub const MAX_ID: u64 = 1 << 53;
+
+/// A user id: a uniform random draw, so one user's id says nothing about
+/// another's and ids cannot be walked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UserId(pub u64);
+
+impl UserId {
+    pub fn generate(rng: &mut impl Rng) -> UserId {
+        UserId(rng.random_range(1..MAX_ID))
+    }
+}
+
+impl std::fmt::Display for UserId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The invite a user activated, denormalised into the user so that a profile
+/// is one read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivatedInvite {
+    pub code: InviteCode,
+    pub owner: UserId,
+    pub owner_phone: Phone,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub phone: Phone,
+    pub invite: InviteCode,
+    pub activated: Option<ActivatedInvite>,
+    pub last_login: Option<Timestamp>,
+    pub date_joined: Timestamp,
+    pub referrals_count: u64,
+}
+
+impl User {
+    /// Referral order: who joined first, ties broken by id. An invite may
+    /// only be activated when its owner comes strictly before the caller in
+    /// this order, which makes referral cycles impossible.
+    pub fn joined_before(&self, other: &User) -> bool {
+        (self.date_joined, self.id) < (other.date_joined, other.id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_below_2_pow_53_and_spread() {
+        let mut rng = rand::rng();
+        let ids: Vec<u64> = (0..1000).map(|_| UserId::generate(&mut rng).0).collect();
+        assert!(ids.iter().all(|id| (1..MAX_ID).contains(id)));
+        let above_half = ids.iter().filter(|id| **id > MAX_ID / 2).count();
+        assert!((400..600).contains(&above_half), "{above_half} of 1000 above 2^52");
+    }
+}

@@ -1,0 +1,58 @@
+//! The one error type of the service. Every failure a request can meet is a
+//! variant here, and `http::problem` is the only place that turns one into a
+//! status code and a problem+json body.
+
+use std::time::Duration;
+
+/// A field that failed validation, reported under `errors` in the problem body.
+pub type FieldError = (&'static str, String);
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid phone number")]
+    InvalidPhone,
+    #[error("phone number region not allowed")]
+    PhoneNotAllowed,
+    #[error("malformed verification code")]
+    MalformedCode,
+    #[error("wrong verification code")]
+    InvalidCode,
+    #[error("no live verification code")]
+    CodeExpired,
+    #[error("verification code burned by too many attempts")]
+    TooManyAttempts { retry_after: Duration },
+    #[error("rate limited")]
+    RateLimited { retry_after: Duration },
+    #[error("missing bearer token")]
+    NotAuthenticated,
+    #[error("token not valid: {0}")]
+    TokenNotValid(&'static str),
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("not found")]
+    NotFound,
+    #[error("invite code not found")]
+    InviteNotFound,
+    #[error("own invite code")]
+    InviteSelf,
+    #[error("an invite code was already activated")]
+    InviteAlreadyActivated,
+    #[error("invite owner joined after the caller")]
+    InviteNotAllowed,
+    #[error("method not allowed")]
+    MethodNotAllowed { allow: &'static str },
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("sms unavailable: {0}")]
+    SmsUnavailable(String),
+    /// The store is throttling or unreachable: worth retrying shortly.
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
+    /// Anything else. The text is for the log only, never for a response.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,115 @@
+//! One function per endpoint: read the request, call the service, shape the
+//! answer. No rule lives here, and no store or SMS call.
+
+use http::{StatusCode, header};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::service::{Profile, Service};
+use crate::error::{Error, Result};
+use crate::http::body::{self, text};
+use crate::http::routes::{Endpoint, Matched, profile_ref};
+use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
+
+pub async fn dispatch(service: &Service, matched: Matched, request: ApiRequest) -> Result<ApiResponse> {
+    body::check_size(&request.body)?;
+    match matched.route.endpoint {
+        Endpoint::PhoneEnter => phone_enter(service, &request).await,
+        Endpoint::CodeEnter => code_enter(service, &request).await,
+        Endpoint::Profile => profile(service, matched.param.as_deref().unwrap_or_default(), &request).await,
+        Endpoint::TokenRefresh => token_refresh(service, &request).await,
+        Endpoint::TokenRevoke => token_revoke(service, &request).await,
+    }
+}
+
+fn ok(body: Value) -> ApiResponse {
+    json_response(StatusCode::OK, &body, "application/json")
+}
+
+#[derive(Deserialize)]
+struct PhoneBody {
+    phone: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct CodeBody {
+    phone: Option<Value>,
+    code: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RefreshBody {
+    refresh: Option<Value>,
+}
+
+async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
+    let body: PhoneBody = body::parse(&request.body)?;
+    let phone = text("phone", body.phone)?.ok_or(Error::InvalidPhone)?;
+    let phone = service.parse_phone(&phone)?;
+    let sent = service.send_code(&phone, request.source_ip.as_deref()).await?;
+    Ok(ok(json!({
+        "message": "Verification code sent successfully.",
+        "expires_in": sent.expires_in,
+        "retry_after": sent.retry_after,
+    })))
+}
+
+async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
+    let body: CodeBody = body::parse(&request.body)?;
+    let phone = text("phone", body.phone)?;
+    let code = text("code", body.code)?;
+    let phone = service.parse_phone(&phone.ok_or(Error::InvalidPhone)?)?;
+    let code = service.parse_code(&code.ok_or(Error::MalformedCode)?)?;
+    let login = service.verify_code(&phone, &code).await?;
+    Ok(ok(json!({
+        "token": login.access,
+        "access": login.access,
+        "refresh": login.refresh,
+        "token_type": "Bearer",
+        "expires_in": login.expires_in,
+        "user_id": login.user_id.0,
+        "created": login.created,
+    })))
+}
+
+async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result<ApiResponse> {
+    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
+    let target = profile_ref(param).ok_or(Error::NotFound)?;
+    let profile = service.profile(&caller, target).await?;
+    Ok(ok(profile_json(&profile)))
+}
+
+fn profile_json(profile: &Profile) -> Value {
+    let user = &profile.user;
+    let activated = user.activated.as_ref();
+    json!({
+        "id": user.id.0,
+        "phone": user.phone.as_str(),
+        "invite": user.invite.as_str(),
+        "inv": activated.map(|a| a.code.as_str()),
+        "inv_phone": activated.map(|a| a.owner_phone.as_str()),
+        "parent_invite": activated.map(|a| a.owner.0),
+        "last_login": user.last_login.map(|t| t.rfc3339()),
+        "date_joined": user.date_joined.rfc3339(),
+        "referrals": [],
+        "referrals_count": user.referrals_count,
+        "referrals_next": null,
+    })
+}
+
+fn refresh_token(request: &ApiRequest) -> Result<String> {
+    let body: RefreshBody = body::parse(&request.body)?;
+    text("refresh", body.refresh)?
+        .filter(|token| !token.is_empty())
+        .ok_or_else(|| Error::InvalidRequest("The field `refresh` is required.".into()))
+}
+
+async fn token_refresh(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
+    let refreshed = service.refresh(&refresh_token(request)?).await?;
+    Ok(ok(json!({"access": refreshed.access, "refresh": refreshed.refresh})))
+}
+
+async fn token_revoke(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
+    service.revoke(&refresh_token(request)?).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}

@@ -1,0 +1,93 @@
+//! The HTTP face of the service, independent of where requests come from:
+//! the Lambda adapter and the dev server both build an `ApiRequest` and
+//! send back the `ApiResponse` they get.
+
+pub mod body;
+mod handlers;
+pub mod problem;
+pub mod routes;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use crate::domain::service::Service;
+use crate::error::Error;
+use routes::{Endpoint, match_path};
+
+pub type ApiResponse = http::Response<Bytes>;
+
+#[derive(Debug)]
+pub struct ApiRequest {
+    pub method: Method,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    /// The client's address as API Gateway (or the dev server's socket) saw it.
+    pub source_ip: Option<String>,
+}
+
+impl ApiRequest {
+    pub fn header(&self, name: header::HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub struct App {
+    service: Service,
+}
+
+impl App {
+    pub fn new(service: Service) -> App {
+        App { service }
+    }
+
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    /// Serves any route of the table (the dev server).
+    pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
+        self.serve(None, request).await
+    }
+
+    /// Serves only `endpoint`'s routes (one Lambda function); any other path
+    /// is not found.
+    pub async fn handle_for(&self, endpoint: Endpoint, request: ApiRequest) -> ApiResponse {
+        self.serve(Some(endpoint), request).await
+    }
+
+    async fn serve(&self, only: Option<Endpoint>, request: ApiRequest) -> ApiResponse {
+        let result = match match_path(&request.path) {
+            Some(matched) if only.is_none_or(|e| e == matched.route.endpoint) => {
+                if matched.route.methods.contains(&request.method) {
+                    handlers::dispatch(&self.service, matched, request).await
+                } else {
+                    Err(Error::MethodNotAllowed {
+                        allow: matched.route.allow,
+                    })
+                }
+            }
+            _ => Err(Error::NotFound),
+        };
+        result.unwrap_or_else(|error| problem::response(&error))
+    }
+}
+
+pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'static str) -> ApiResponse {
+    let mut response = http::Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+pub(crate) fn empty_response(status: StatusCode) -> ApiResponse {
+    let mut response = http::Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}

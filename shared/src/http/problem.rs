@@ -1,0 +1,154 @@
+//! The one mapping from `Error` to a status and an RFC 9457 problem body.
+//! `detail` and `code` are what Django REST framework and SimpleJWT clients
+//! read; `errors` carries field errors.
+
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::error::Error;
+use crate::http::ApiResponse;
+
+struct Problem {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    field: Option<&'static str>,
+}
+
+fn problem(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Problem {
+    Problem {
+        status,
+        code,
+        detail: detail.into(),
+        field: None,
+    }
+}
+
+fn field_problem(code: &'static str, field: &'static str, detail: &str) -> Problem {
+    Problem {
+        field: Some(field),
+        ..problem(StatusCode::BAD_REQUEST, code, detail)
+    }
+}
+
+fn describe(error: &Error) -> Problem {
+    use StatusCode as S;
+    match error {
+        Error::InvalidRequest(detail) => problem(S::BAD_REQUEST, "invalid_request", detail.clone()),
+        Error::InvalidPhone => field_problem("invalid_phone", "phone", "Enter a valid phone number."),
+        Error::PhoneNotAllowed => field_problem(
+            "phone_not_allowed",
+            "phone",
+            "Phone numbers from this region are not accepted.",
+        ),
+        Error::MalformedCode => field_problem("invalid_code", "code", "Enter the code from the SMS, digits only."),
+        Error::InvalidCode => field_problem("invalid_code", "code", "The code is not correct."),
+        Error::CodeExpired => problem(
+            S::BAD_REQUEST,
+            "code_expired",
+            "The code has expired or was not requested. Ask for a new one.",
+        ),
+        Error::TooManyAttempts { .. } => problem(
+            S::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "Too many wrong codes. Ask for a new one.",
+        ),
+        Error::RateLimited { retry_after } => problem(
+            S::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests. Try again in {} seconds.", retry_after.as_secs()),
+        ),
+        Error::NotAuthenticated => problem(
+            S::UNAUTHORIZED,
+            "not_authenticated",
+            "Authentication credentials were not provided.",
+        ),
+        Error::TokenNotValid(_) => problem(S::UNAUTHORIZED, "token_not_valid", "Token is invalid or expired."),
+        Error::PermissionDenied => problem(
+            S::FORBIDDEN,
+            "permission_denied",
+            "You do not have permission to perform this action.",
+        ),
+        Error::NotFound => problem(S::NOT_FOUND, "not_found", "Not found."),
+        Error::InviteNotFound => Problem {
+            field: Some("inv"),
+            ..problem(S::NOT_FOUND, "invite_not_found", "No user has this invite code.")
+        },
+        Error::InviteSelf => field_problem("invite_self", "inv", "You cannot activate your own invite code."),
+        Error::InviteAlreadyActivated => problem(
+            S::CONFLICT,
+            "invite_already_activated",
+            "You have already activated an invite code.",
+        ),
+        Error::InviteNotAllowed => problem(
+            S::CONFLICT,
+            "invite_not_allowed",
+            "This invite code belongs to a user who joined after you.",
+        ),
+        Error::MethodNotAllowed { .. } => problem(
+            S::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed on this path.",
+        ),
+        Error::PayloadTooLarge => problem(
+            S::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is larger than 4 KiB.",
+        ),
+        Error::SmsUnavailable(_) => problem(
+            S::SERVICE_UNAVAILABLE,
+            "sms_unavailable",
+            "The SMS could not be sent. Try again later.",
+        ),
+        Error::StoreUnavailable(_) => problem(
+            S::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is busy. Try again shortly.",
+        ),
+        Error::Internal(_) => problem(S::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error."),
+    }
+}
+
+/// Seconds a client should wait before trying again, where there is a
+/// sensible number.
+fn retry_after(error: &Error) -> Option<u64> {
+    match error {
+        Error::RateLimited { retry_after } | Error::TooManyAttempts { retry_after } => {
+            Some(retry_after.as_secs().max(1))
+        }
+        Error::StoreUnavailable(_) => Some(1),
+        _ => None,
+    }
+}
+
+pub fn response(error: &Error) -> ApiResponse {
+    let p = describe(error);
+    if p.status.is_server_error() {
+        // The internal detail goes to the log, never to the client.
+        tracing::error!(status = p.status.as_u16(), error = %error, "request failed");
+    } else {
+        tracing::info!(status = p.status.as_u16(), code = p.code, "request refused");
+    }
+    let mut body = json!({
+        "type": "about:blank",
+        "title": p.status.canonical_reason().unwrap_or("Error"),
+        "status": p.status.as_u16(),
+        "detail": p.detail,
+        "code": p.code,
+    });
+    if let Some(field) = p.field {
+        body["errors"] = json!({ field: [p.detail] });
+    }
+    let mut response = super::json_response(p.status, &body, "application/problem+json");
+    let headers = response.headers_mut();
+    if let Some(secs) = retry_after(error) {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    if let Error::MethodNotAllowed { allow } = error {
+        headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if matches!(error, Error::NotAuthenticated | Error::TokenNotValid(_)) {
+        headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}

@@ -1,0 +1,134 @@
+//! The path table: which endpoint serves which path, with which methods, in
+//! which Lambda function. The dev server routes by it, each Lambda serves its
+//! own rows of it, and the template's routes are checked against it.
+
+use http::Method;
+
+use crate::domain::service::ProfileRef;
+use crate::domain::user::UserId;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    PhoneEnter,
+    CodeEnter,
+    Profile,
+    TokenRefresh,
+    TokenRevoke,
+}
+
+pub struct Route {
+    pub endpoint: Endpoint,
+    /// The path in API Gateway's form, without the trailing slash.
+    pub path: &'static str,
+    pub methods: &'static [Method],
+    /// The `Allow` header for this path.
+    pub allow: &'static str,
+    /// The Lambda function (crate) that serves it.
+    pub function: &'static str,
+}
+
+pub const ROUTES: &[Route] = &[
+    Route {
+        endpoint: Endpoint::PhoneEnter,
+        path: "/phone",
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "phone-enter",
+    },
+    Route {
+        endpoint: Endpoint::CodeEnter,
+        path: "/code",
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "code-enter",
+    },
+    Route {
+        endpoint: Endpoint::Profile,
+        path: "/profile/{id}",
+        methods: &[Method::GET, Method::PATCH],
+        allow: "GET, PATCH",
+        function: "user-profile",
+    },
+    Route {
+        endpoint: Endpoint::TokenRefresh,
+        path: "/token/refresh",
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "token-refresh",
+    },
+    Route {
+        endpoint: Endpoint::TokenRevoke,
+        path: "/token/revoke",
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "token-revoke",
+    },
+];
+
+/// A path matched against the table, with its `{id}` when it has one.
+pub struct Matched {
+    pub route: &'static Route,
+    pub param: Option<String>,
+}
+
+/// Matches a request path with or without its trailing slash.
+pub fn match_path(path: &str) -> Option<Matched> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    ROUTES.iter().find_map(|route| {
+        let mut param = None;
+        let mut got = path.split('/');
+        let mut want = route.path.split('/');
+        loop {
+            match (got.next(), want.next()) {
+                (None, None) => return Some(Matched { route, param }),
+                (Some(g), Some("{id}")) if !g.is_empty() => param = Some(g.to_owned()),
+                (Some(g), Some(w)) if g == w => {}
+                _ => return None,
+            }
+        }
+    })
+}
+
+/// Reads `{id}` of a profile path: `me` or a user id. Anything else names
+/// no profile.
+pub fn profile_ref(param: &str) -> Option<ProfileRef> {
+    if param == "me" {
+        return Some(ProfileRef::Me);
+    }
+    if param.is_empty() || !param.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    param.parse().ok().map(|id| ProfileRef::Id(UserId(id)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_with_and_without_trailing_slash() {
+        for path in ["/phone", "/phone/"] {
+            assert_eq!(match_path(path).unwrap().route.endpoint, Endpoint::PhoneEnter);
+        }
+        let m = match_path("/profile/123/").unwrap();
+        assert_eq!(m.route.endpoint, Endpoint::Profile);
+        assert_eq!(m.param.as_deref(), Some("123"));
+        assert_eq!(match_path("/token/refresh").unwrap().route.endpoint, Endpoint::TokenRefresh);
+    }
+
+    #[test]
+    fn unknown_paths_do_not_match() {
+        for path in ["/", "", "/phone//", "/profile", "/profile/", "/profile/1/2", "/token", "/phones", "/dev/sms"] {
+            assert!(match_path(path).is_none(), "{path:?} matched");
+        }
+    }
+
+    #[test]
+    fn profile_refs() {
+        assert_eq!(profile_ref("me"), Some(ProfileRef::Me));
+        assert_eq!(profile_ref("42"), Some(ProfileRef::Id(UserId(42))));
+        for bad in ["", "-1", "+1", "1e3", "ME", "99999999999999999999999"] {
+            assert_eq!(profile_ref(bad), None, "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Running on AWS Lambda behind an API Gateway HTTP API: building the app
+//! once per cold start, and translating events to and from `ApiRequest`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::sns::SnsSms;
+use crate::config::{Config, ConfigError, Settings, Tables};
+use crate::domain::service::Service;
+use crate::http::routes::Endpoint;
+use crate::http::{ApiRequest, ApiResponse, App};
+use crate::ports::{SmsSender, Store, SystemClock};
+
+/// Loads the AWS configuration (region, credentials, `AWS_ENDPOINT_URL`)
+/// with timeouts short enough that a stalled call fails well inside the
+/// function's own timeout.
+pub async fn aws_sdk_config() -> aws_config::SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(2))
+        .operation_timeout(Duration::from_secs(5))
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
+
+/// The DynamoDB store and the SNS sender, built on one SDK configuration.
+pub fn aws_ports(sdk: &aws_config::SdkConfig, tables: Tables) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), tables);
+    let sms = SnsSms::new(aws_sdk_sns::Client::new(sdk));
+    (Arc::new(store), Arc::new(sms))
+}
+
+/// Reads the configuration or stops the process with one clear line.
+pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
+    loaded.unwrap_or_else(|error| {
+        tracing::error!("{error}");
+        eprintln!("{error}");
+        std::process::exit(1)
+    })
+}
+
+pub async fn app_from_env() -> App {
+    let settings = Settings::from_env();
+    let config: Config = config_or_exit(settings.config());
+    let tables = config_or_exit(settings.tables());
+    let sdk = aws_sdk_config().await;
+    let (store, sms) = aws_ports(&sdk, tables);
+    App::new(Service::new(config, store, sms, Arc::new(SystemClock)))
+}
+
+/// The whole `main` of a function: logs as JSON, configuration checked
+/// before the first request, one app for every invocation.
+pub async fn run(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let app = Arc::new(app_from_env().await);
+    lambda_http::run(lambda_http::service_fn(move |event: Request| {
+        let app = Arc::clone(&app);
+        async move { Ok::<_, std::convert::Infallible>(handle_event(&app, endpoint, event).await) }
+    }))
+    .await
+}
+
+pub async fn handle_event(app: &App, endpoint: Endpoint, event: Request) -> Response<Body> {
+    let request = api_request(event);
+    into_lambda(app.handle_for(endpoint, request).await)
+}
+
+/// API Gateway has already decoded a base64 body into bytes.
+pub fn api_request(event: Request) -> ApiRequest {
+    let source_ip = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    let query = event.uri().query().map(str::to_owned);
+    let (parts, body) = event.into_parts();
+    ApiRequest {
+        method: parts.method,
+        path: parts.uri.path().to_owned(),
+        query,
+        headers: parts.headers,
+        body: bytes::Bytes::from(body.to_vec()),
+        source_ip,
+    }
+}
+
+pub fn into_lambda(response: ApiResponse) -> Response<Body> {
+    let (parts, body) = response.into_parts();
+    let body = if body.is_empty() {
+        Body::Empty
+    } else {
+        Body::Text(String::from_utf8_lossy(&body).into_owned())
+    };
+    Response::from_parts(parts, body)
+}

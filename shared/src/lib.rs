@@ -1,0 +1,13 @@
+//! The phone-login and referral service: domain rules, the ports they need,
+//! the DynamoDB, SNS and in-memory adapters, and the HTTP layer that every
+//! Lambda function and the dev server share.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod lambda;
+pub mod ports;
+
+pub use error::{Error, Result};
