@@ -1,1 +1,223 @@
+//! The whole API in one process: the same handlers and path table as the
+//! Lambda functions, over a plain HTTP/1 server, on the in-memory store with
+//! SMS on the console, or on DynamoDB and SNS.
+//!
+//! Only here, never in a Lambda: `GET /dev/sms?phone=<e164>` lists the SMS
+//! this process sent to a phone.
 
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use phone_auth::adapters::console::{ConsoleSms, Outbox};
+use phone_auth::adapters::memory::MemoryStore;
+use phone_auth::config::{Config, ConfigError, Settings, Tables};
+use phone_auth::domain::phone::Phone;
+use phone_auth::domain::service::Service;
+use phone_auth::error::Error;
+use phone_auth::http::body::MAX_BODY_BYTES;
+use phone_auth::http::{ApiRequest, ApiResponse, App, problem};
+use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Aws,
+}
+
+impl Backend {
+    pub fn from_settings(settings: &Settings) -> Result<Backend, ConfigError> {
+        match settings.get("BACKEND").as_deref() {
+            None | Some("memory") => Ok(Backend::Memory),
+            Some("aws") => Ok(Backend::Aws),
+            Some(other) => Err(ConfigError {
+                name: "BACKEND",
+                problem: format!("expected memory or aws, got {other:?}"),
+            }),
+        }
+    }
+}
+
+pub struct DevServer {
+    app: App,
+    outbox: Arc<Outbox>,
+    default_region: Option<phonenumber::country::Id>,
+}
+
+/// Settings the dev server fills in when they are unset, so that `make dev`
+/// needs nothing: fresh random secrets each start (tokens do not outlive the
+/// process), and local table names.
+pub fn with_dev_defaults(mut env: HashMap<String, String>) -> (HashMap<String, String>, Vec<&'static str>) {
+    let mut filled = Vec::new();
+    let random = || {
+        use rand::Rng;
+        let bytes: [u8; 32] = rand::rng().random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let defaults: [(&'static str, Box<dyn Fn() -> String>); 7] = [
+        ("JWT_KEY_ID", Box::new(|| "dev".to_owned())),
+        ("JWT_SIGNING_KEY", Box::new(random)),
+        ("CODE_HASH_SECRET", Box::new(random)),
+        ("USERS_TABLE", Box::new(|| "phone-auth-dev-users".to_owned())),
+        ("CODES_TABLE", Box::new(|| "phone-auth-dev-codes".to_owned())),
+        ("SESSIONS_TABLE", Box::new(|| "phone-auth-dev-sessions".to_owned())),
+        ("INVITES_TABLE", Box::new(|| "phone-auth-dev-invites".to_owned())),
+    ];
+    for (name, make) in defaults {
+        if env.get(name).is_none_or(|v| v.trim().is_empty()) {
+            env.insert(name.to_owned(), make());
+            filled.push(name);
+        }
+    }
+    (env, filled)
+}
+
+impl DevServer {
+    pub fn new(config: Config, store: Arc<dyn Store>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>) -> DevServer {
+        let outbox = Arc::new(Outbox::new(sms, Arc::clone(&clock)));
+        let default_region = config.default_region;
+        let service = Service::new(config, store, Arc::clone(&outbox) as Arc<dyn SmsSender>, clock);
+        DevServer {
+            app: App::new(service),
+            outbox,
+            default_region,
+        }
+    }
+
+    /// Builds the server the environment asks for.
+    pub async fn from_settings(settings: &Settings<'_>) -> Result<DevServer, ConfigError> {
+        let config = settings.config()?;
+        let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) = match Backend::from_settings(settings)? {
+            Backend::Memory => (Arc::new(MemoryStore::new()), Arc::new(ConsoleSms)),
+            Backend::Aws => {
+                let tables: Tables = settings.tables()?;
+                let sdk = phone_auth::lambda::aws_sdk_config().await;
+                phone_auth::lambda::aws_ports(&sdk, tables)
+            }
+        };
+        Ok(DevServer::new(config, store, sms, Arc::new(SystemClock)))
+    }
+
+    pub async fn respond(&self, request: http::Request<Incoming>, peer: SocketAddr) -> ApiResponse {
+        let (parts, body) = request.into_parts();
+        // One byte over the limit is enough to know the body is too large.
+        let body = match Limited::new(body, MAX_BODY_BYTES + 1).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => return problem::response(&Error::PayloadTooLarge),
+        };
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().map(str::to_owned);
+        if path.trim_end_matches('/') == "/dev/sms" {
+            return self.dev_sms(&parts.method, query.as_deref());
+        }
+        let request = ApiRequest {
+            method: parts.method,
+            path,
+            query,
+            headers: parts.headers,
+            body,
+            source_ip: Some(peer.ip().to_string()),
+        };
+        self.app.handle(request).await
+    }
+
+    fn dev_sms(&self, method: &Method, query: Option<&str>) -> ApiResponse {
+        if method != Method::GET {
+            return problem::response(&Error::MethodNotAllowed { allow: "GET" });
+        }
+        let phone = query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .find_map(|pair| pair.strip_prefix("phone="))
+            .map(percent_decode)
+            .ok_or(Error::InvalidPhone)
+            .and_then(|raw| Phone::parse(&raw, self.default_region));
+        let phone = match phone {
+            Ok(phone) => phone,
+            Err(error) => return problem::response(&error),
+        };
+        let messages: Vec<_> = self
+            .outbox
+            .sent_to(&phone)
+            .into_iter()
+            .map(|m| json!({"phone": m.phone.as_str(), "text": m.text, "at": m.at.rfc3339()}))
+            .collect();
+        let mut response = http::Response::new(Bytes::from(json!({ "messages": messages }).to_string()));
+        *response.status_mut() = StatusCode::OK;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().expect("static header"));
+        headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+        response
+    }
+}
+
+/// Decodes `%XX` escapes. A bare `+` stays a plus, since people paste E.164
+/// numbers into the address bar as they are.
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| raw.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Serves until the listener fails; one task per connection.
+pub async fn serve(listener: TcpListener, server: Arc<DevServer>) -> std::io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        let server = Arc::clone(&server);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let server = Arc::clone(&server);
+                async move {
+                    let response = server.respond(request, peer).await;
+                    Ok::<_, Infallible>(response.map(Full::new))
+                }
+            });
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding_keeps_a_bare_plus() {
+        assert_eq!(percent_decode("+79123456789"), "+79123456789");
+        assert_eq!(percent_decode("%2B79123456789"), "+79123456789");
+        assert_eq!(percent_decode("%2"), "%2");
+        assert_eq!(percent_decode("%zz1"), "%zz1");
+    }
+}
