@@ -55,6 +55,15 @@ impl CodeRecord {
     pub fn forget_at(&self) -> Timestamp {
         self.expires_at.max(self.window_start.plus_secs(3600))
     }
+
+    /// This record put back in place of `written`, under a version past
+    /// it: versions only grow, so no stale compare-and-swap can match again.
+    pub fn restored_after(&self, written: &CodeRecord) -> CodeRecord {
+        CodeRecord {
+            version: written.version + 1,
+            ..self.clone()
+        }
+    }
 }
 
 /// One more unit on a shared counter, refused when it would pass `cap`.
@@ -127,8 +136,9 @@ pub trait Store: Send + Sync {
     /// charge; all or nothing.
     async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode>;
 
-    /// Takes back a send whose SMS failed: restores `previous` (or removes the
-    /// record) if `written` is still there, and takes one off each charge.
+    /// Takes back a send whose SMS failed: restores `previous` (see
+    /// `CodeRecord::restored_after`, or removes the record) if `written` is
+    /// still there, and takes one off each charge.
     async fn undo_save_code(
         &self,
         previous: Option<&CodeRecord>,

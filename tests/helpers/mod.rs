@@ -1,1 +1,231 @@
+//! What the cross-crate tests share: configuration, a clock tests can move,
+//! fresh tables on the moto server, and a dev server spawned per test.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use dev_server::DevServer;
+use phone_auth::adapters::console::ConsoleSms;
+use phone_auth::adapters::dynamodb::{DynamoStore, schema};
+use phone_auth::adapters::memory::MemoryStore;
+use phone_auth::config::{Config, Settings, Tables};
+use phone_auth::domain::time::Timestamp;
+use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
+use serde_json::Value;
+
+pub const PHONE: &str = "+79123456789";
+pub const OTHER_PHONE: &str = "+79001112233";
+
+/// The test configuration: the contract's defaults, test secrets, and any
+/// overrides.
+pub fn config(overrides: &[(&str, &str)]) -> Config {
+    let mut map: HashMap<String, String> = [
+        ("JWT_KEY_ID", "test-key"),
+        ("JWT_SIGNING_KEY", "test-signing-key-test-signing-key-0001"),
+        ("CODE_HASH_SECRET", "test-code-hash-secret-test-code-hash-01"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in overrides {
+        map.insert(k.to_string(), v.to_string());
+    }
+    Settings::from_map(&map).config().expect("test configuration is valid")
+}
+
+/// A clock that stands still until a test moves it.
+pub struct TestClock(AtomicI64);
+
+impl TestClock {
+    pub fn new() -> Arc<TestClock> {
+        Arc::new(TestClock(AtomicI64::new(SystemClock.now().0)))
+    }
+
+    pub fn advance_secs(&self, secs: i64) {
+        self.0.fetch_add(secs * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// The moto server `make test` started. Tests that need it fail, rather
+/// than pass without running, when it is not there.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run these tests with `make test`")
+}
+
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let endpoint = moto_endpoint();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .load()
+        .await
+}
+
+/// Four new tables with a unique prefix, so every test starts empty.
+pub async fn fresh_tables() -> (aws_sdk_dynamodb::Client, Tables) {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let prefix = uuid::Uuid::new_v4().simple().to_string();
+    let tables = Tables {
+        users: format!("{prefix}-users"),
+        codes: format!("{prefix}-codes"),
+        sessions: format!("{prefix}-sessions"),
+        invites: format!("{prefix}-invites"),
+    };
+    schema::create_tables(&client, &tables).await.expect("creating tables on moto");
+    (client, tables)
+}
+
+pub async fn dynamo_store() -> Arc<dyn Store> {
+    let (client, tables) = fresh_tables().await;
+    Arc::new(DynamoStore::new(client, tables))
+}
+
+pub fn memory_store() -> Arc<dyn Store> {
+    Arc::new(MemoryStore::new())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Memory,
+    Moto,
+}
+
+impl Backend {
+    pub async fn store(self) -> Arc<dyn Store> {
+        match self {
+            Backend::Memory => memory_store(),
+            Backend::Moto => dynamo_store().await,
+        }
+    }
+
+    pub async fn sms(self) -> Arc<dyn SmsSender> {
+        match self {
+            Backend::Memory => Arc::new(ConsoleSms),
+            Backend::Moto => {
+                let client = aws_sdk_sns::Client::new(&sdk_config().await);
+                Arc::new(phone_auth::adapters::sns::SnsSms::new(client))
+            }
+        }
+    }
+}
+
+/// A dev server on a free port, with the backend's store and SMS sender.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub backend: Backend,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+pub async fn spawn_app(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_with(backend, config(overrides), Arc::new(SystemClock)).await
+}
+
+pub async fn spawn_app_with(backend: Backend, config: Config, clock: Arc<dyn Clock>) -> TestApp {
+    let server = DevServer::new(config, backend.store().await, backend.sms().await, clock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a test port");
+    let base = format!("http://{}", listener.local_addr().expect("local address"));
+    tokio::spawn(dev_server::serve(listener, Arc::new(server)));
+    TestApp {
+        base,
+        http: reqwest::Client::new(),
+        backend,
+    }
+}
+
+impl TestApp {
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request reached the dev server");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("response body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"))
+        };
+        Reply { status, headers, body }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(self.http.post(self.url(path)).json(&body)).await
+    }
+
+    pub async fn post_raw(&self, path: &str, body: impl Into<reqwest::Body>) -> Reply {
+        self.send(self.http.post(self.url(path)).body(body)).await
+    }
+
+    pub async fn get_auth(&self, path: &str, access: &str) -> Reply {
+        self.send(self.http.get(self.url(path)).bearer_auth(access)).await
+    }
+
+    /// The digits of the newest SMS the server sent to `phone`.
+    pub async fn last_code(&self, phone: &str) -> String {
+        let reply = self
+            .send(self.http.get(self.url("/dev/sms")).query(&[("phone", phone)]))
+            .await;
+        let messages = reply.body["messages"].as_array().expect("messages").clone();
+        let text = messages.last().expect("an SMS was sent")["text"].as_str().unwrap().to_owned();
+        code_in(&text)
+    }
+
+    /// Phone, code, tokens: the seed's login flow. Returns the code reply.
+    pub async fn login(&self, phone: &str) -> Reply {
+        let sent = self.post("/phone/", serde_json::json!({ "phone": phone })).await;
+        assert_eq!(sent.status, 200, "{:?}", sent.body);
+        let code = self.last_code(phone).await;
+        let reply = self.post("/code/", serde_json::json!({ "phone": phone, "code": code })).await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        reply
+    }
+}
+
+/// The run of digits in an SMS text.
+pub fn code_in(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() >= 4)
+        .unwrap_or_else(|| panic!("no code in {text:?}"))
+        .to_owned()
+}
+
+/// Every SMS moto recorded, as (phone, text), oldest first.
+pub async fn moto_sms() -> Vec<(String, String)> {
+    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    let data: Value = reqwest::get(url).await.expect("moto data").json().await.expect("moto JSON");
+    data["sns"]["SMS"]
+        .as_array()
+        .expect("moto lists SMS")
+        .iter()
+        .map(|sms| {
+            let field = |name: &str| sms[name].as_str().unwrap_or_default().to_owned();
+            (field("phone_number"), field("message"))
+        })
+        .collect()
+}

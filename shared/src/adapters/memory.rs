@@ -89,7 +89,7 @@ impl Store for MemoryStore {
         let mut state = self.state()?;
         if state.codes.get(&written.phone).map(|r| r.version) == Some(written.version) {
             match previous {
-                Some(prev) => state.codes.insert(prev.phone.clone(), prev.clone()),
+                Some(prev) => state.codes.insert(prev.phone.clone(), prev.restored_after(written)),
                 None => state.codes.remove(&written.phone),
             };
         }

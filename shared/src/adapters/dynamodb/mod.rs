@@ -223,7 +223,7 @@ impl Store for DynamoStore {
                     .client
                     .put_item()
                     .table_name(&self.tables.codes)
-                    .set_item(Some(to_item(&CodeItem::from(prev))?))
+                    .set_item(Some(to_item(&CodeItem::from(&prev.restored_after(written)))?))
                     .condition_expression(condition)
                     .expression_attribute_values(":written", n(written.version))
                     .send()
