@@ -186,14 +186,18 @@ impl TestApp {
         self.send(self.http.get(self.url(path)).bearer_auth(access)).await
     }
 
-    /// The digits of the newest SMS the server sent to `phone`.
-    pub async fn last_code(&self, phone: &str) -> String {
+    /// The texts of the SMS the server sent to `phone`, oldest first.
+    pub async fn sent_sms(&self, phone: &str) -> Vec<String> {
         let reply = self
             .send(self.http.get(self.url("/dev/sms")).query(&[("phone", phone)]))
             .await;
-        let messages = reply.body["messages"].as_array().expect("messages").clone();
-        let text = messages.last().expect("an SMS was sent")["text"].as_str().unwrap().to_owned();
-        code_in(&text)
+        let messages = reply.body["messages"].as_array().expect("messages");
+        messages.iter().map(|m| m["text"].as_str().unwrap_or_default().to_owned()).collect()
+    }
+
+    /// The digits of the newest SMS the server sent to `phone`.
+    pub async fn last_code(&self, phone: &str) -> String {
+        code_in(self.sent_sms(phone).await.last().expect("an SMS was sent"))
     }
 
     /// Phone, code, tokens: the seed's login flow. Returns the code reply.
