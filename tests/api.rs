@@ -1,7 +1,9 @@
 //! The API over HTTP: the dev server with each backend, driven as a client
 //! that knows only the seed document would drive it, then the error cases.
 
-use api_tests::{Backend, OTHER_PHONE, PHONE, Reply, TestClock, config, moto_sms, spawn_app, spawn_app_with};
+use api_tests::{
+    Backend, OTHER_PHONE, PHONE, Reply, TestClock, config, moto_sms, spawn_app, spawn_app_with,
+};
 use serde_json::{Value, json};
 
 /// Tests that log in more than once lift the resend cooldown.
@@ -10,7 +12,10 @@ const NO_COOLDOWN: &[(&str, &str)] = &[("RESEND_COOLDOWN_SECONDS", "0")];
 fn assert_problem(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.status, status, "{:?}", reply.body);
     assert_eq!(reply.code(), code, "{:?}", reply.body);
-    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(reply.header("cache-control"), Some("no-store"));
     assert_eq!(reply.body["status"], status);
     assert_eq!(reply.body["type"], "about:blank");
@@ -18,7 +23,9 @@ fn assert_problem(reply: &Reply, status: u16, code: &str) {
 }
 
 fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
-    value[key].as_str().unwrap_or_else(|| panic!("{key} missing in {value}"))
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {value}"))
 }
 
 async fn seed_flow_phone_code_profile_refresh(backend: Backend) {
@@ -27,21 +34,36 @@ async fn seed_flow_phone_code_profile_refresh(backend: Backend) {
     let sent = app.post("/phone/", json!({"phone": PHONE})).await;
     assert_eq!(sent.status, 200);
     assert_eq!(sent.header("cache-control"), Some("no-store"));
-    assert_eq!(sent.body, json!({"message": "Verification code sent successfully.", "expires_in": 300, "retry_after": 0}));
+    assert_eq!(
+        sent.body,
+        json!({"message": "Verification code sent successfully.", "expires_in": 300, "retry_after": 0})
+    );
     let code = app.last_code(PHONE).await;
     assert_eq!(code.len(), 4);
     if backend == Backend::Moto {
         let recorded = moto_sms().await;
         assert!(
-            recorded.iter().any(|(to, text)| to == PHONE && text.contains(&code)),
+            recorded
+                .iter()
+                .any(|(to, text)| to == PHONE && text.contains(&code)),
             "SNS on moto did not get the code"
         );
     }
 
-    let login = app.post("/code/", json!({"phone": PHONE, "code": code})).await;
+    let login = app
+        .post("/code/", json!({"phone": PHONE, "code": code}))
+        .await;
     assert_eq!(login.status, 200, "{:?}", login.body);
     let body = &login.body;
-    for key in ["token", "access", "refresh", "token_type", "expires_in", "user_id", "created"] {
+    for key in [
+        "token",
+        "access",
+        "refresh",
+        "token_type",
+        "expires_in",
+        "user_id",
+        "created",
+    ] {
         assert!(body.get(key).is_some(), "{key} missing");
     }
     assert_eq!(body["token"], body["access"]);
@@ -55,20 +77,44 @@ async fn seed_flow_phone_code_profile_refresh(backend: Backend) {
     let profile = app.get_auth(&format!("/profile/{id}/"), access).await;
     assert_eq!(profile.status, 200, "{:?}", profile.body);
     let p = &profile.body;
-    for key in ["id", "inv", "inv_phone", "last_login", "phone", "invite", "parent_invite", "date_joined", "referrals", "referrals_count", "referrals_next"] {
+    for key in [
+        "id",
+        "inv",
+        "inv_phone",
+        "last_login",
+        "phone",
+        "invite",
+        "parent_invite",
+        "date_joined",
+        "referrals",
+        "referrals_count",
+        "referrals_next",
+    ] {
         assert!(p.get(key).is_some(), "{key} missing from profile");
     }
-    assert!(p.get("password").is_none(), "a profile never carries a password");
+    assert!(
+        p.get("password").is_none(),
+        "a profile never carries a password"
+    );
     assert_eq!(p["id"], id);
     assert_eq!(p["phone"], PHONE);
     assert_eq!(p["inv"], Value::Null);
     assert_eq!(p["referrals"], json!([]));
     let invite = str_of(p, "invite");
     assert_eq!(invite.len(), 6);
-    assert!(invite.bytes().all(|b| phone_auth::domain::invite::ALPHABET.contains(&b)));
+    assert!(
+        invite
+            .bytes()
+            .all(|b| phone_auth::domain::invite::ALPHABET.contains(&b))
+    );
     assert_eq!(app.get_auth("/profile/me", access).await.body, profile.body);
 
-    let refreshed = app.post("/token/refresh/", json!({"refresh": str_of(body, "refresh")})).await;
+    let refreshed = app
+        .post(
+            "/token/refresh/",
+            json!({"refresh": str_of(body, "refresh")}),
+        )
+        .await;
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
     let new_access = str_of(&refreshed.body, "access");
     assert_ne!(str_of(&refreshed.body, "refresh"), str_of(body, "refresh"));
@@ -82,15 +128,30 @@ async fn seed_flow_phone_code_profile_refresh(backend: Backend) {
 
 async fn paths_work_with_and_without_the_trailing_slash(backend: Backend) {
     let app = spawn_app(backend, NO_COOLDOWN).await;
-    assert_eq!(app.post("/phone", json!({"phone": PHONE})).await.status, 200);
+    assert_eq!(
+        app.post("/phone", json!({"phone": PHONE})).await.status,
+        200
+    );
     let code = app.last_code(PHONE).await;
-    let login = app.post("/code", json!({"phone": PHONE, "code": code})).await;
+    let login = app
+        .post("/code", json!({"phone": PHONE, "code": code}))
+        .await;
     assert_eq!(login.status, 200);
     let access = str_of(&login.body, "access");
     assert_eq!(app.get_auth("/profile/me", access).await.status, 200);
-    let refresh = app.post("/token/refresh", json!({"refresh": str_of(&login.body, "refresh")})).await;
+    let refresh = app
+        .post(
+            "/token/refresh",
+            json!({"refresh": str_of(&login.body, "refresh")}),
+        )
+        .await;
     assert_eq!(refresh.status, 200);
-    let revoke = app.post("/token/revoke", json!({"refresh": str_of(&refresh.body, "refresh")})).await;
+    let revoke = app
+        .post(
+            "/token/revoke",
+            json!({"refresh": str_of(&refresh.body, "refresh")}),
+        )
+        .await;
     assert_eq!(revoke.status, 204);
     assert_eq!(revoke.header("cache-control"), Some("no-store"));
 }
@@ -104,7 +165,10 @@ async fn bad_bodies_are_problems(backend: Backend) {
         ("\"+79123456789\"", "invalid_request"),
         (r#"{"phone": 79123456789}"#, "invalid_request"),
         (r#"{"phone": {"nested": true}}"#, "invalid_request"),
-        (r#"{"phone": "+79123456789", "phone": "+79001112233"}"#, "invalid_request"),
+        (
+            r#"{"phone": "+79123456789", "phone": "+79001112233"}"#,
+            "invalid_request",
+        ),
         ("{}", "invalid_phone"),
         (r#"{"phone": null}"#, "invalid_phone"),
         (r#"{"phone": "12345"}"#, "invalid_phone"),
@@ -114,16 +178,31 @@ async fn bad_bodies_are_problems(backend: Backend) {
         assert_problem(&reply, 400, code);
     }
     let invalid = app.post("/phone/", json!({"phone": "nope"})).await;
-    assert_eq!(invalid.body["errors"], json!({"phone": ["Enter a valid phone number."]}));
+    assert_eq!(
+        invalid.body["errors"],
+        json!({"phone": ["Enter a valid phone number."]})
+    );
     let huge = format!(r#"{{"phone": "{}"}}"#, "1".repeat(5000));
-    assert_problem(&app.post_raw("/phone/", huge).await, 413, "payload_too_large");
+    assert_problem(
+        &app.post_raw("/phone/", huge).await,
+        413,
+        "payload_too_large",
+    );
     assert!(app.sent_sms(PHONE).await.is_empty(), "no SMS for bad input");
 }
 
 async fn unknown_routes_and_methods_are_problems(backend: Backend) {
     let app = spawn_app(backend, &[]).await;
-    assert_problem(&app.send(app.http.get(app.url("/nope"))).await, 404, "not_found");
-    assert_problem(&app.send(app.http.get(app.url("/profile/abc/"))).await, 401, "not_authenticated");
+    assert_problem(
+        &app.send(app.http.get(app.url("/nope"))).await,
+        404,
+        "not_found",
+    );
+    assert_problem(
+        &app.send(app.http.get(app.url("/profile/abc/"))).await,
+        401,
+        "not_authenticated",
+    );
     let get_phone = app.send(app.http.get(app.url("/phone/"))).await;
     assert_problem(&get_phone, 405, "method_not_allowed");
     assert_eq!(get_phone.header("allow"), Some("POST"));
@@ -134,27 +213,63 @@ async fn unknown_routes_and_methods_are_problems(backend: Backend) {
 async fn codes_are_checked_single_use_and_expire_on_read(backend: Backend) {
     let clock = TestClock::new();
     let app = spawn_app_with(backend, config(NO_COOLDOWN), clock.clone()).await;
-    assert_problem(&app.post("/code/", json!({"phone": PHONE, "code": "1234"})).await, 400, "code_expired");
+    assert_problem(
+        &app.post("/code/", json!({"phone": PHONE, "code": "1234"}))
+            .await,
+        400,
+        "code_expired",
+    );
 
     app.post("/phone/", json!({"phone": PHONE})).await;
     let code = app.last_code(PHONE).await;
     let wrong = if code == "0000" { "1111" } else { "0000" };
-    let reply = app.post("/code/", json!({"phone": PHONE, "code": wrong})).await;
+    let reply = app
+        .post("/code/", json!({"phone": PHONE, "code": wrong}))
+        .await;
     assert_problem(&reply, 400, "invalid_code");
     assert!(!reply.body.to_string().contains(&code) && !reply.body.to_string().contains(wrong));
-    assert_problem(&app.post("/code/", json!({"phone": PHONE, "code": "12"})).await, 400, "invalid_code");
-    assert_problem(&app.post("/code/", json!({"phone": PHONE})).await, 400, "invalid_code");
-    assert_problem(&app.post("/code/", json!({"phone": PHONE, "code": 1234})).await, 400, "invalid_request");
+    assert_problem(
+        &app.post("/code/", json!({"phone": PHONE, "code": "12"}))
+            .await,
+        400,
+        "invalid_code",
+    );
+    assert_problem(
+        &app.post("/code/", json!({"phone": PHONE})).await,
+        400,
+        "invalid_code",
+    );
+    assert_problem(
+        &app.post("/code/", json!({"phone": PHONE, "code": 1234}))
+            .await,
+        400,
+        "invalid_request",
+    );
 
-    assert_eq!(app.post("/code/", json!({"phone": PHONE, "code": code})).await.status, 200);
-    assert_problem(&app.post("/code/", json!({"phone": PHONE, "code": code})).await, 400, "code_expired");
+    assert_eq!(
+        app.post("/code/", json!({"phone": PHONE, "code": code}))
+            .await
+            .status,
+        200
+    );
+    assert_problem(
+        &app.post("/code/", json!({"phone": PHONE, "code": code}))
+            .await,
+        400,
+        "code_expired",
+    );
 
     // The store never expires anything itself here (moto ignores TTL): the
     // service's own check on read does.
     app.post("/phone/", json!({"phone": PHONE})).await;
     let code = app.last_code(PHONE).await;
     clock.advance_secs(301);
-    assert_problem(&app.post("/code/", json!({"phone": PHONE, "code": code})).await, 400, "code_expired");
+    assert_problem(
+        &app.post("/code/", json!({"phone": PHONE, "code": code}))
+            .await,
+        400,
+        "code_expired",
+    );
 }
 
 async fn answers_do_not_tell_whether_a_phone_has_an_account(backend: Backend) {
@@ -163,8 +278,12 @@ async fn answers_do_not_tell_whether_a_phone_has_an_account(backend: Backend) {
     let known = app.post("/phone/", json!({"phone": PHONE})).await;
     let unknown = app.post("/phone/", json!({"phone": OTHER_PHONE})).await;
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
-    let known = app.post("/code/", json!({"phone": PHONE, "code": "99999"})).await;
-    let unknown = app.post("/code/", json!({"phone": OTHER_PHONE, "code": "99999"})).await;
+    let known = app
+        .post("/code/", json!({"phone": PHONE, "code": "99999"}))
+        .await;
+    let unknown = app
+        .post("/code/", json!({"phone": OTHER_PHONE, "code": "99999"}))
+        .await;
     assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
 }
 
@@ -178,14 +297,40 @@ async fn profiles_need_the_owner_s_access_token(backend: Backend) {
     let none = app.send(app.http.get(app.url(&path))).await;
     assert_problem(&none, 401, "not_authenticated");
     assert_eq!(none.header("www-authenticate"), Some("Bearer"));
-    let basic = app.send(app.http.get(app.url(&path)).header("authorization", format!("Token {access}"))).await;
+    let basic = app
+        .send(
+            app.http
+                .get(app.url(&path))
+                .header("authorization", format!("Token {access}")),
+        )
+        .await;
     assert_problem(&basic, 401, "not_authenticated");
-    assert_problem(&app.get_auth(&path, "garbage").await, 401, "token_not_valid");
-    assert_problem(&app.get_auth(&path, str_of(&me, "refresh")).await, 401, "token_not_valid");
+    assert_problem(
+        &app.get_auth(&path, "garbage").await,
+        401,
+        "token_not_valid",
+    );
+    assert_problem(
+        &app.get_auth(&path, str_of(&me, "refresh")).await,
+        401,
+        "token_not_valid",
+    );
     let others = format!("/profile/{}/", other["user_id"]);
-    assert_problem(&app.get_auth(&others, access).await, 403, "permission_denied");
-    assert_problem(&app.get_auth("/profile/123/", access).await, 403, "permission_denied");
-    assert_problem(&app.get_auth("/profile/abc/", access).await, 404, "not_found");
+    assert_problem(
+        &app.get_auth(&others, access).await,
+        403,
+        "permission_denied",
+    );
+    assert_problem(
+        &app.get_auth("/profile/123/", access).await,
+        403,
+        "permission_denied",
+    );
+    assert_problem(
+        &app.get_auth("/profile/abc/", access).await,
+        404,
+        "not_found",
+    );
 }
 
 async fn refresh_tokens_rotate_and_reuse_revokes_the_session(backend: Backend) {
@@ -193,23 +338,63 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_session(backend: Backend) {
     let login = app.login(PHONE).await.body;
     let first = str_of(&login, "refresh").to_owned();
 
-    assert_problem(&app.post("/token/refresh/", json!({"refresh": str_of(&login, "access")})).await, 401, "token_not_valid");
-    assert_problem(&app.post("/token/refresh/", json!({"refresh": "x.y.z"})).await, 401, "token_not_valid");
-    assert_problem(&app.post("/token/refresh/", json!({})).await, 400, "invalid_request");
-    assert_problem(&app.post("/token/refresh/", json!({"refresh": 5})).await, 400, "invalid_request");
+    assert_problem(
+        &app.post(
+            "/token/refresh/",
+            json!({"refresh": str_of(&login, "access")}),
+        )
+        .await,
+        401,
+        "token_not_valid",
+    );
+    assert_problem(
+        &app.post("/token/refresh/", json!({"refresh": "x.y.z"}))
+            .await,
+        401,
+        "token_not_valid",
+    );
+    assert_problem(
+        &app.post("/token/refresh/", json!({})).await,
+        400,
+        "invalid_request",
+    );
+    assert_problem(
+        &app.post("/token/refresh/", json!({"refresh": 5})).await,
+        400,
+        "invalid_request",
+    );
 
     let second = app.post("/token/refresh/", json!({"refresh": first})).await;
     assert_eq!(second.status, 200);
     let second = str_of(&second.body, "refresh").to_owned();
-    assert_problem(&app.post("/token/refresh/", json!({"refresh": first})).await, 401, "token_not_valid");
+    assert_problem(
+        &app.post("/token/refresh/", json!({"refresh": first})).await,
+        401,
+        "token_not_valid",
+    );
     // The reuse revoked the whole session, including the newest token.
-    assert_problem(&app.post("/token/refresh/", json!({"refresh": second})).await, 401, "token_not_valid");
+    assert_problem(
+        &app.post("/token/refresh/", json!({"refresh": second}))
+            .await,
+        401,
+        "token_not_valid",
+    );
 
     // Revoking another session works at once.
     let other = app.login(PHONE).await.body;
     let refresh = str_of(&other, "refresh");
-    assert_eq!(app.post("/token/revoke/", json!({"refresh": refresh})).await.status, 204);
-    assert_problem(&app.post("/token/refresh/", json!({"refresh": refresh})).await, 401, "token_not_valid");
+    assert_eq!(
+        app.post("/token/revoke/", json!({"refresh": refresh}))
+            .await
+            .status,
+        204
+    );
+    assert_problem(
+        &app.post("/token/refresh/", json!({"refresh": refresh}))
+            .await,
+        401,
+        "token_not_valid",
+    );
 }
 
 macro_rules! over_http {

@@ -1,1 +1,204 @@
+//! Every API Gateway event in `events/` (the files `sam local invoke -e` and
+//! `cargo lambda invoke --data-file` take) goes through the Lambda adapter
+//! of the function it is for.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use api_tests::{OTHER_PHONE, PHONE, code_in, config};
+use lambda_http::{Body, Response};
+use phone_auth::adapters::console::{ConsoleSms, Outbox};
+use phone_auth::adapters::memory::MemoryStore;
+use phone_auth::domain::phone::Phone;
+use phone_auth::domain::service::Service;
+use phone_auth::http::App;
+use phone_auth::http::routes::Endpoint;
+use phone_auth::lambda::handle_event;
+use phone_auth::ports::SystemClock;
+use serde_json::Value;
+
+const EVENTS: &[(&str, &str)] = &[
+    ("code-enter.json", include_str!("../events/code-enter.json")),
+    (
+        "phone-enter.json",
+        include_str!("../events/phone-enter.json"),
+    ),
+    (
+        "phone-enter-base64.json",
+        include_str!("../events/phone-enter-base64.json"),
+    ),
+    (
+        "phone-enter-invalid.json",
+        include_str!("../events/phone-enter-invalid.json"),
+    ),
+    (
+        "token-refresh.json",
+        include_str!("../events/token-refresh.json"),
+    ),
+    (
+        "token-revoke.json",
+        include_str!("../events/token-revoke.json"),
+    ),
+    (
+        "user-profile.json",
+        include_str!("../events/user-profile.json"),
+    ),
+    (
+        "user-profile-method.json",
+        include_str!("../events/user-profile-method.json"),
+    ),
+];
+
+fn event(name: &str) -> &'static str {
+    EVENTS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, e)| *e)
+        .expect("listed event")
+}
+
+struct Lambda {
+    app: App,
+    outbox: Arc<Outbox>,
+}
+
+impl Lambda {
+    fn new() -> Lambda {
+        let clock = Arc::new(SystemClock);
+        let outbox = Arc::new(Outbox::new(Arc::new(ConsoleSms), clock.clone()));
+        let service = Service::new(
+            config(&[]),
+            Arc::new(MemoryStore::new()),
+            outbox.clone(),
+            clock,
+        );
+        Lambda {
+            app: App::new(service),
+            outbox,
+        }
+    }
+
+    async fn invoke(&self, endpoint: Endpoint, json: &str) -> (u16, Value, Response<Body>) {
+        let request = lambda_http::request::from_str(json).expect("a valid API Gateway event");
+        let response = handle_event(&self.app, endpoint, request).await;
+        let body = match response.body() {
+            Body::Empty => Value::Null,
+            other => serde_json::from_slice(other).expect("a JSON body"),
+        };
+        (response.status().as_u16(), body, response)
+    }
+
+    fn sms_to(&self, phone: &str) -> Vec<String> {
+        let phone = Phone::parse(phone, None).unwrap();
+        self.outbox
+            .sent_to(&phone)
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    }
+}
+
+#[test]
+fn every_event_file_is_exercised() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let on_disk: BTreeSet<String> = std::fs::read_dir(dir)
+        .expect("events/ exists")
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let listed: BTreeSet<String> = EVENTS.iter().map(|(name, _)| name.to_string()).collect();
+    assert_eq!(on_disk, listed);
+}
+
+#[tokio::test]
+async fn events_run_through_their_functions() {
+    let lambda = Lambda::new();
+
+    // Before any SMS there is no code to enter.
+    let (status, body, _) = lambda
+        .invoke(Endpoint::CodeEnter, event("code-enter.json"))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (400, Some("code_expired")));
+
+    let (status, body, response) = lambda
+        .invoke(Endpoint::PhoneEnter, event("phone-enter.json"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(lambda.sms_to(PHONE).len(), 1);
+
+    let (status, _, _) = lambda
+        .invoke(Endpoint::PhoneEnter, event("phone-enter-base64.json"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        lambda.sms_to(OTHER_PHONE).len(),
+        1,
+        "the base64 body was decoded"
+    );
+
+    let (status, body, response) = lambda
+        .invoke(Endpoint::PhoneEnter, event("phone-enter-invalid.json"))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_phone"))
+    );
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+
+    // The code event with the code the SMS carried logs in.
+    let code = code_in(&lambda.sms_to(PHONE)[0]);
+    let with_code = event("code-enter.json").replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+    let (status, login, _) = lambda.invoke(Endpoint::CodeEnter, &with_code).await;
+    assert_eq!(status, 200, "{login}");
+    let access = login["access"].as_str().unwrap();
+    let refresh = login["refresh"].as_str().unwrap();
+
+    let (status, body, _) = lambda
+        .invoke(Endpoint::Profile, event("user-profile.json"))
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("token_not_valid"))
+    );
+    let with_token = event("user-profile.json").replace("REPLACE_WITH_AN_ACCESS_TOKEN", access);
+    let (status, profile, _) = lambda.invoke(Endpoint::Profile, &with_token).await;
+    assert_eq!(status, 200);
+    assert_eq!(profile["phone"], PHONE);
+
+    let (status, _, response) = lambda
+        .invoke(Endpoint::Profile, event("user-profile-method.json"))
+        .await;
+    assert_eq!(status, 405);
+    assert_eq!(response.headers()["allow"], "GET, PATCH");
+
+    let (status, _, _) = lambda
+        .invoke(Endpoint::TokenRefresh, event("token-refresh.json"))
+        .await;
+    assert_eq!(status, 401);
+    let refresh_event =
+        event("token-refresh.json").replace("REPLACE_WITH_A_REFRESH_TOKEN", refresh);
+    let (status, rotated, _) = lambda.invoke(Endpoint::TokenRefresh, &refresh_event).await;
+    assert_eq!(status, 200);
+    let newest = rotated["refresh"].as_str().unwrap();
+
+    let (status, _, _) = lambda
+        .invoke(Endpoint::TokenRevoke, event("token-revoke.json"))
+        .await;
+    assert_eq!(status, 401);
+    let revoke_event = event("token-revoke.json").replace("REPLACE_WITH_A_REFRESH_TOKEN", newest);
+    let (status, body, _) = lambda.invoke(Endpoint::TokenRevoke, &revoke_event).await;
+    assert_eq!((status, body), (204, Value::Null));
+}
+
+#[tokio::test]
+async fn a_function_serves_only_its_own_routes() {
+    let lambda = Lambda::new();
+    let (status, body, _) = lambda
+        .invoke(Endpoint::CodeEnter, event("phone-enter.json"))
+        .await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+    assert!(lambda.sms_to(PHONE).is_empty());
+}

@@ -67,9 +67,19 @@ fn session(sid: &str, user: u64, jti: &str) -> Session {
 async fn register(store: &dyn Store, u: &User, sid: &str) -> LoginOutcome {
     let phone_number = u.phone.as_str();
     let version = store.code(&u.phone).await.unwrap().map_or(0, |r| r.version) + 1;
-    assert_eq!(store.save_code(&record(phone_number, "h", version), &[]).await.unwrap(), SaveCode::Saved);
+    assert_eq!(
+        store
+            .save_code(&record(phone_number, "h", version), &[])
+            .await
+            .unwrap(),
+        SaveCode::Saved
+    );
     store
-        .login(&claim(phone_number, "h"), Login::New(u), &session(sid, u.id.0, "j0"))
+        .login(
+            &claim(phone_number, "h"),
+            Login::New(u),
+            &session(sid, u.id.0, "j0"),
+        )
         .await
         .unwrap()
 }
@@ -83,75 +93,180 @@ async fn saves_and_reads_codes(store: Arc<dyn Store>) {
 }
 
 async fn a_send_is_a_compare_and_swap_on_the_version(store: Arc<dyn Store>) {
-    assert_eq!(store.save_code(&record(PHONE, "h1", 1), &[]).await.unwrap(), SaveCode::Saved);
-    assert_eq!(store.save_code(&record(PHONE, "hx", 1), &[]).await.unwrap(), SaveCode::Conflict);
-    assert_eq!(store.save_code(&record(PHONE, "hx", 3), &[]).await.unwrap(), SaveCode::Conflict);
-    assert_eq!(store.code(&phone(PHONE)).await.unwrap().unwrap().hash, Some(CodeHash("h1".into())));
-    assert_eq!(store.save_code(&record(PHONE, "h2", 2), &[]).await.unwrap(), SaveCode::Saved);
+    assert_eq!(
+        store.save_code(&record(PHONE, "h1", 1), &[]).await.unwrap(),
+        SaveCode::Saved
+    );
+    assert_eq!(
+        store.save_code(&record(PHONE, "hx", 1), &[]).await.unwrap(),
+        SaveCode::Conflict
+    );
+    assert_eq!(
+        store.save_code(&record(PHONE, "hx", 3), &[]).await.unwrap(),
+        SaveCode::Conflict
+    );
+    assert_eq!(
+        store.code(&phone(PHONE)).await.unwrap().unwrap().hash,
+        Some(CodeHash("h1".into()))
+    );
+    assert_eq!(
+        store.save_code(&record(PHONE, "h2", 2), &[]).await.unwrap(),
+        SaveCode::Saved
+    );
     assert_eq!(store.code(&phone(PHONE)).await.unwrap().unwrap().version, 2);
 }
 
 async fn charges_are_capped_and_all_or_nothing(store: Arc<dyn Store>) {
     let charges = |cap_ip| {
         vec![
-            Charge { key: "ip#test".into(), cap: cap_ip, expires_at: NOW.plus_secs(3600) },
-            Charge { key: "sms#day".into(), cap: 2, expires_at: NOW.plus_secs(86_400) },
+            Charge {
+                key: "ip#test".into(),
+                cap: cap_ip,
+                expires_at: NOW.plus_secs(3600),
+            },
+            Charge {
+                key: "sms#day".into(),
+                cap: 2,
+                expires_at: NOW.plus_secs(86_400),
+            },
         ]
     };
-    assert_eq!(store.save_code(&record(PHONE, "h", 1), &charges(10)).await.unwrap(), SaveCode::Saved);
-    assert_eq!(store.save_code(&record(OTHER_PHONE, "h", 1), &charges(1)).await.unwrap(), SaveCode::LimitReached(0));
-    assert_eq!(store.code(&phone(OTHER_PHONE)).await.unwrap(), None, "nothing written past a cap");
-    assert_eq!(store.save_code(&record(OTHER_PHONE, "h", 1), &charges(10)).await.unwrap(), SaveCode::Saved);
+    assert_eq!(
+        store
+            .save_code(&record(PHONE, "h", 1), &charges(10))
+            .await
+            .unwrap(),
+        SaveCode::Saved
+    );
+    assert_eq!(
+        store
+            .save_code(&record(OTHER_PHONE, "h", 1), &charges(1))
+            .await
+            .unwrap(),
+        SaveCode::LimitReached(0)
+    );
+    assert_eq!(
+        store.code(&phone(OTHER_PHONE)).await.unwrap(),
+        None,
+        "nothing written past a cap"
+    );
+    assert_eq!(
+        store
+            .save_code(&record(OTHER_PHONE, "h", 1), &charges(10))
+            .await
+            .unwrap(),
+        SaveCode::Saved
+    );
     let third = "+447400123456";
-    assert_eq!(store.save_code(&record(third, "h", 1), &charges(10)).await.unwrap(), SaveCode::LimitReached(1));
+    assert_eq!(
+        store
+            .save_code(&record(third, "h", 1), &charges(10))
+            .await
+            .unwrap(),
+        SaveCode::LimitReached(1)
+    );
     assert_eq!(store.code(&phone(third)).await.unwrap(), None);
 }
 
 async fn undo_restores_the_previous_record_and_the_counters(store: Arc<dyn Store>) {
-    let charge = vec![Charge { key: "sms#undo".into(), cap: 1, expires_at: NOW.plus_secs(86_400) }];
+    let charge = vec![Charge {
+        key: "sms#undo".into(),
+        cap: 1,
+        expires_at: NOW.plus_secs(86_400),
+    }];
     let first = record(PHONE, "h1", 1);
-    assert_eq!(store.save_code(&first, &charge).await.unwrap(), SaveCode::Saved);
+    assert_eq!(
+        store.save_code(&first, &charge).await.unwrap(),
+        SaveCode::Saved
+    );
     store.undo_save_code(None, &first, &charge).await.unwrap();
     assert_eq!(store.code(&phone(PHONE)).await.unwrap(), None);
 
-    assert_eq!(store.save_code(&first, &charge).await.unwrap(), SaveCode::Saved, "the counter was given back");
+    assert_eq!(
+        store.save_code(&first, &charge).await.unwrap(),
+        SaveCode::Saved,
+        "the counter was given back"
+    );
     let second = record(PHONE, "h2", 2);
-    assert_eq!(store.save_code(&second, &[]).await.unwrap(), SaveCode::Saved);
-    store.undo_save_code(Some(&first), &second, &[]).await.unwrap();
+    assert_eq!(
+        store.save_code(&second, &[]).await.unwrap(),
+        SaveCode::Saved
+    );
+    store
+        .undo_save_code(Some(&first), &second, &[])
+        .await
+        .unwrap();
     // The old record is back under a new version: versions only grow, so a
     // stale compare-and-swap can never match a later write.
-    let restored = CodeRecord { version: 3, ..first.clone() };
+    let restored = CodeRecord {
+        version: 3,
+        ..first.clone()
+    };
     assert_eq!(store.code(&phone(PHONE)).await.unwrap(), Some(restored));
 
     // A later send stands: undoing an older write changes nothing.
     let third = record(PHONE, "h3", 4);
     assert_eq!(store.save_code(&third, &[]).await.unwrap(), SaveCode::Saved);
-    store.undo_save_code(Some(&first), &second, &[]).await.unwrap();
+    store
+        .undo_save_code(Some(&first), &second, &[])
+        .await
+        .unwrap();
     assert_eq!(store.code(&phone(PHONE)).await.unwrap(), Some(third));
 }
 
 async fn wrong_attempts_count_up_to_the_cap(store: Arc<dyn Store>) {
     store.save_code(&record(PHONE, "h1", 1), &[]).await.unwrap();
     let p = phone(PHONE);
-    assert!(!store.count_wrong_attempt(&p, &CodeHash("other".into()), MAX).await.unwrap());
+    assert!(
+        !store
+            .count_wrong_attempt(&p, &CodeHash("other".into()), MAX)
+            .await
+            .unwrap()
+    );
     for n in 1..=MAX {
-        assert!(store.count_wrong_attempt(&p, &CodeHash("h1".into()), MAX).await.unwrap(), "try {n}");
+        assert!(
+            store
+                .count_wrong_attempt(&p, &CodeHash("h1".into()), MAX)
+                .await
+                .unwrap(),
+            "try {n}"
+        );
     }
-    assert!(!store.count_wrong_attempt(&p, &CodeHash("h1".into()), MAX).await.unwrap());
+    assert!(
+        !store
+            .count_wrong_attempt(&p, &CodeHash("h1".into()), MAX)
+            .await
+            .unwrap()
+    );
     assert_eq!(store.code(&p).await.unwrap().unwrap().attempts, MAX);
-    assert!(!store.count_wrong_attempt(&phone(OTHER_PHONE), &CodeHash("h1".into()), MAX).await.unwrap());
+    assert!(
+        !store
+            .count_wrong_attempt(&phone(OTHER_PHONE), &CodeHash("h1".into()), MAX)
+            .await
+            .unwrap()
+    );
 }
 
 async fn first_login_creates_the_user_and_consumes_the_code(store: Arc<dyn Store>) {
     let u = user(4_815_162_342, PHONE, "K7QX2M");
-    assert_eq!(register(store.as_ref(), &u, "s1").await, LoginOutcome::LoggedIn);
+    assert_eq!(
+        register(store.as_ref(), &u, "s1").await,
+        LoginOutcome::LoggedIn
+    );
     assert_eq!(store.user(u.id).await.unwrap(), Some(u.clone()));
     assert_eq!(store.user_id_by_phone(&u.phone).await.unwrap(), Some(u.id));
     assert_eq!(store.invite_owner(&u.invite).await.unwrap(), Some(u.id));
     let code = store.code(&u.phone).await.unwrap().unwrap();
     assert_eq!(code.hash, None, "a used code is gone");
     let again = store
-        .login(&claim(PHONE, "h"), Login::Existing { user: u.id, at: NOW }, &session("s2", u.id.0, "j"))
+        .login(
+            &claim(PHONE, "h"),
+            Login::Existing {
+                user: u.id,
+                at: NOW,
+            },
+            &session("s2", u.id.0, "j"),
+        )
         .await
         .unwrap();
     assert_eq!(again, LoginOutcome::CodeGone);
@@ -159,27 +274,51 @@ async fn first_login_creates_the_user_and_consumes_the_code(store: Arc<dyn Store
 
 async fn phone_invite_and_id_are_unique_and_failures_write_nothing(store: Arc<dyn Store>) {
     let first = user(1001, PHONE, "AAAAAA");
-    assert_eq!(register(store.as_ref(), &first, "s1").await, LoginOutcome::LoggedIn);
+    assert_eq!(
+        register(store.as_ref(), &first, "s1").await,
+        LoginOutcome::LoggedIn
+    );
 
     let same_phone = user(1002, PHONE, "BBBBBB");
-    assert_eq!(register(store.as_ref(), &same_phone, "s2").await, LoginOutcome::PhoneTaken);
+    assert_eq!(
+        register(store.as_ref(), &same_phone, "s2").await,
+        LoginOutcome::PhoneTaken
+    );
     let same_invite = user(1003, OTHER_PHONE, "AAAAAA");
-    assert_eq!(register(store.as_ref(), &same_invite, "s3").await, LoginOutcome::InviteTaken);
+    assert_eq!(
+        register(store.as_ref(), &same_invite, "s3").await,
+        LoginOutcome::InviteTaken
+    );
     let same_id = user(1001, OTHER_PHONE, "CCCCCC");
-    assert_eq!(register(store.as_ref(), &same_id, "s4").await, LoginOutcome::IdTaken);
+    assert_eq!(
+        register(store.as_ref(), &same_id, "s4").await,
+        LoginOutcome::IdTaken
+    );
 
     assert_eq!(store.user(UserId(1002)).await.unwrap(), None);
     assert_eq!(store.user(UserId(1003)).await.unwrap(), None);
-    assert_eq!(store.user_id_by_phone(&phone(OTHER_PHONE)).await.unwrap(), None);
+    assert_eq!(
+        store.user_id_by_phone(&phone(OTHER_PHONE)).await.unwrap(),
+        None
+    );
     for code in ["BBBBBB", "CCCCCC"] {
-        assert_eq!(store.invite_owner(&InviteCode::parse(code).unwrap()).await.unwrap(), None);
+        assert_eq!(
+            store
+                .invite_owner(&InviteCode::parse(code).unwrap())
+                .await
+                .unwrap(),
+            None
+        );
     }
     assert_eq!(store.user(UserId(1001)).await.unwrap(), Some(first));
     // The failed logins did not use up the code.
     let live = store.code(&phone(OTHER_PHONE)).await.unwrap().unwrap();
     assert!(live.hash.is_some());
     // Nor did they start a session.
-    assert_eq!(store.rotate_session("s3", "j0", "j1", NOW).await.unwrap(), Rotation::Rejected);
+    assert_eq!(
+        store.rotate_session("s3", "j0", "j1", NOW).await.unwrap(),
+        Rotation::Rejected
+    );
 }
 
 async fn a_login_needs_a_live_unburned_matching_code(store: Arc<dyn Store>) {
@@ -190,55 +329,123 @@ async fn a_login_needs_a_live_unburned_matching_code(store: Arc<dyn Store>) {
     let mut wrong = claim(PHONE, "other");
     wrong.now = NOW;
     for c in [expired, wrong] {
-        let outcome = store.login(&c, Login::New(&u), &session("s", u.id.0, "j")).await.unwrap();
+        let outcome = store
+            .login(&c, Login::New(&u), &session("s", u.id.0, "j"))
+            .await
+            .unwrap();
         assert_eq!(outcome, LoginOutcome::CodeGone);
     }
     for _ in 0..MAX {
-        store.count_wrong_attempt(&u.phone, &CodeHash("h".into()), MAX).await.unwrap();
+        store
+            .count_wrong_attempt(&u.phone, &CodeHash("h".into()), MAX)
+            .await
+            .unwrap();
     }
-    let burned = store.login(&claim(PHONE, "h"), Login::New(&u), &session("s", u.id.0, "j")).await.unwrap();
+    let burned = store
+        .login(
+            &claim(PHONE, "h"),
+            Login::New(&u),
+            &session("s", u.id.0, "j"),
+        )
+        .await
+        .unwrap();
     assert_eq!(burned, LoginOutcome::CodeGone);
     assert_eq!(store.user(u.id).await.unwrap(), None);
 }
 
 async fn a_returning_login_sets_last_login(store: Arc<dyn Store>) {
     let u = user(3001, PHONE, "EEEEEE");
-    assert_eq!(register(store.as_ref(), &u, "s1").await, LoginOutcome::LoggedIn);
+    assert_eq!(
+        register(store.as_ref(), &u, "s1").await,
+        LoginOutcome::LoggedIn
+    );
     store.save_code(&record(PHONE, "h2", 2), &[]).await.unwrap();
     let later = NOW.plus_secs(100);
     let outcome = store
-        .login(&claim(PHONE, "h2"), Login::Existing { user: u.id, at: later }, &session("s2", u.id.0, "j"))
+        .login(
+            &claim(PHONE, "h2"),
+            Login::Existing {
+                user: u.id,
+                at: later,
+            },
+            &session("s2", u.id.0, "j"),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, LoginOutcome::LoggedIn);
-    assert_eq!(store.user(u.id).await.unwrap().unwrap().last_login, Some(later));
+    assert_eq!(
+        store.user(u.id).await.unwrap().unwrap().last_login,
+        Some(later)
+    );
 
-    store.save_code(&record(OTHER_PHONE, "h", 1), &[]).await.unwrap();
+    store
+        .save_code(&record(OTHER_PHONE, "h", 1), &[])
+        .await
+        .unwrap();
     let ghost = store
-        .login(&claim(OTHER_PHONE, "h"), Login::Existing { user: UserId(9), at: later }, &session("s3", 9, "j"))
+        .login(
+            &claim(OTHER_PHONE, "h"),
+            Login::Existing {
+                user: UserId(9),
+                at: later,
+            },
+            &session("s3", 9, "j"),
+        )
         .await
         .unwrap();
     assert_eq!(ghost, LoginOutcome::UserGone);
-    assert!(store.code(&phone(OTHER_PHONE)).await.unwrap().unwrap().hash.is_some());
+    assert!(
+        store
+            .code(&phone(OTHER_PHONE))
+            .await
+            .unwrap()
+            .unwrap()
+            .hash
+            .is_some()
+    );
 }
 
 async fn sessions_rotate_once_and_reuse_revokes(store: Arc<dyn Store>) {
     let u = user(4001, PHONE, "FFFFFF");
-    assert_eq!(register(store.as_ref(), &u, "s1").await, LoginOutcome::LoggedIn);
-    assert_eq!(store.rotate_session("s1", "j0", "j1", NOW).await.unwrap(), Rotation::Rotated);
-    assert_eq!(store.rotate_session("s1", "j1", "j2", NOW).await.unwrap(), Rotation::Rotated);
+    assert_eq!(
+        register(store.as_ref(), &u, "s1").await,
+        LoginOutcome::LoggedIn
+    );
+    assert_eq!(
+        store.rotate_session("s1", "j0", "j1", NOW).await.unwrap(),
+        Rotation::Rotated
+    );
+    assert_eq!(
+        store.rotate_session("s1", "j1", "j2", NOW).await.unwrap(),
+        Rotation::Rotated
+    );
     // j1 is retired: presenting it again revokes the session, so even the
     // current token j2 stops working.
-    assert_eq!(store.rotate_session("s1", "j1", "j3", NOW).await.unwrap(), Rotation::Rejected);
-    assert_eq!(store.rotate_session("s1", "j2", "j4", NOW).await.unwrap(), Rotation::Rejected);
-    assert_eq!(store.rotate_session("nope", "j0", "j1", NOW).await.unwrap(), Rotation::Rejected);
+    assert_eq!(
+        store.rotate_session("s1", "j1", "j3", NOW).await.unwrap(),
+        Rotation::Rejected
+    );
+    assert_eq!(
+        store.rotate_session("s1", "j2", "j4", NOW).await.unwrap(),
+        Rotation::Rejected
+    );
+    assert_eq!(
+        store.rotate_session("nope", "j0", "j1", NOW).await.unwrap(),
+        Rotation::Rejected
+    );
 }
 
 async fn revoking_ends_a_session_at_once(store: Arc<dyn Store>) {
     let u = user(5001, PHONE, "GGGGGG");
-    assert_eq!(register(store.as_ref(), &u, "s1").await, LoginOutcome::LoggedIn);
+    assert_eq!(
+        register(store.as_ref(), &u, "s1").await,
+        LoginOutcome::LoggedIn
+    );
     store.revoke_session("s1").await.unwrap();
-    assert_eq!(store.rotate_session("s1", "j0", "j1", NOW).await.unwrap(), Rotation::Rejected);
+    assert_eq!(
+        store.rotate_session("s1", "j0", "j1", NOW).await.unwrap(),
+        Rotation::Rejected
+    );
     store.revoke_session("unknown").await.unwrap();
 }
 
@@ -251,7 +458,11 @@ async fn concurrent_logins_with_one_code_have_one_winner(store: Arc<dyn Store>) 
                 let letter = char::from(phone_auth::domain::invite::ALPHABET[i as usize]);
                 let u = user(6000 + i, PHONE, &format!("HHHHH{letter}"));
                 store
-                    .login(&claim(PHONE, "h"), Login::New(&u), &session(&format!("s{i}"), u.id.0, "j"))
+                    .login(
+                        &claim(PHONE, "h"),
+                        Login::New(&u),
+                        &session(&format!("s{i}"), u.id.0, "j"),
+                    )
                     .await
                     .unwrap()
             })
@@ -264,17 +475,29 @@ async fn concurrent_logins_with_one_code_have_one_winner(store: Arc<dyn Store>) 
         }
     }
     assert_eq!(winners, 1);
-    let id = store.user_id_by_phone(&phone(PHONE)).await.unwrap().expect("one user");
+    let id = store
+        .user_id_by_phone(&phone(PHONE))
+        .await
+        .unwrap()
+        .expect("one user");
     assert!(store.user(id).await.unwrap().is_some());
 }
 
 async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
     let u = user(7001, PHONE, "JJJJJJ");
-    assert_eq!(register(store.as_ref(), &u, "s1").await, LoginOutcome::LoggedIn);
+    assert_eq!(
+        register(store.as_ref(), &u, "s1").await,
+        LoginOutcome::LoggedIn
+    );
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let store = Arc::clone(&store);
-            tokio::spawn(async move { store.rotate_session("s1", "j0", &format!("n{i}"), NOW).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .rotate_session("s1", "j0", &format!("n{i}"), NOW)
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut rotated = 0;
@@ -290,7 +513,12 @@ async fn concurrent_sends_have_one_winner(store: Arc<dyn Store>) {
     let tasks: Vec<_> = (0..16)
         .map(|i| {
             let store = Arc::clone(&store);
-            tokio::spawn(async move { store.save_code(&record(PHONE, &format!("h{i}"), 1), &[]).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .save_code(&record(PHONE, &format!("h{i}"), 1), &[])
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut saved = 0;

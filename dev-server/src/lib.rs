@@ -57,36 +57,51 @@ pub struct DevServer {
 /// Settings the dev server fills in when they are unset, so that `make dev`
 /// needs nothing: fresh random secrets each start (tokens do not outlive the
 /// process), and local table names.
-pub fn with_dev_defaults(mut env: HashMap<String, String>) -> (HashMap<String, String>, Vec<&'static str>) {
-    let mut filled = Vec::new();
-    let random = || {
-        use rand::Rng;
-        let bytes: [u8; 32] = rand::rng().random();
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    };
-    let defaults: [(&'static str, Box<dyn Fn() -> String>); 7] = [
-        ("JWT_KEY_ID", Box::new(|| "dev".to_owned())),
-        ("JWT_SIGNING_KEY", Box::new(random)),
-        ("CODE_HASH_SECRET", Box::new(random)),
-        ("USERS_TABLE", Box::new(|| "phone-auth-dev-users".to_owned())),
-        ("CODES_TABLE", Box::new(|| "phone-auth-dev-codes".to_owned())),
-        ("SESSIONS_TABLE", Box::new(|| "phone-auth-dev-sessions".to_owned())),
-        ("INVITES_TABLE", Box::new(|| "phone-auth-dev-invites".to_owned())),
+pub fn with_dev_defaults(
+    mut env: HashMap<String, String>,
+) -> (HashMap<String, String>, Vec<&'static str>) {
+    // `None`: a fresh random secret.
+    const DEFAULTS: [(&str, Option<&str>); 7] = [
+        ("JWT_KEY_ID", Some("dev")),
+        ("JWT_SIGNING_KEY", None),
+        ("CODE_HASH_SECRET", None),
+        ("USERS_TABLE", Some("phone-auth-dev-users")),
+        ("CODES_TABLE", Some("phone-auth-dev-codes")),
+        ("SESSIONS_TABLE", Some("phone-auth-dev-sessions")),
+        ("INVITES_TABLE", Some("phone-auth-dev-invites")),
     ];
-    for (name, make) in defaults {
+    let mut filled = Vec::new();
+    for (name, default) in DEFAULTS {
         if env.get(name).is_none_or(|v| v.trim().is_empty()) {
-            env.insert(name.to_owned(), make());
+            let value = default.map_or_else(random_secret, str::to_owned);
+            env.insert(name.to_owned(), value);
             filled.push(name);
         }
     }
     (env, filled)
 }
 
+fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 impl DevServer {
-    pub fn new(config: Config, store: Arc<dyn Store>, sms: Arc<dyn SmsSender>, clock: Arc<dyn Clock>) -> DevServer {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        clock: Arc<dyn Clock>,
+    ) -> DevServer {
         let outbox = Arc::new(Outbox::new(sms, Arc::clone(&clock)));
         let default_region = config.default_region;
-        let service = Service::new(config, store, Arc::clone(&outbox) as Arc<dyn SmsSender>, clock);
+        let service = Service::new(
+            config,
+            store,
+            Arc::clone(&outbox) as Arc<dyn SmsSender>,
+            clock,
+        );
         DevServer {
             app: App::new(service),
             outbox,
@@ -95,16 +110,17 @@ impl DevServer {
     }
 
     /// Builds the server the environment asks for.
-    pub async fn from_settings(settings: &Settings<'_>) -> Result<DevServer, ConfigError> {
+    pub async fn from_settings(settings: &Settings) -> Result<DevServer, ConfigError> {
         let config = settings.config()?;
-        let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) = match Backend::from_settings(settings)? {
-            Backend::Memory => (Arc::new(MemoryStore::new()), Arc::new(ConsoleSms)),
-            Backend::Aws => {
-                let tables: Tables = settings.tables()?;
-                let sdk = phone_auth::lambda::aws_sdk_config().await;
-                phone_auth::lambda::aws_ports(&sdk, tables)
-            }
-        };
+        let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) =
+            match Backend::from_settings(settings)? {
+                Backend::Memory => (Arc::new(MemoryStore::new()), Arc::new(ConsoleSms)),
+                Backend::Aws => {
+                    let tables: Tables = settings.tables()?;
+                    let sdk = phone_auth::lambda::aws_sdk_config().await;
+                    phone_auth::lambda::aws_ports(&sdk, tables)
+                }
+            };
         Ok(DevServer::new(config, store, sms, Arc::new(SystemClock)))
     }
 
@@ -152,11 +168,18 @@ impl DevServer {
             .into_iter()
             .map(|m| json!({"phone": m.phone.as_str(), "text": m.text, "at": m.at.rfc3339()}))
             .collect();
-        let mut response = http::Response::new(Bytes::from(json!({ "messages": messages }).to_string()));
+        let mut response =
+            http::Response::new(Bytes::from(json!({ "messages": messages }).to_string()));
         *response.status_mut() = StatusCode::OK;
         let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, "application/json".parse().expect("static header"));
-        headers.insert(header::CACHE_CONTROL, "no-store".parse().expect("static header"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("static header"),
+        );
+        headers.insert(
+            header::CACHE_CONTROL,
+            "no-store".parse().expect("static header"),
+        );
         response
     }
 }

@@ -19,9 +19,12 @@ async fn main() -> std::io::Result<()> {
 
     let (env, filled) = with_dev_defaults(std::env::vars().collect());
     if !filled.is_empty() {
-        eprintln!("dev-server: using development values for {}", filled.join(", "));
+        eprintln!(
+            "dev-server: using development values for {}",
+            filled.join(", ")
+        );
     }
-    let settings = Settings::from_map(&env);
+    let settings = Settings::from_map(env);
     let port: u16 = config_or_exit(settings.get("PORT").map_or(Ok(3000), |raw| {
         raw.parse().map_err(|_| ConfigError {
             name: "PORT",

@@ -61,28 +61,25 @@ pub struct Tables {
     pub invites: String,
 }
 
-/// Reads settings from a lookup function, so tests need not touch the
-/// process environment.
-pub struct Settings<'a> {
-    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+/// A snapshot of the settings, taken once: from the process environment,
+/// or from a map in tests.
+pub struct Settings {
+    values: HashMap<String, String>,
 }
 
-impl<'a> Settings<'a> {
-    pub fn from_env() -> Settings<'static> {
-        Settings {
-            lookup: Box::new(|name| std::env::var(name).ok()),
-        }
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings::from_map(std::env::vars().collect())
     }
 
-    pub fn from_map(map: &'a HashMap<String, String>) -> Settings<'a> {
-        Settings {
-            lookup: Box::new(move |name| map.get(name).cloned()),
-        }
+    pub fn from_map(values: HashMap<String, String>) -> Settings {
+        Settings { values }
     }
 
     /// The value, with surrounding spaces trimmed; empty counts as unset.
     pub fn get(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+        self.values
+            .get(name)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
@@ -94,7 +91,12 @@ impl<'a> Settings<'a> {
         })
     }
 
-    fn number<T>(&self, name: &'static str, default: T, range: std::ops::RangeInclusive<T>) -> Result<T, ConfigError>
+    fn number<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
     where
         T: FromStr + PartialOrd + std::fmt::Display + Copy,
     {
@@ -167,7 +169,10 @@ impl<'a> Settings<'a> {
             kid: self.required("JWT_KEY_ID")?,
             secret: self.secret("JWT_SIGNING_KEY")?,
         };
-        let jwt_previous = match (self.get("JWT_PREVIOUS_KEY_ID"), self.get("JWT_PREVIOUS_SIGNING_KEY")) {
+        let jwt_previous = match (
+            self.get("JWT_PREVIOUS_KEY_ID"),
+            self.get("JWT_PREVIOUS_SIGNING_KEY"),
+        ) {
             (None, None) => None,
             (Some(kid), Some(_)) if kid == jwt_current.kid => {
                 return Err(ConfigError {
@@ -182,7 +187,9 @@ impl<'a> Settings<'a> {
             _ => {
                 return Err(ConfigError {
                     name: "JWT_PREVIOUS_KEY_ID",
-                    problem: "set both JWT_PREVIOUS_KEY_ID and JWT_PREVIOUS_SIGNING_KEY, or neither".into(),
+                    problem:
+                        "set both JWT_PREVIOUS_KEY_ID and JWT_PREVIOUS_SIGNING_KEY, or neither"
+                            .into(),
                 });
             }
         };
@@ -223,12 +230,12 @@ mod tests {
     }
 
     fn error_for(pairs: &[(&str, &str)]) -> ConfigError {
-        Settings::from_map(&settings(pairs)).config().unwrap_err()
+        Settings::from_map(settings(pairs)).config().unwrap_err()
     }
 
     #[test]
     fn defaults_are_the_contract_s() {
-        let config = Settings::from_map(&settings(&[])).config().unwrap();
+        let config = Settings::from_map(settings(&[])).config().unwrap();
         assert_eq!(config.code_length, 4);
         assert_eq!(config.code_ttl_secs, 300);
         assert_eq!(config.max_code_attempts, 5);
@@ -245,9 +252,12 @@ mod tests {
 
     #[test]
     fn reads_regions() {
-        let config = Settings::from_map(&settings(&[("DEFAULT_REGION", "ru"), ("ALLOWED_COUNTRY_CODES", "RU, GB")]))
-            .config()
-            .unwrap();
+        let config = Settings::from_map(settings(&[
+            ("DEFAULT_REGION", "ru"),
+            ("ALLOWED_COUNTRY_CODES", "RU, GB"),
+        ]))
+        .config()
+        .unwrap();
         assert_eq!(config.default_region, Some(Region::RU));
         assert_eq!(config.allowed_regions, vec![Region::RU, Region::GB]);
     }
@@ -256,10 +266,22 @@ mod tests {
     fn names_the_bad_setting() {
         assert_eq!(error_for(&[("CODE_LENGTH", "12")]).name, "CODE_LENGTH");
         assert_eq!(error_for(&[("CODE_LENGTH", "four")]).name, "CODE_LENGTH");
-        assert_eq!(error_for(&[("ALLOWED_COUNTRY_CODES", "RU,XX")]).name, "ALLOWED_COUNTRY_CODES");
-        assert_eq!(error_for(&[("JWT_SIGNING_KEY", "short")]).name, "JWT_SIGNING_KEY");
-        assert_eq!(error_for(&[("CODE_HASH_SECRET", "")]).name, "CODE_HASH_SECRET");
-        assert_eq!(error_for(&[("JWT_PREVIOUS_KEY_ID", "k0")]).name, "JWT_PREVIOUS_KEY_ID");
+        assert_eq!(
+            error_for(&[("ALLOWED_COUNTRY_CODES", "RU,XX")]).name,
+            "ALLOWED_COUNTRY_CODES"
+        );
+        assert_eq!(
+            error_for(&[("JWT_SIGNING_KEY", "short")]).name,
+            "JWT_SIGNING_KEY"
+        );
+        assert_eq!(
+            error_for(&[("CODE_HASH_SECRET", "")]).name,
+            "CODE_HASH_SECRET"
+        );
+        assert_eq!(
+            error_for(&[("JWT_PREVIOUS_KEY_ID", "k0")]).name,
+            "JWT_PREVIOUS_KEY_ID"
+        );
         let err = error_for(&[("MAX_CODE_ATTEMPTS", "0")]);
         assert_eq!(
             err.to_string(),

@@ -32,7 +32,10 @@ pub async fn aws_sdk_config() -> aws_config::SdkConfig {
 }
 
 /// The DynamoDB store and the SNS sender, built on one SDK configuration.
-pub fn aws_ports(sdk: &aws_config::SdkConfig, tables: Tables) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
+pub fn aws_ports(
+    sdk: &aws_config::SdkConfig,
+    tables: Tables,
+) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), tables);
     let sms = SnsSms::new(aws_sdk_sns::Client::new(sdk));
     (Arc::new(store), Arc::new(sms))

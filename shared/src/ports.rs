@@ -157,7 +157,12 @@ pub trait Store: Send + Sync {
     /// Consumes the claimed code, logs the user in (creating it for
     /// `Login::New`, with its phone and invite code claimed uniquely) and
     /// starts `session`; all or nothing.
-    async fn login(&self, claim: &CodeClaim, login: Login<'_>, session: &Session) -> Result<LoginOutcome>;
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome>;
 
     /// Moves the session from `old_jti` to `new_jti`, only if `old_jti` is
     /// its current token and it is not revoked; otherwise revokes it.

@@ -23,7 +23,10 @@ pub fn config(overrides: &[(&str, &str)]) -> Config {
     let mut map: HashMap<String, String> = [
         ("JWT_KEY_ID", "test-key"),
         ("JWT_SIGNING_KEY", "test-signing-key-test-signing-key-0001"),
-        ("CODE_HASH_SECRET", "test-code-hash-secret-test-code-hash-01"),
+        (
+            "CODE_HASH_SECRET",
+            "test-code-hash-secret-test-code-hash-01",
+        ),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -31,7 +34,9 @@ pub fn config(overrides: &[(&str, &str)]) -> Config {
     for (k, v) in overrides {
         map.insert(k.to_string(), v.to_string());
     }
-    Settings::from_map(&map).config().expect("test configuration is valid")
+    Settings::from_map(map)
+        .config()
+        .expect("test configuration is valid")
 }
 
 /// A clock that stands still until a test moves it.
@@ -56,7 +61,8 @@ impl Clock for TestClock {
 /// The moto server `make test` started. Tests that need it fail, rather
 /// than pass without running, when it is not there.
 pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT is not set: run these tests with `make test`")
+    std::env::var("MOTO_ENDPOINT")
+        .expect("MOTO_ENDPOINT is not set: run these tests with `make test`")
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
@@ -79,7 +85,9 @@ pub async fn fresh_tables() -> (aws_sdk_dynamodb::Client, Tables) {
         sessions: format!("{prefix}-sessions"),
         invites: format!("{prefix}-invites"),
     };
-    schema::create_tables(&client, &tables).await.expect("creating tables on moto");
+    schema::create_tables(&client, &tables)
+        .await
+        .expect("creating tables on moto");
     (client, tables)
 }
 
@@ -146,7 +154,9 @@ pub async fn spawn_app(backend: Backend, overrides: &[(&str, &str)]) -> TestApp 
 
 pub async fn spawn_app_with(backend: Backend, config: Config, clock: Arc<dyn Clock>) -> TestApp {
     let server = DevServer::new(config, backend.store().await, backend.sms().await, clock);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("binding a test port");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("binding a test port");
     let base = format!("http://{}", listener.local_addr().expect("local address"));
     tokio::spawn(dev_server::serve(listener, Arc::new(server)));
     TestApp {
@@ -158,7 +168,10 @@ pub async fn spawn_app_with(backend: Backend, config: Config, clock: Arc<dyn Clo
 
 impl TestApp {
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request reached the dev server");
+        let response = request
+            .send()
+            .await
+            .expect("request reached the dev server");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("response body");
@@ -167,7 +180,11 @@ impl TestApp {
         } else {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("not JSON: {bytes:?}"))
         };
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -183,16 +200,24 @@ impl TestApp {
     }
 
     pub async fn get_auth(&self, path: &str, access: &str) -> Reply {
-        self.send(self.http.get(self.url(path)).bearer_auth(access)).await
+        self.send(self.http.get(self.url(path)).bearer_auth(access))
+            .await
     }
 
     /// The texts of the SMS the server sent to `phone`, oldest first.
     pub async fn sent_sms(&self, phone: &str) -> Vec<String> {
         let reply = self
-            .send(self.http.get(self.url("/dev/sms")).query(&[("phone", phone)]))
+            .send(
+                self.http
+                    .get(self.url("/dev/sms"))
+                    .query(&[("phone", phone)]),
+            )
             .await;
         let messages = reply.body["messages"].as_array().expect("messages");
-        messages.iter().map(|m| m["text"].as_str().unwrap_or_default().to_owned()).collect()
+        messages
+            .iter()
+            .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// The digits of the newest SMS the server sent to `phone`.
@@ -202,10 +227,17 @@ impl TestApp {
 
     /// Phone, code, tokens: the seed's login flow. Returns the code reply.
     pub async fn login(&self, phone: &str) -> Reply {
-        let sent = self.post("/phone/", serde_json::json!({ "phone": phone })).await;
+        let sent = self
+            .post("/phone/", serde_json::json!({ "phone": phone }))
+            .await;
         assert_eq!(sent.status, 200, "{:?}", sent.body);
         let code = self.last_code(phone).await;
-        let reply = self.post("/code/", serde_json::json!({ "phone": phone, "code": code })).await;
+        let reply = self
+            .post(
+                "/code/",
+                serde_json::json!({ "phone": phone, "code": code }),
+            )
+            .await;
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         reply
     }
@@ -222,7 +254,12 @@ pub fn code_in(text: &str) -> String {
 /// Every SMS moto recorded, as (phone, text), oldest first.
 pub async fn moto_sms() -> Vec<(String, String)> {
     let url = format!("{}/moto-api/data.json", moto_endpoint());
-    let data: Value = reqwest::get(url).await.expect("moto data").json().await.expect("moto JSON");
+    let data: Value = reqwest::get(url)
+        .await
+        .expect("moto data")
+        .json()
+        .await
+        .expect("moto JSON");
     data["sns"]["SMS"]
         .as_array()
         .expect("moto lists SMS")

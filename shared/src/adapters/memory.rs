@@ -12,7 +12,9 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
-use crate::ports::{Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store};
+use crate::ports::{
+    Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store,
+};
 
 #[derive(Default)]
 pub struct MemoryStore {
@@ -50,7 +52,9 @@ impl MemoryStore {
 impl State {
     fn claim_holds(&self, claim: &CodeClaim) -> bool {
         self.codes.get(&claim.phone).is_some_and(|r| {
-            r.hash.as_ref() == Some(&claim.hash) && r.attempts < claim.max_attempts && claim.now < r.expires_at
+            r.hash.as_ref() == Some(&claim.hash)
+                && r.attempts < claim.max_attempts
+                && claim.now < r.expires_at
         })
     }
 }
@@ -89,7 +93,9 @@ impl Store for MemoryStore {
         let mut state = self.state()?;
         if state.codes.get(&written.phone).map(|r| r.version) == Some(written.version) {
             match previous {
-                Some(prev) => state.codes.insert(prev.phone.clone(), prev.restored_after(written)),
+                Some(prev) => state
+                    .codes
+                    .insert(prev.phone.clone(), prev.restored_after(written)),
                 None => state.codes.remove(&written.phone),
             };
         }
@@ -120,7 +126,12 @@ impl Store for MemoryStore {
         Ok(self.state()?.users.get(&id).cloned())
     }
 
-    async fn login(&self, claim: &CodeClaim, login: Login<'_>, session: &Session) -> Result<LoginOutcome> {
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome> {
         let mut state = self.state()?;
         if !state.claim_holds(claim) {
             return Ok(LoginOutcome::CodeGone);
@@ -162,7 +173,13 @@ impl Store for MemoryStore {
         Ok(LoginOutcome::LoggedIn)
     }
 
-    async fn rotate_session(&self, sid: &str, old_jti: &str, new_jti: &str, expires_at: Timestamp) -> Result<Rotation> {
+    async fn rotate_session(
+        &self,
+        sid: &str,
+        old_jti: &str,
+        new_jti: &str,
+        expires_at: Timestamp,
+    ) -> Result<Rotation> {
         let mut state = self.state()?;
         let Some(session) = state.sessions.get_mut(sid) else {
             return Ok(Rotation::Rejected);

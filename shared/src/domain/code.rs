@@ -109,7 +109,10 @@ mod tests {
         }
         // 40,000 draws: each digit expects 4,000 (sd about 60).
         for (digit, count) in counts.iter().enumerate() {
-            assert!((3600..4400).contains(count), "digit {digit} drawn {count} times");
+            assert!(
+                (3600..4400).contains(count),
+                "digit {digit} drawn {count} times"
+            );
         }
     }
 

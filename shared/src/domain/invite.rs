@@ -55,7 +55,15 @@ mod tests {
     #[test]
     fn parse_is_case_insensitive_and_strict() {
         assert_eq!(InviteCode::parse(" k7qx2m ").unwrap().as_str(), "K7QX2M");
-        for bad in ["", "K7QX2", "K7QX2MM", "K7QX0M", "K7QXIM", "K7QX M", "КОДКОД"] {
+        for bad in [
+            "",
+            "K7QX2",
+            "K7QX2MM",
+            "K7QX0M",
+            "K7QXIM",
+            "K7QX M",
+            "КОДКОД",
+        ] {
             assert!(InviteCode::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }

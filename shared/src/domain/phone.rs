@@ -86,13 +86,25 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_valid_number() {
-        for bad in ["", "   ", "+", "+1", "+7912", "hello", "+7912345678999999", "+0000000000"] {
+        for bad in [
+            "",
+            "   ",
+            "+",
+            "+1",
+            "+7912",
+            "hello",
+            "+7912345678999999",
+            "+0000000000",
+        ] {
             assert!(
                 matches!(Phone::parse(bad, None), Err(Error::InvalidPhone)),
                 "{bad:?} was accepted"
             );
         }
         let long = format!("+7{}", "1".repeat(100));
-        assert!(matches!(Phone::parse(&long, None), Err(Error::InvalidPhone)));
+        assert!(matches!(
+            Phone::parse(&long, None),
+            Err(Error::InvalidPhone)
+        ));
     }
 }

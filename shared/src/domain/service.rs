@@ -225,7 +225,8 @@ impl Service {
 
     fn limit_error(&self, ip_limit: bool, now: Timestamp) -> Error {
         if ip_limit {
-            let hour_ends = Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
+            let hour_ends =
+                Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
             rate_limited(now.secs_until(hour_ends))
         } else {
             Error::SmsUnavailable("daily SMS budget spent".into())
@@ -237,7 +238,8 @@ impl Service {
     pub async fn verify_code(&self, phone: &Phone, code: &OtpCode) -> Result<LoggedIn> {
         let now = self.clock.now();
         let max = self.config.max_code_attempts;
-        let (record, existing) = tokio::try_join!(self.store.code(phone), self.store.user_id_by_phone(phone))?;
+        let (record, existing) =
+            tokio::try_join!(self.store.code(phone), self.store.user_id_by_phone(phone))?;
         let record = record.filter(|r| r.hash.is_some() && now < r.expires_at);
         let Some(record) = record else {
             return Err(Error::CodeExpired);
@@ -259,7 +261,11 @@ impl Service {
         self.login(&claim, existing, now).await
     }
 
-    async fn wrong_code(&self, phone: &Phone, stored: &crate::domain::code::CodeHash) -> Result<Error> {
+    async fn wrong_code(
+        &self,
+        phone: &Phone,
+        stored: &crate::domain::code::CodeHash,
+    ) -> Result<Error> {
         let max = self.config.max_code_attempts;
         if self.store.count_wrong_attempt(phone, stored, max).await? {
             return Ok(Error::InvalidCode);
@@ -268,7 +274,9 @@ impl Service {
         // replaced it. Tell the two apart by what is there now.
         let now = self.clock.now();
         Ok(match self.store.code(phone).await? {
-            Some(r) if r.hash.as_ref() == Some(stored) && now < r.expires_at && r.attempts >= max => {
+            Some(r)
+                if r.hash.as_ref() == Some(stored) && now < r.expires_at && r.attempts >= max =>
+            {
                 self.burned(&r, now)
             }
             _ => Error::InvalidCode,
@@ -284,15 +292,20 @@ impl Service {
         }
     }
 
-    async fn login(&self, claim: &CodeClaim, mut existing: Option<UserId>, now: Timestamp) -> Result<LoggedIn> {
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        mut existing: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<LoggedIn> {
         for _ in 0..LOGIN_TRIES {
             let new_user = match existing {
                 Some(_) => None,
                 None => Some(self.new_user(&claim.phone, now)),
             };
-            let user_id = existing.or(new_user.as_ref().map(|u| u.id)).ok_or_else(|| {
-                Error::Internal("a login without a user".into())
-            })?;
+            let user_id = existing
+                .or(new_user.as_ref().map(|u| u.id))
+                .ok_or_else(|| Error::Internal("a login without a user".into()))?;
             let sid = uuid::Uuid::new_v4().simple().to_string();
             let refresh = self.tokens.issue_refresh(user_id, &sid, now)?;
             let session = Session {
@@ -303,12 +316,19 @@ impl Service {
             };
             let login = match &new_user {
                 Some(user) => Login::New(user),
-                None => Login::Existing { user: user_id, at: now },
+                None => Login::Existing {
+                    user: user_id,
+                    at: now,
+                },
             };
             match self.store.login(claim, login, &session).await? {
                 LoginOutcome::LoggedIn => {
                     let access = self.tokens.issue_access(user_id, now)?;
-                    tracing::info!(user_id = user_id.0, created = new_user.is_some(), "logged in");
+                    tracing::info!(
+                        user_id = user_id.0,
+                        created = new_user.is_some(),
+                        "logged in"
+                    );
                     return Ok(LoggedIn {
                         access: access.token,
                         refresh: refresh.token,
@@ -318,14 +338,18 @@ impl Service {
                     });
                 }
                 LoginOutcome::CodeGone => return Err(Error::CodeExpired),
-                LoginOutcome::PhoneTaken => existing = self.store.user_id_by_phone(&claim.phone).await?,
+                LoginOutcome::PhoneTaken => {
+                    existing = self.store.user_id_by_phone(&claim.phone).await?
+                }
                 LoginOutcome::InviteTaken | LoginOutcome::IdTaken => {}
                 LoginOutcome::UserGone => {
                     return Err(Error::Internal("phone points at a missing user".into()));
                 }
             }
         }
-        Err(Error::Internal("no free user id or invite code after several draws".into()))
+        Err(Error::Internal(
+            "no free user id or invite code after several draws".into(),
+        ))
     }
 
     fn new_user(&self, phone: &Phone, now: Timestamp) -> User {
@@ -346,11 +370,14 @@ impl Service {
         let token = authorization
             .and_then(|value| {
                 let (scheme, token) = value.trim().split_once(' ')?;
-                scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+                scheme
+                    .eq_ignore_ascii_case("bearer")
+                    .then_some(token.trim())
             })
             .filter(|token| !token.is_empty())
             .ok_or(Error::NotAuthenticated)?;
-        self.tokens.verify(token, TokenType::Access, self.clock.now())
+        self.tokens
+            .verify(token, TokenType::Access, self.clock.now())
     }
 
     #[tracing::instrument(skip_all)]
@@ -376,7 +403,10 @@ impl Service {
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed> {
         let now = self.clock.now();
         let claims = self.tokens.verify(refresh_token, TokenType::Refresh, now)?;
-        let sid = claims.sid.as_deref().ok_or(Error::TokenNotValid("no session"))?;
+        let sid = claims
+            .sid
+            .as_deref()
+            .ok_or(Error::TokenNotValid("no session"))?;
         let refresh = self.tokens.issue_refresh(claims.user_id, sid, now)?;
         match self
             .store
@@ -385,7 +415,10 @@ impl Service {
         {
             Rotation::Rotated => {}
             Rotation::Rejected => {
-                tracing::warn!(user_id = claims.user_id.0, "refresh token reused or revoked; session revoked");
+                tracing::warn!(
+                    user_id = claims.user_id.0,
+                    "refresh token reused or revoked; session revoked"
+                );
                 return Err(Error::TokenNotValid("refresh token retired or revoked"));
             }
         }
@@ -402,7 +435,10 @@ impl Service {
         let claims = self
             .tokens
             .verify(refresh_token, TokenType::Refresh, self.clock.now())?;
-        let sid = claims.sid.as_deref().ok_or(Error::TokenNotValid("no session"))?;
+        let sid = claims
+            .sid
+            .as_deref()
+            .ok_or(Error::TokenNotValid("no session"))?;
         self.store.revoke_session(sid).await
     }
 }

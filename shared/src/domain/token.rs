@@ -125,7 +125,12 @@ impl Tokens {
     /// Checks signature (HS256 only, key chosen by `kid`), expiry and type.
     /// Expiry is checked against `now` rather than the system clock so that
     /// the service's clock is the only one.
-    pub fn verify(&self, token: &str, expected: TokenType, now: Timestamp) -> Result<Claims, Error> {
+    pub fn verify(
+        &self,
+        token: &str,
+        expected: TokenType,
+        now: Timestamp,
+    ) -> Result<Claims, Error> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed token"))?;
         if header.alg != Algorithm::HS256 {
             return Err(invalid("unexpected algorithm"));
@@ -187,7 +192,12 @@ mod tests {
     }
 
     fn tokens() -> Tokens {
-        Tokens::new(&key("k2", "current-secret-current-secret-32b"), Some(&key("k1", "previous-secret-previous-secret-3")), 300, 86400)
+        Tokens::new(
+            &key("k2", "current-secret-current-secret-32b"),
+            Some(&key("k1", "previous-secret-previous-secret-3")),
+            300,
+            86400,
+        )
     }
 
     const NOW: Timestamp = Timestamp(1_795_774_530_000);
@@ -195,7 +205,12 @@ mod tests {
     fn sign(kid: &str, secret: &str, claims: serde_json::Value) -> String {
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.into());
-        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
     }
 
     fn claims(token_type: &str, exp: i64) -> serde_json::Value {
@@ -221,11 +236,23 @@ mod tests {
     #[test]
     fn previous_key_still_verifies_unknown_kid_does_not() {
         let t = tokens();
-        let old = sign("k1", "previous-secret-previous-secret-3", claims("access", NOW.secs() + 60));
+        let old = sign(
+            "k1",
+            "previous-secret-previous-secret-3",
+            claims("access", NOW.secs() + 60),
+        );
         assert!(t.verify(&old, TokenType::Access, NOW).is_ok());
-        let unknown = sign("k0", "previous-secret-previous-secret-3", claims("access", NOW.secs() + 60));
+        let unknown = sign(
+            "k0",
+            "previous-secret-previous-secret-3",
+            claims("access", NOW.secs() + 60),
+        );
         assert!(t.verify(&unknown, TokenType::Access, NOW).is_err());
-        let wrong_key = sign("k2", "previous-secret-previous-secret-3", claims("access", NOW.secs() + 60));
+        let wrong_key = sign(
+            "k2",
+            "previous-secret-previous-secret-3",
+            claims("access", NOW.secs() + 60),
+        );
         assert!(t.verify(&wrong_key, TokenType::Access, NOW).is_err());
     }
 
@@ -239,10 +266,16 @@ mod tests {
         assert!(t.verify(&refresh, TokenType::Access, NOW).is_err());
         let mut nbf = claims("access", NOW.secs() + 600);
         nbf["nbf"] = serde_json::json!(NOW.secs() + 300);
-        assert!(t.verify(&sign("k2", secret, nbf), TokenType::Access, NOW).is_err());
+        assert!(
+            t.verify(&sign("k2", secret, nbf), TokenType::Access, NOW)
+                .is_err()
+        );
 
         let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT","kid":"k2"}"#);
         let body = URL_SAFE_NO_PAD.encode(claims("access", NOW.secs() + 60).to_string());
-        assert!(t.verify(&format!("{header}.{body}."), TokenType::Access, NOW).is_err());
+        assert!(
+            t.verify(&format!("{header}.{body}."), TokenType::Access, NOW)
+                .is_err()
+        );
     }
 }

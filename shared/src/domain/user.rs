@@ -65,6 +65,9 @@ mod tests {
         let ids: Vec<u64> = (0..1000).map(|_| UserId::generate(&mut rng).0).collect();
         assert!(ids.iter().all(|id| (1..MAX_ID).contains(id)));
         let above_half = ids.iter().filter(|id| **id > MAX_ID / 2).count();
-        assert!((400..600).contains(&above_half), "{above_half} of 1000 above 2^52");
+        assert!(
+            (400..600).contains(&above_half),
+            "{above_half} of 1000 above 2^52"
+        );
     }
 }

@@ -19,12 +19,16 @@ pub fn check_size(body: &[u8]) -> Result<(), Error> {
 pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Error> {
     check_size(body)?;
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidRequest("The request body must be a JSON object.".into()));
+        return Err(Error::InvalidRequest(
+            "The request body must be a JSON object.".into(),
+        ));
     }
     let value: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| Error::InvalidRequest("The request body is not valid JSON.".into()))?;
     if !value.is_object() {
-        return Err(Error::InvalidRequest("The request body must be a JSON object.".into()));
+        return Err(Error::InvalidRequest(
+            "The request body must be a JSON object.".into(),
+        ));
     }
     // Parsed again from the bytes, not from `value`: a `Value` keeps only the
     // last of duplicate keys, while the typed parse refuses them.
@@ -47,7 +51,9 @@ pub fn text(field: &'static str, value: Option<Value>) -> Result<Option<String>,
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(Error::InvalidRequest(format!("The field `{field}` must be a string."))),
+        Some(_) => Err(Error::InvalidRequest(format!(
+            "The field `{field}` must be a string."
+        ))),
     }
 }
 
@@ -74,7 +80,17 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_an_object_with_typed_fields() {
-        for body in ["", "  ", "[]", "\"x\"", "1", "null", "{", "{\"phone\":}", "phone=+7"] {
+        for body in [
+            "",
+            "  ",
+            "[]",
+            "\"x\"",
+            "1",
+            "null",
+            "{",
+            "{\"phone\":}",
+            "phone=+7",
+        ] {
             assert!(matches!(err(body), Error::InvalidRequest(_)), "{body:?}");
         }
         let body: Body = parse(br#"{"phone": 79123456789}"#).unwrap();
@@ -85,7 +101,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match err(r#"{"phone": "+1", "phone": "+2"}"#) {
-            Error::InvalidRequest(detail) => assert!(detail.contains("duplicate field"), "{detail}"),
+            Error::InvalidRequest(detail) => {
+                assert!(detail.contains("duplicate field"), "{detail}")
+            }
             other => panic!("{other:?}"),
         }
     }

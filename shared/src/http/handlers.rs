@@ -11,12 +11,23 @@ use crate::http::body::{self, text};
 use crate::http::routes::{Endpoint, Matched, profile_ref};
 use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
 
-pub async fn dispatch(service: &Service, matched: Matched, request: ApiRequest) -> Result<ApiResponse> {
+pub async fn dispatch(
+    service: &Service,
+    matched: Matched,
+    request: ApiRequest,
+) -> Result<ApiResponse> {
     body::check_size(&request.body)?;
     match matched.route.endpoint {
         Endpoint::PhoneEnter => phone_enter(service, &request).await,
         Endpoint::CodeEnter => code_enter(service, &request).await,
-        Endpoint::Profile => profile(service, matched.param.as_deref().unwrap_or_default(), &request).await,
+        Endpoint::Profile => {
+            profile(
+                service,
+                matched.param.as_deref().unwrap_or_default(),
+                &request,
+            )
+            .await
+        }
         Endpoint::TokenRefresh => token_refresh(service, &request).await,
         Endpoint::TokenRevoke => token_revoke(service, &request).await,
     }
@@ -46,7 +57,9 @@ async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespo
     let body: PhoneBody = body::parse(&request.body)?;
     let phone = text("phone", body.phone)?.ok_or(Error::InvalidPhone)?;
     let phone = service.parse_phone(&phone)?;
-    let sent = service.send_code(&phone, request.source_ip.as_deref()).await?;
+    let sent = service
+        .send_code(&phone, request.source_ip.as_deref())
+        .await?;
     Ok(ok(json!({
         "message": "Verification code sent successfully.",
         "expires_in": sent.expires_in,
@@ -106,7 +119,9 @@ fn refresh_token(request: &ApiRequest) -> Result<String> {
 
 async fn token_refresh(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
     let refreshed = service.refresh(&refresh_token(request)?).await?;
-    Ok(ok(json!({"access": refreshed.access, "refresh": refreshed.refresh})))
+    Ok(ok(
+        json!({"access": refreshed.access, "refresh": refreshed.refresh}),
+    ))
 }
 
 async fn token_revoke(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {

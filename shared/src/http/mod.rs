@@ -74,7 +74,11 @@ impl App {
     }
 }
 
-pub(crate) fn json_response(status: StatusCode, body: &serde_json::Value, content_type: &'static str) -> ApiResponse {
+pub(crate) fn json_response(
+    status: StatusCode,
+    body: &serde_json::Value,
+    content_type: &'static str,
+) -> ApiResponse {
     let mut response = http::Response::new(Bytes::from(body.to_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -35,13 +35,19 @@ fn describe(error: &Error) -> Problem {
     use StatusCode as S;
     match error {
         Error::InvalidRequest(detail) => problem(S::BAD_REQUEST, "invalid_request", detail.clone()),
-        Error::InvalidPhone => field_problem("invalid_phone", "phone", "Enter a valid phone number."),
+        Error::InvalidPhone => {
+            field_problem("invalid_phone", "phone", "Enter a valid phone number.")
+        }
         Error::PhoneNotAllowed => field_problem(
             "phone_not_allowed",
             "phone",
             "Phone numbers from this region are not accepted.",
         ),
-        Error::MalformedCode => field_problem("invalid_code", "code", "Enter the code from the SMS, digits only."),
+        Error::MalformedCode => field_problem(
+            "invalid_code",
+            "code",
+            "Enter the code from the SMS, digits only.",
+        ),
         Error::InvalidCode => field_problem("invalid_code", "code", "The code is not correct."),
         Error::CodeExpired => problem(
             S::BAD_REQUEST,
@@ -56,14 +62,21 @@ fn describe(error: &Error) -> Problem {
         Error::RateLimited { retry_after } => problem(
             S::TOO_MANY_REQUESTS,
             "rate_limited",
-            format!("Too many requests. Try again in {} seconds.", retry_after.as_secs()),
+            format!(
+                "Too many requests. Try again in {} seconds.",
+                retry_after.as_secs()
+            ),
         ),
         Error::NotAuthenticated => problem(
             S::UNAUTHORIZED,
             "not_authenticated",
             "Authentication credentials were not provided.",
         ),
-        Error::TokenNotValid(_) => problem(S::UNAUTHORIZED, "token_not_valid", "Token is invalid or expired."),
+        Error::TokenNotValid(_) => problem(
+            S::UNAUTHORIZED,
+            "token_not_valid",
+            "Token is invalid or expired.",
+        ),
         Error::PermissionDenied => problem(
             S::FORBIDDEN,
             "permission_denied",
@@ -72,9 +85,17 @@ fn describe(error: &Error) -> Problem {
         Error::NotFound => problem(S::NOT_FOUND, "not_found", "Not found."),
         Error::InviteNotFound => Problem {
             field: Some("inv"),
-            ..problem(S::NOT_FOUND, "invite_not_found", "No user has this invite code.")
+            ..problem(
+                S::NOT_FOUND,
+                "invite_not_found",
+                "No user has this invite code.",
+            )
         },
-        Error::InviteSelf => field_problem("invite_self", "inv", "You cannot activate your own invite code."),
+        Error::InviteSelf => field_problem(
+            "invite_self",
+            "inv",
+            "You cannot activate your own invite code.",
+        ),
         Error::InviteAlreadyActivated => problem(
             S::CONFLICT,
             "invite_already_activated",
@@ -105,7 +126,11 @@ fn describe(error: &Error) -> Problem {
             "service_unavailable",
             "The service is busy. Try again shortly.",
         ),
-        Error::Internal(_) => problem(S::INTERNAL_SERVER_ERROR, "internal_error", "Internal server error."),
+        Error::Internal(_) => problem(
+            S::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "Internal server error.",
+        ),
     }
 }
 

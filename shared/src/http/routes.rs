@@ -108,17 +108,33 @@ mod tests {
     #[test]
     fn matches_with_and_without_trailing_slash() {
         for path in ["/phone", "/phone/"] {
-            assert_eq!(match_path(path).unwrap().route.endpoint, Endpoint::PhoneEnter);
+            assert_eq!(
+                match_path(path).unwrap().route.endpoint,
+                Endpoint::PhoneEnter
+            );
         }
         let m = match_path("/profile/123/").unwrap();
         assert_eq!(m.route.endpoint, Endpoint::Profile);
         assert_eq!(m.param.as_deref(), Some("123"));
-        assert_eq!(match_path("/token/refresh").unwrap().route.endpoint, Endpoint::TokenRefresh);
+        assert_eq!(
+            match_path("/token/refresh").unwrap().route.endpoint,
+            Endpoint::TokenRefresh
+        );
     }
 
     #[test]
     fn unknown_paths_do_not_match() {
-        for path in ["/", "", "/phone//", "/profile", "/profile/", "/profile/1/2", "/token", "/phones", "/dev/sms"] {
+        for path in [
+            "/",
+            "",
+            "/phone//",
+            "/profile",
+            "/profile/",
+            "/profile/1/2",
+            "/token",
+            "/phones",
+            "/dev/sms",
+        ] {
             assert!(match_path(path).is_none(), "{path:?} matched");
         }
     }

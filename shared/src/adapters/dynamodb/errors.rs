@@ -3,7 +3,9 @@
 //! anything else is `Internal`. The SDK's message is never passed on.
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsError, TransactWriteItemsOutput,
+};
 
 use crate::error::Error;
 
@@ -16,13 +18,18 @@ const RETRYABLE: &[&str] = &[
     "LimitExceededException",
 ];
 
-pub fn store_error<E: ProvideErrorMetadata, R>(operation: &'static str, error: SdkError<E, R>) -> Error {
+pub fn store_error<E: ProvideErrorMetadata, R>(
+    operation: &'static str,
+    error: SdkError<E, R>,
+) -> Error {
     match &error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             Error::StoreUnavailable(format!("{operation}: no response from DynamoDB"))
         }
         _ => match error.code() {
-            Some(code) if RETRYABLE.contains(&code) => Error::StoreUnavailable(format!("{operation}: {code}")),
+            Some(code) if RETRYABLE.contains(&code) => {
+                Error::StoreUnavailable(format!("{operation}: {code}"))
+            }
             Some(code) => Error::Internal(format!("{operation}: {code}")),
             None => Error::Internal(format!("{operation}: unexpected response")),
         },
@@ -93,7 +100,12 @@ pub fn transact_outcome<R>(
                 ))))
             }
         }
-        Some(TransactWriteItemsError::TransactionInProgressException(_)) => Err(TransactError::Conflict),
-        _ => Err(TransactError::Other(store_error("TransactWriteItems", error))),
+        Some(TransactWriteItemsError::TransactionInProgressException(_)) => {
+            Err(TransactError::Conflict)
+        }
+        _ => Err(TransactError::Other(store_error(
+            "TransactWriteItems",
+            error,
+        ))),
     }
 }

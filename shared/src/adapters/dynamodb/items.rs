@@ -99,7 +99,10 @@ impl From<&User> for UserItem {
             phone: u.phone.as_str().to_owned(),
             invite: u.invite.as_str().to_owned(),
             inv: u.activated.as_ref().map(|a| a.code.as_str().to_owned()),
-            inv_phone: u.activated.as_ref().map(|a| a.owner_phone.as_str().to_owned()),
+            inv_phone: u
+                .activated
+                .as_ref()
+                .map(|a| a.owner_phone.as_str().to_owned()),
             parent_invite: u.activated.as_ref().map(|a| a.owner.0),
             last_login: u.last_login.map(|t| t.0),
             date_joined: u.date_joined.0,

@@ -21,10 +21,14 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
-use crate::ports::{Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store};
+use crate::ports::{
+    Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store,
+};
 
 use errors::{Cancelled, TransactError, conditional, store_error};
-use items::{CodeItem, InviteItem, PhoneItem, SessionItem, UserItem, invite_key, phone_key, user_key};
+use items::{
+    CodeItem, InviteItem, PhoneItem, SessionItem, UserItem, invite_key, phone_key, user_key,
+};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -93,10 +97,13 @@ impl DynamoStore {
                 Ok(()) => return Ok(Ok(())),
                 Err(TransactError::Cancelled(cancelled)) => return Ok(Err(cancelled)),
                 Err(TransactError::Conflict) if attempt < TRIES => {
-                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt))).await;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 * u64::from(attempt)))
+                        .await;
                 }
                 Err(TransactError::Conflict) => {
-                    return Err(Error::StoreUnavailable("transaction conflicts persisted".into()));
+                    return Err(Error::StoreUnavailable(
+                        "transaction conflicts persisted".into(),
+                    ));
                 }
                 Err(TransactError::Other(e)) => return Err(e),
             }
@@ -184,7 +191,9 @@ impl DynamoStore {
 impl Store for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
-        let item = self.get(&self.tables.codes, key("pk", s(phone_key(phone)))).await?;
+        let item = self
+            .get(&self.tables.codes, key("pk", s(phone_key(phone))))
+            .await?;
         item.map(|item| from_item::<CodeItem>(item).map(CodeRecord::from))
             .transpose()
     }
@@ -192,14 +201,20 @@ impl Store for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
         let item = to_item(&CodeItem::from(record))?;
-        let mut put = Put::builder().table_name(&self.tables.codes).set_item(Some(item));
+        let mut put = Put::builder()
+            .table_name(&self.tables.codes)
+            .set_item(Some(item));
         put = if record.version <= 1 {
             put.condition_expression("attribute_not_exists(pk)")
         } else {
             put.condition_expression("version = :previous")
                 .expression_attribute_values(":previous", n(record.version - 1))
         };
-        let mut items = vec![TransactWriteItem::builder().put(built(put.build())?).build()];
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+        ];
         for charge in charges {
             items.push(self.charge_update(charge)?);
         }
@@ -213,7 +228,12 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn undo_save_code(&self, previous: Option<&CodeRecord>, written: &CodeRecord, charges: &[Charge]) -> Result<()> {
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()> {
         // Conditional on the written version: when a later send replaced the
         // record, that one stands.
         let condition = "version = :written";
@@ -223,7 +243,9 @@ impl Store for DynamoStore {
                     .client
                     .put_item()
                     .table_name(&self.tables.codes)
-                    .set_item(Some(to_item(&CodeItem::from(&prev.restored_after(written)))?))
+                    .set_item(Some(to_item(&CodeItem::from(
+                        &prev.restored_after(written),
+                    ))?))
                     .condition_expression(condition)
                     .expression_attribute_values(":written", n(written.version))
                     .send()
@@ -281,20 +303,29 @@ impl Store for DynamoStore {
 
     #[tracing::instrument(skip_all)]
     async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
-        let item = self.get(&self.tables.users, key("pk", s(phone_key(phone)))).await?;
+        let item = self
+            .get(&self.tables.users, key("pk", s(phone_key(phone))))
+            .await?;
         item.map(|item| from_item::<PhoneItem>(item).map(|p| UserId(p.user_id)))
             .transpose()
     }
 
     #[tracing::instrument(skip_all)]
     async fn user(&self, id: UserId) -> Result<Option<User>> {
-        let item = self.get(&self.tables.users, key("pk", s(user_key(id)))).await?;
+        let item = self
+            .get(&self.tables.users, key("pk", s(user_key(id))))
+            .await?;
         item.map(|item| from_item::<UserItem>(item).map(User::from))
             .transpose()
     }
 
     #[tracing::instrument(skip_all)]
-    async fn login(&self, claim: &CodeClaim, login: Login<'_>, session: &Session) -> Result<LoginOutcome> {
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome> {
         let absent_pk = "attribute_not_exists(pk)";
         let mut items = vec![self.consume_code(claim)?];
         let on_failure: &[LoginOutcome] = match login {
@@ -315,8 +346,16 @@ impl Store for DynamoStore {
                 };
                 items.push(self.put(&self.tables.users, to_item(&phone)?, absent_pk)?);
                 items.push(self.put(&self.tables.users, to_item(&invite)?, absent_pk)?);
-                items.push(self.put(&self.tables.users, to_item(&UserItem::from(user))?, absent_pk)?);
-                &[LoginOutcome::PhoneTaken, LoginOutcome::InviteTaken, LoginOutcome::IdTaken]
+                items.push(self.put(
+                    &self.tables.users,
+                    to_item(&UserItem::from(user))?,
+                    absent_pk,
+                )?);
+                &[
+                    LoginOutcome::PhoneTaken,
+                    LoginOutcome::InviteTaken,
+                    LoginOutcome::IdTaken,
+                ]
             }
         };
         items.push(self.put(
@@ -330,7 +369,9 @@ impl Store for DynamoStore {
             Err(cancelled) => match cancelled.failed_index() {
                 Some(0) | None => LoginOutcome::CodeGone,
                 Some(i) if i == session_index => {
-                    return Err(Error::Internal("a fresh session id was already taken".into()));
+                    return Err(Error::Internal(
+                        "a fresh session id was already taken".into(),
+                    ));
                 }
                 Some(i) => on_failure
                     .get(i - 1)
@@ -341,7 +382,13 @@ impl Store for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn rotate_session(&self, sid: &str, old_jti: &str, new_jti: &str, expires_at: Timestamp) -> Result<Rotation> {
+    async fn rotate_session(
+        &self,
+        sid: &str,
+        old_jti: &str,
+        new_jti: &str,
+        expires_at: Timestamp,
+    ) -> Result<Rotation> {
         let result = self
             .client
             .update_item()
@@ -373,7 +420,9 @@ impl Store for DynamoStore {
 
     #[tracing::instrument(skip_all)]
     async fn invite_owner(&self, code: &InviteCode) -> Result<Option<UserId>> {
-        let item = self.get(&self.tables.users, key("pk", s(invite_key(code)))).await?;
+        let item = self
+            .get(&self.tables.users, key("pk", s(invite_key(code))))
+            .await?;
         item.map(|item| from_item::<InviteItem>(item).map(|i| UserId(i.user_id)))
             .transpose()
     }

@@ -3,7 +3,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 
 use crate::config::Tables;
@@ -19,10 +20,30 @@ struct TableDef<'a> {
 fn definitions(tables: &Tables) -> [TableDef<'_>; 4] {
     use ScalarAttributeType::{N, S};
     [
-        TableDef { name: &tables.users, hash: ("pk", S), range: None, ttl: None },
-        TableDef { name: &tables.codes, hash: ("pk", S), range: None, ttl: Some("ttl") },
-        TableDef { name: &tables.sessions, hash: ("sid", S), range: None, ttl: Some("ttl") },
-        TableDef { name: &tables.invites, hash: ("inviter", N), range: Some(("sk", S)), ttl: None },
+        TableDef {
+            name: &tables.users,
+            hash: ("pk", S),
+            range: None,
+            ttl: None,
+        },
+        TableDef {
+            name: &tables.codes,
+            hash: ("pk", S),
+            range: None,
+            ttl: Some("ttl"),
+        },
+        TableDef {
+            name: &tables.sessions,
+            hash: ("sid", S),
+            range: None,
+            ttl: Some("ttl"),
+        },
+        TableDef {
+            name: &tables.invites,
+            hash: ("inviter", N),
+            range: Some(("sk", S)),
+            ttl: None,
+        },
     ]
 }
 
@@ -37,8 +58,12 @@ pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
             .create_table()
             .table_name(def.name)
             .billing_mode(BillingMode::PayPerRequest);
-        for (name, kind, key_type) in std::iter::once((def.hash.0, def.hash.1.clone(), KeyType::Hash))
-            .chain(def.range.iter().map(|(name, kind)| (*name, kind.clone(), KeyType::Range)))
+        for (name, kind, key_type) in
+            std::iter::once((def.hash.0, def.hash.1.clone(), KeyType::Hash)).chain(
+                def.range
+                    .iter()
+                    .map(|(name, kind)| (*name, kind.clone(), KeyType::Range)),
+            )
         {
             request = request
                 .attribute_definitions(
@@ -56,10 +81,13 @@ pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
                         .map_err(internal("key schema"))?,
                 );
         }
-        request
-            .send()
-            .await
-            .map_err(|e| Error::Internal(format!("creating table {}: {}", def.name, aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+        request.send().await.map_err(|e| {
+            Error::Internal(format!(
+                "creating table {}: {}",
+                def.name,
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ))
+        })?;
         if let Some(attribute) = def.ttl {
             client
                 .update_time_to_live()
@@ -73,7 +101,13 @@ pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
                 )
                 .send()
                 .await
-                .map_err(|e| Error::Internal(format!("enabling TTL on {}: {}", def.name, aws_sdk_dynamodb::error::DisplayErrorContext(e))))?;
+                .map_err(|e| {
+                    Error::Internal(format!(
+                        "enabling TTL on {}: {}",
+                        def.name,
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                    ))
+                })?;
         }
     }
     Ok(())
