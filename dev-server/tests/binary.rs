@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -14,6 +14,7 @@ struct Running {
     child: Child,
     base: String,
     lines: mpsc::Receiver<String>,
+    log: Arc<Mutex<String>>,
 }
 
 impl Drop for Running {
@@ -27,13 +28,25 @@ fn start(env: &[(&str, String)]) -> Running {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dev-server"));
     command
         .env("PORT", "0")
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null());
+        .stderr(Stdio::piped());
     for (key, value) in env {
         command.env(key, value);
     }
     let mut child = command.spawn().expect("dev-server starts");
     let stdout = child.stdout.take().expect("stdout");
+    let stderr = child.stderr.take().expect("stderr");
+    let log = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&log);
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let mut log = sink.lock().unwrap();
+            log.push_str(&line);
+            log.push('\n');
+        }
+    });
     let (tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -50,10 +63,21 @@ fn start(env: &[(&str, String)]) -> Running {
         .find(|word| word.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {first:?}"))
         .to_owned();
-    Running { child, base, lines }
+    Running {
+        child,
+        base,
+        lines,
+        log,
+    }
 }
 
 impl Running {
+    /// What the server logged so far, after a moment for the pipe to drain.
+    fn log(&self) -> String {
+        std::thread::sleep(Duration::from_millis(200));
+        self.log.lock().unwrap().clone()
+    }
+
     fn next_line(&self) -> String {
         self.lines
             .recv_timeout(Duration::from_secs(10))
@@ -94,7 +118,8 @@ fn code_in(text: &str) -> String {
 }
 
 /// Phone, code, profile, refresh, as the seed document describes them.
-async fn seed_flow(base: &str, code: impl AsyncFnOnce() -> String) {
+/// Returns what must never be logged: the code and the tokens.
+async fn seed_flow(base: &str, code: impl AsyncFnOnce() -> String) -> Vec<String> {
     let (status, _) = post(base, "/phone/", json!({"phone": PHONE})).await;
     assert_eq!(status, 200);
     let code = code().await;
@@ -115,13 +140,37 @@ async fn seed_flow(base: &str, code: impl AsyncFnOnce() -> String) {
     )
     .await;
     assert_eq!(status, 200);
-    assert!(refreshed["access"].is_string());
+    let secrets = [
+        &login["access"],
+        &login["refresh"],
+        &refreshed["access"],
+        &refreshed["refresh"],
+    ];
+    let mut secrets: Vec<String> = secrets
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    secrets.push(code);
+    secrets
+}
+
+fn assert_not_logged(log: &str, secrets: &[String]) {
+    assert!(
+        log.contains("logged in"),
+        "the server logs at debug level: {log}"
+    );
+    for secret in secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "{secret} appears in the log"
+        );
+    }
 }
 
 #[tokio::test]
 async fn memory_backend_prints_the_sms_on_the_console() {
     let server = start(&[("BACKEND", "memory".into())]);
-    seed_flow(&server.base, async || {
+    let secrets = seed_flow(&server.base, async || {
         let line = server.next_line();
         let text = line
             .strip_prefix(&format!("SMS to {PHONE}: "))
@@ -129,6 +178,7 @@ async fn memory_backend_prints_the_sms_on_the_console() {
         code_in(text)
     })
     .await;
+    assert_not_logged(&server.log(), &secrets);
 }
 
 #[tokio::test]
@@ -167,7 +217,7 @@ async fn aws_backend_runs_on_moto() {
         ("INVITES_TABLE", tables.invites.clone()),
     ]);
     let base = server.base.clone();
-    seed_flow(&server.base, async || {
+    let secrets = seed_flow(&server.base, async || {
         let (status, outbox) = get(&base, &format!("/dev/sms?phone={PHONE}"), None).await;
         assert_eq!(status, 200);
         code_in(
@@ -177,6 +227,7 @@ async fn aws_backend_runs_on_moto() {
         )
     })
     .await;
+    assert_not_logged(&server.log(), &secrets);
 }
 
 #[test]
