@@ -397,6 +397,188 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_session(backend: Backend) {
     );
 }
 
+async fn patch_invite(app: &api_tests::TestApp, user: &Value, code: &str) -> Reply {
+    let path = format!("/profile/{}/", user["user_id"]);
+    let request = app
+        .http
+        .patch(app.url(&path))
+        .bearer_auth(str_of(user, "access"));
+    app.send(request.json(&json!({ "inv": code }))).await
+}
+
+async fn invite_code_of(app: &api_tests::TestApp, user: &Value) -> String {
+    let profile = app.get_auth("/profile/me/", str_of(user, "access")).await;
+    str_of(&profile.body, "invite").to_owned()
+}
+
+async fn three_users_invite_one_another(backend: Backend) {
+    let app = spawn_app(backend, NO_COOLDOWN).await;
+    // Joined in this order: a, then b, then c.
+    let a = app.login("+79000000001").await.body;
+    let b = app.login("+79000000002").await.body;
+    let c = app.login("+79000000003").await.body;
+    let (a_code, b_code, c_code) = (
+        invite_code_of(&app, &a).await,
+        invite_code_of(&app, &b).await,
+        invite_code_of(&app, &c).await,
+    );
+
+    // b enters a's code, typed in lower case.
+    let reply = patch_invite(&app, &b, &a_code.to_lowercase()).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    assert_eq!(reply.body["inv"], a_code.as_str());
+    assert_eq!(reply.body["inv_phone"], "+79000000001");
+    assert_eq!(reply.body["parent_invite"], a["user_id"]);
+    assert_eq!(reply.body["id"], b["user_id"]);
+
+    assert_problem(
+        &patch_invite(&app, &b, &c_code).await,
+        409,
+        "invite_already_activated",
+    );
+    assert_problem(&patch_invite(&app, &c, &c_code).await, 400, "invite_self");
+    assert_problem(
+        &patch_invite(&app, &c, "ZZZZZZ").await,
+        404,
+        "invite_not_found",
+    );
+    assert_problem(
+        &patch_invite(&app, &c, "not a code").await,
+        404,
+        "invite_not_found",
+    );
+    // a joined before c: a cannot have been invited by c.
+    assert_problem(
+        &patch_invite(&app, &a, &c_code).await,
+        409,
+        "invite_not_allowed",
+    );
+    // Nor by b, who was invited by a: no cycles.
+    assert_problem(
+        &patch_invite(&app, &a, &b_code).await,
+        409,
+        "invite_not_allowed",
+    );
+    let others = app
+        .send(
+            app.http
+                .patch(app.url(&format!("/profile/{}/", a["user_id"])))
+                .bearer_auth(str_of(&c, "access"))
+                .json(&json!({"inv": b_code})),
+        )
+        .await;
+    assert_problem(&others, 403, "permission_denied");
+    let missing = app
+        .send(
+            app.http
+                .patch(app.url("/profile/me/"))
+                .bearer_auth(str_of(&c, "access"))
+                .json(&json!({})),
+        )
+        .await;
+    assert_problem(&missing, 400, "invalid_request");
+
+    assert_eq!(patch_invite(&app, &c, &b_code).await.status, 200);
+
+    let a_profile = app
+        .get_auth("/profile/me/", str_of(&a, "access"))
+        .await
+        .body;
+    assert_eq!(a_profile["referrals_count"], 1);
+    assert_eq!(a_profile["referrals"][0]["id"], b["user_id"]);
+    assert_eq!(a_profile["referrals"][0]["phone"], "+79000000002");
+    assert!(a_profile["referrals"][0]["date"].is_string());
+    assert_eq!(a_profile["inv"], Value::Null);
+    let b_profile = app
+        .get_auth("/profile/me/", str_of(&b, "access"))
+        .await
+        .body;
+    assert_eq!(
+        (
+            b_profile["referrals_count"].as_u64(),
+            b_profile["referrals"][0]["id"].as_u64()
+        ),
+        (Some(1), c["user_id"].as_u64())
+    );
+    assert_eq!(b_profile["inv"], a_code.as_str());
+    let c_profile = app
+        .get_auth("/profile/me/", str_of(&c, "access"))
+        .await
+        .body;
+    assert_eq!(
+        (
+            c_profile["referrals_count"].as_u64(),
+            c_profile["parent_invite"].as_u64()
+        ),
+        (Some(0), b["user_id"].as_u64())
+    );
+}
+
+async fn referrals_page_with_a_signed_cursor(backend: Backend) {
+    let app = spawn_app(backend, NO_COOLDOWN).await;
+    let owner = app.login("+79000000010").await.body;
+    let code = invite_code_of(&app, &owner).await;
+    let mut invited = Vec::new();
+    for i in 0..3 {
+        let user = app.login(&format!("+7900000002{i}")).await.body;
+        assert_eq!(patch_invite(&app, &user, &code).await.status, 200);
+        invited.push(user["user_id"].clone());
+    }
+    let access = str_of(&owner, "access");
+    let mut seen = Vec::new();
+    let mut path = "/profile/me/?referrals_limit=2".to_owned();
+    loop {
+        let page = app.get_auth(&path, access).await;
+        assert_eq!(page.status, 200, "{:?}", page.body);
+        assert_eq!(page.body["referrals_count"], 3);
+        seen.extend(
+            page.body["referrals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].clone()),
+        );
+        match page.body["referrals_next"].as_str() {
+            Some(cursor) => {
+                path = format!("/profile/me/?referrals_limit=2&referrals_cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    invited.reverse();
+    assert_eq!(seen, invited, "newest first, each once");
+
+    let first = app
+        .get_auth("/profile/me/?referrals_limit=1", access)
+        .await
+        .body;
+    let cursor = str_of(&first, "referrals_next").to_owned();
+    let mut tampered = cursor.clone().into_bytes();
+    tampered[0] = if tampered[0] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for bad in [tampered.as_str(), "garbage", "a.b"] {
+        let reply = app
+            .get_auth(&format!("/profile/me/?referrals_cursor={bad}"), access)
+            .await;
+        assert_problem(&reply, 400, "invalid_request");
+    }
+    // Another user's cursor does not open this user's list, nor the reverse.
+    let stranger = app.login("+79000000099").await.body;
+    let reply = app
+        .get_auth(
+            &format!("/profile/me/?referrals_cursor={cursor}"),
+            str_of(&stranger, "access"),
+        )
+        .await;
+    assert_problem(&reply, 400, "invalid_request");
+    for limit in ["0", "101", "-1", "x"] {
+        let reply = app
+            .get_auth(&format!("/profile/me/?referrals_limit={limit}"), access)
+            .await;
+        assert_problem(&reply, 400, "invalid_request");
+    }
+}
+
 macro_rules! over_http {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -427,4 +609,6 @@ over_http!(
     answers_do_not_tell_whether_a_phone_has_an_account,
     profiles_need_the_owner_s_access_token,
     refresh_tokens_rotate_and_reuse_revokes_the_session,
+    three_users_invite_one_another,
+    referrals_page_with_a_signed_cursor,
 );

@@ -10,7 +10,8 @@ use phone_auth::domain::phone::Phone;
 use phone_auth::domain::time::Timestamp;
 use phone_auth::domain::user::{User, UserId};
 use phone_auth::ports::{
-    Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store,
+    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, Referral,
+    ReferralKey, Rotation, SaveCode, Session, Store,
 };
 
 const NOW: Timestamp = Timestamp(1_795_774_530_000);
@@ -60,6 +61,14 @@ fn session(sid: &str, user: u64, jti: &str) -> Session {
         user: UserId(user),
         current_jti: jti.into(),
         expires_at: NOW.plus_secs(86_400),
+    }
+}
+
+fn owner_of(u: &User) -> InviteOwner {
+    InviteOwner {
+        id: u.id,
+        phone: u.phone.clone(),
+        date_joined: u.date_joined,
     }
 }
 
@@ -255,7 +264,9 @@ async fn first_login_creates_the_user_and_consumes_the_code(store: Arc<dyn Store
     );
     assert_eq!(store.user(u.id).await.unwrap(), Some(u.clone()));
     assert_eq!(store.user_id_by_phone(&u.phone).await.unwrap(), Some(u.id));
-    assert_eq!(store.invite_owner(&u.invite).await.unwrap(), Some(u.id));
+    let (found, owner) = store.activation_context(u.id, &u.invite).await.unwrap();
+    assert_eq!(found, Some(u.clone()));
+    assert_eq!(owner, Some(owner_of(&u)));
     let code = store.code(&u.phone).await.unwrap().unwrap();
     assert_eq!(code.hash, None, "a used code is gone");
     let again = store
@@ -302,13 +313,9 @@ async fn phone_invite_and_id_are_unique_and_failures_write_nothing(store: Arc<dy
         None
     );
     for code in ["BBBBBB", "CCCCCC"] {
-        assert_eq!(
-            store
-                .invite_owner(&InviteCode::parse(code).unwrap())
-                .await
-                .unwrap(),
-            None
-        );
+        let code = InviteCode::parse(code).unwrap();
+        let (_, owner) = store.activation_context(UserId(1), &code).await.unwrap();
+        assert_eq!(owner, None);
     }
     assert_eq!(store.user(UserId(1001)).await.unwrap(), Some(first));
     // The failed logins did not use up the code.
@@ -530,6 +537,237 @@ async fn concurrent_sends_have_one_winner(store: Arc<dyn Store>) {
     assert_eq!(saved, 1);
 }
 
+/// An inviter and `n` users who joined after them, all registered.
+async fn inviter_and_invitees(store: &dyn Store, n: u64) -> (User, Vec<User>) {
+    let inviter = user(9_000, "+447400000000", "KWMXYZ");
+    assert_eq!(
+        register(store, &inviter, "s-inviter").await,
+        LoginOutcome::LoggedIn
+    );
+    let mut invitees = Vec::new();
+    for i in 0..n {
+        let mut u = user(9_001 + i, &format!("+4474001{i:05}"), &invite_for(i));
+        u.date_joined = NOW.plus_secs(i + 1);
+        assert_eq!(
+            register(store, &u, &format!("s{i}")).await,
+            LoginOutcome::LoggedIn
+        );
+        invitees.push(u);
+    }
+    (inviter, invitees)
+}
+
+fn invite_for(i: u64) -> String {
+    let alphabet = phone_auth::domain::invite::ALPHABET;
+    let digit = |d: u64| char::from(alphabet[(d % 32) as usize]);
+    format!("ZZZ{}{}{}", digit(i / 1024), digit(i / 32), digit(i))
+}
+
+async fn activating_links_both_users_once(store: Arc<dyn Store>) {
+    let (inviter, invitees) = inviter_and_invitees(store.as_ref(), 1).await;
+    let invitee = &invitees[0];
+    let owner = owner_of(&inviter);
+    let at = NOW.plus_secs(50);
+    assert_eq!(
+        store
+            .activate_invite(invitee, &inviter.invite, &owner, at)
+            .await
+            .unwrap(),
+        Activation::Activated
+    );
+    let stored = store.user(invitee.id).await.unwrap().unwrap();
+    let activated = stored.activated.expect("the invite is set");
+    assert_eq!(
+        (activated.code, activated.owner, activated.owner_phone),
+        (inviter.invite.clone(), inviter.id, inviter.phone.clone())
+    );
+    assert_eq!(
+        store
+            .user(inviter.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .referrals_count,
+        1
+    );
+    let page = store.referrals(inviter.id, 10, None).await.unwrap();
+    assert_eq!(
+        page.items,
+        vec![Referral {
+            id: invitee.id,
+            phone: invitee.phone.clone(),
+            date: at
+        }]
+    );
+    assert_eq!(page.next, None);
+
+    // Once ever: a second activation changes nothing.
+    let again = store
+        .activate_invite(invitee, &inviter.invite, &owner, at.plus_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(again, Activation::AlreadyActivated);
+    assert_eq!(
+        store
+            .user(inviter.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .referrals_count,
+        1
+    );
+    assert_eq!(
+        store
+            .referrals(inviter.id, 10, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+async fn an_activation_for_a_missing_owner_writes_nothing(store: Arc<dyn Store>) {
+    let (_, invitees) = inviter_and_invitees(store.as_ref(), 1).await;
+    let ghost = InviteOwner {
+        id: UserId(77),
+        phone: phone(OTHER_PHONE),
+        date_joined: NOW,
+    };
+    let code = InviteCode::parse("GHXSTS").unwrap();
+    let outcome = store
+        .activate_invite(&invitees[0], &code, &ghost, NOW)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Activation::OwnerGone);
+    assert_eq!(
+        store.user(invitees[0].id).await.unwrap().unwrap().activated,
+        None
+    );
+    assert!(
+        store
+            .referrals(UserId(77), 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+async fn referrals_page_newest_first_without_gaps_or_repeats(store: Arc<dyn Store>) {
+    let (inviter, invitees) = inviter_and_invitees(store.as_ref(), 23).await;
+    let owner = owner_of(&inviter);
+    for (i, u) in invitees.iter().enumerate() {
+        // Two share each activation time: the id breaks the tie.
+        let at = NOW.plus_secs(100 + i as u64 / 2);
+        assert_eq!(
+            store
+                .activate_invite(u, &inviter.invite, &owner, at)
+                .await
+                .unwrap(),
+            Activation::Activated
+        );
+    }
+    let mut seen: Vec<Referral> = Vec::new();
+    let mut after: Option<ReferralKey> = None;
+    let mut pages = 0;
+    loop {
+        let page = store
+            .referrals(inviter.id, 5, after.as_ref())
+            .await
+            .unwrap();
+        pages += 1;
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 5);
+    assert_eq!(seen.len(), 23);
+    let mut expected: Vec<Referral> = seen.clone();
+    expected.sort_by_key(|r| std::cmp::Reverse(ReferralKey::of(r)));
+    assert_eq!(seen, expected, "newest first, stable");
+    let ids: std::collections::BTreeSet<UserId> = seen.iter().map(|r| r.id).collect();
+    assert_eq!(ids.len(), 23, "no repeats");
+    assert_eq!(
+        store
+            .user(inviter.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .referrals_count,
+        23
+    );
+    // Exactly one full page: no next.
+    let (other, few) = (
+        invitees[0].id,
+        store.referrals(invitees[0].id, 5, None).await.unwrap(),
+    );
+    assert!(
+        few.items.is_empty() && few.next.is_none(),
+        "{other} has no referrals"
+    );
+}
+
+async fn concurrent_activations_by_one_user_have_one_winner(store: Arc<dyn Store>) {
+    let (inviter, invitees) = inviter_and_invitees(store.as_ref(), 11).await;
+    // The newest user tries every older user's code at once, and the
+    // inviter's too, several times over.
+    let target = invitees.last().unwrap().clone();
+    let mut owners: Vec<(InviteCode, InviteOwner)> = invitees[..10]
+        .iter()
+        .map(|u| (u.invite.clone(), owner_of(u)))
+        .collect();
+    owners.push((inviter.invite.clone(), owner_of(&inviter)));
+    let tasks: Vec<_> = owners
+        .iter()
+        .cycle()
+        .take(16)
+        .cloned()
+        .map(|(code, owner)| {
+            let store = Arc::clone(&store);
+            let target = target.clone();
+            tokio::spawn(async move {
+                store
+                    .activate_invite(&target, &code, &owner, NOW)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for task in tasks {
+        if task.await.unwrap() == Activation::Activated {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    let chosen = store
+        .user(target.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .activated
+        .unwrap()
+        .owner;
+    let mut listed = 0;
+    for (_, owner) in &owners {
+        let page = store.referrals(owner.id, 100, None).await.unwrap();
+        let count = store.user(owner.id).await.unwrap().unwrap().referrals_count;
+        assert_eq!(page.items.len() as u64, count);
+        if owner.id == chosen {
+            assert_eq!(page.items.iter().filter(|r| r.id == target.id).count(), 1);
+        }
+        listed += page.items.len();
+    }
+    assert_eq!(
+        listed, 1,
+        "the user is listed once, by the owner of the code that won"
+    );
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod memory {
@@ -566,4 +804,22 @@ contract!(
     concurrent_logins_with_one_code_have_one_winner,
     concurrent_rotations_have_one_winner,
     concurrent_sends_have_one_winner,
+    activating_links_both_users_once,
+    an_activation_for_a_missing_owner_writes_nothing,
+    referrals_page_newest_first_without_gaps_or_repeats,
+    concurrent_activations_by_one_user_have_one_winner,
 );
+
+/// The service reads only by key: no `Scan` may creep into the store.
+#[test]
+fn no_scan_anywhere() {
+    let source = include_str!("../shared/src/adapters/dynamodb/mod.rs");
+    assert!(
+        !source.contains(".scan()"),
+        "the DynamoDB store must not scan"
+    );
+    assert!(
+        source.contains(".query()"),
+        "the check reads the right file"
+    );
+}

@@ -24,7 +24,7 @@ use phone_auth::domain::phone::Phone;
 use phone_auth::domain::service::Service;
 use phone_auth::error::Error;
 use phone_auth::http::body::MAX_BODY_BYTES;
-use phone_auth::http::{ApiRequest, ApiResponse, App, problem};
+use phone_auth::http::{ApiRequest, ApiResponse, App, problem, query};
 use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -151,11 +151,7 @@ impl DevServer {
         if method != Method::GET {
             return problem::response(&Error::MethodNotAllowed { allow: "GET" });
         }
-        let phone = query
-            .into_iter()
-            .flat_map(|q| q.split('&'))
-            .find_map(|pair| pair.strip_prefix("phone="))
-            .map(percent_decode)
+        let phone = query::param(query, "phone")
             .ok_or(Error::InvalidPhone)
             .and_then(|raw| Phone::parse(&raw, self.default_region));
         let phone = match phone {
@@ -184,31 +180,6 @@ impl DevServer {
     }
 }
 
-/// Decodes `%XX` escapes. A bare `+` stays a plus, since people paste E.164
-/// numbers into the address bar as they are.
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| raw.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Serves until the listener fails; one task per connection.
 pub async fn serve(listener: TcpListener, server: Arc<DevServer>) -> std::io::Result<()> {
     loop {
@@ -229,18 +200,5 @@ pub async fn serve(listener: TcpListener, server: Arc<DevServer>) -> std::io::Re
                 tracing::debug!(%error, "connection closed with an error");
             }
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding_keeps_a_bare_plus() {
-        assert_eq!(percent_decode("+79123456789"), "+79123456789");
-        assert_eq!(percent_decode("%2B79123456789"), "+79123456789");
-        assert_eq!(percent_decode("%2"), "%2");
-        assert_eq!(percent_decode("%zz1"), "%zz1");
     }
 }

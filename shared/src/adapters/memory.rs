@@ -1,7 +1,7 @@
 //! The store in one process: every operation takes one lock, so each is as
 //! atomic as the DynamoDB condition or transaction it stands in for.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -10,10 +10,11 @@ use crate::domain::code::CodeHash;
 use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{ActivatedInvite, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Charge, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session, Store,
+    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, Referral,
+    ReferralKey, ReferralPage, Rotation, SaveCode, Session, Store,
 };
 
 #[derive(Default)]
@@ -29,6 +30,7 @@ struct State {
     invites: HashMap<InviteCode, UserId>,
     users: HashMap<UserId, User>,
     sessions: HashMap<String, StoredSession>,
+    referrals: HashMap<UserId, BTreeMap<ReferralKey, Referral>>,
 }
 
 struct StoredSession {
@@ -200,7 +202,86 @@ impl Store for MemoryStore {
         Ok(())
     }
 
-    async fn invite_owner(&self, code: &InviteCode) -> Result<Option<UserId>> {
-        Ok(self.state()?.invites.get(code).copied())
+    async fn activation_context(
+        &self,
+        user: UserId,
+        code: &InviteCode,
+    ) -> Result<(Option<User>, Option<InviteOwner>)> {
+        let state = self.state()?;
+        let owner = state
+            .invites
+            .get(code)
+            .and_then(|id| state.users.get(id))
+            .map(|owner| InviteOwner {
+                id: owner.id,
+                phone: owner.phone.clone(),
+                date_joined: owner.date_joined,
+            });
+        Ok((state.users.get(&user).cloned(), owner))
+    }
+
+    async fn activate_invite(
+        &self,
+        user: &User,
+        code: &InviteCode,
+        owner: &InviteOwner,
+        at: Timestamp,
+    ) -> Result<Activation> {
+        let mut state = self.state()?;
+        if state
+            .users
+            .get(&user.id)
+            .is_none_or(|u| u.activated.is_some())
+        {
+            return Ok(Activation::AlreadyActivated);
+        }
+        let Some(inviter) = state.users.get_mut(&owner.id) else {
+            return Ok(Activation::OwnerGone);
+        };
+        inviter.referrals_count += 1;
+        let referral = Referral {
+            id: user.id,
+            phone: user.phone.clone(),
+            date: at,
+        };
+        state
+            .referrals
+            .entry(owner.id)
+            .or_default()
+            .insert(ReferralKey::of(&referral), referral);
+        if let Some(u) = state.users.get_mut(&user.id) {
+            u.activated = Some(ActivatedInvite {
+                code: code.clone(),
+                owner: owner.id,
+                owner_phone: owner.phone.clone(),
+            });
+        }
+        Ok(Activation::Activated)
+    }
+
+    async fn referrals(
+        &self,
+        inviter: UserId,
+        limit: usize,
+        after: Option<&ReferralKey>,
+    ) -> Result<ReferralPage> {
+        let state = self.state()?;
+        let Some(list) = state.referrals.get(&inviter) else {
+            return Ok(ReferralPage {
+                items: Vec::new(),
+                next: None,
+            });
+        };
+        let newest_first: Vec<(&ReferralKey, &Referral)> = match after {
+            Some(after) => list.range(..after.clone()).rev().take(limit + 1).collect(),
+            None => list.iter().rev().take(limit + 1).collect(),
+        };
+        let next = (newest_first.len() > limit).then(|| newest_first[limit - 1].0.clone());
+        let items = newest_first
+            .into_iter()
+            .take(limit)
+            .map(|(_, r)| r.clone())
+            .collect();
+        Ok(ReferralPage { items, next })
     }
 }

@@ -2,6 +2,7 @@
 //! knows about AWS or HTTP.
 
 pub mod code;
+pub mod cursor;
 pub mod invite;
 pub mod phone;
 pub mod service;

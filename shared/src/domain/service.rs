@@ -7,15 +7,16 @@ use std::time::Duration;
 
 use crate::config::Config;
 use crate::domain::code::{CodeHasher, OtpCode};
+use crate::domain::cursor::CursorSigner;
 use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::token::{Claims, TokenType, Tokens};
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{ActivatedInvite, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Charge, Clock, CodeClaim, CodeRecord, Login, LoginOutcome, Rotation, SaveCode, Session,
-    SmsSender, Store,
+    Activation, Charge, Clock, CodeClaim, CodeRecord, Login, LoginOutcome, Referral, ReferralKey,
+    ReferralPage, Rotation, SaveCode, Session, SmsSender, Store,
 };
 
 /// Random ids and invite codes collide rarely (1 in 2^53, 1 in 2^30 per
@@ -30,6 +31,7 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     hasher: CodeHasher,
     tokens: Tokens,
+    cursors: CursorSigner,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -60,10 +62,22 @@ pub enum ProfileRef {
     Id(UserId),
 }
 
-/// A user as the profile shows it.
+/// Which page of a profile's referrals to show.
+#[derive(Clone, Debug, Default)]
+pub struct ReferralsQuery {
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+pub const DEFAULT_REFERRALS_LIMIT: usize = 50;
+pub const MAX_REFERRALS_LIMIT: usize = 100;
+
+/// A user as the profile shows it, with one page of their referrals.
 #[derive(Debug)]
 pub struct Profile {
     pub user: User,
+    pub referrals: Vec<Referral>,
+    pub referrals_next: Option<String>,
 }
 
 impl Service {
@@ -80,6 +94,7 @@ impl Service {
             config.access_ttl_secs,
             config.refresh_ttl_secs,
         );
+        let cursors = CursorSigner::new(&config.secrets.code_hash_secret);
         Service {
             config,
             store,
@@ -87,6 +102,7 @@ impl Service {
             clock,
             hasher,
             tokens,
+            cursors,
         }
     }
 
@@ -381,10 +397,97 @@ impl Service {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn profile(&self, caller: &Claims, target: ProfileRef) -> Result<Profile> {
+    pub async fn profile(
+        &self,
+        caller: &Claims,
+        target: ProfileRef,
+        page: &ReferralsQuery,
+    ) -> Result<Profile> {
         let id = self.owned(caller, target)?;
-        let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
-        Ok(Profile { user })
+        let (limit, after) = self.referrals_page(id, page)?;
+        let (user, referrals) = tokio::try_join!(
+            self.store.user(id),
+            self.store.referrals(id, limit, after.as_ref())
+        )?;
+        let user = user.ok_or(Error::NotFound)?;
+        Ok(self.with_referrals(user, referrals))
+    }
+
+    /// Activates someone else's invite code for the caller, once ever.
+    #[tracing::instrument(skip_all)]
+    pub async fn activate_invite(
+        &self,
+        caller: &Claims,
+        target: ProfileRef,
+        code: &str,
+        page: &ReferralsQuery,
+    ) -> Result<Profile> {
+        let id = self.owned(caller, target)?;
+        let (limit, after) = self.referrals_page(id, page)?;
+        let code = InviteCode::parse(code)?;
+        let (user, owner) = self.store.activation_context(id, &code).await?;
+        let mut user = user.ok_or(Error::NotFound)?;
+        let owner = owner.ok_or(Error::InviteNotFound)?;
+        if owner.id == user.id {
+            return Err(Error::InviteSelf);
+        }
+        if user.activated.is_some() {
+            return Err(Error::InviteAlreadyActivated);
+        }
+        // Only someone who joined before you can have invited you (ties
+        // broken by id): a strict order, so no chain of invites can loop.
+        if (owner.date_joined, owner.id) >= (user.date_joined, user.id) {
+            return Err(Error::InviteNotAllowed);
+        }
+        match self
+            .store
+            .activate_invite(&user, &code, &owner, self.clock.now())
+            .await?
+        {
+            Activation::Activated => {}
+            Activation::AlreadyActivated => return Err(Error::InviteAlreadyActivated),
+            Activation::OwnerGone => return Err(Error::InviteNotFound),
+        }
+        tracing::info!(
+            user_id = user.id.0,
+            inviter = owner.id.0,
+            "invite activated"
+        );
+        user.activated = Some(ActivatedInvite {
+            code,
+            owner: owner.id,
+            owner_phone: owner.phone,
+        });
+        let referrals = self.store.referrals(id, limit, after.as_ref()).await?;
+        Ok(self.with_referrals(user, referrals))
+    }
+
+    /// The page size and starting point a query asks for, checked before
+    /// anything is read.
+    fn referrals_page(
+        &self,
+        owner: UserId,
+        page: &ReferralsQuery,
+    ) -> Result<(usize, Option<ReferralKey>)> {
+        let limit = page.limit.unwrap_or(DEFAULT_REFERRALS_LIMIT);
+        if !(1..=MAX_REFERRALS_LIMIT).contains(&limit) {
+            return Err(invalid_referrals_limit());
+        }
+        let after = page
+            .cursor
+            .as_deref()
+            .map(|cursor| self.cursors.decode(owner, cursor))
+            .transpose()?;
+        Ok((limit, after))
+    }
+
+    fn with_referrals(&self, user: User, page: ReferralPage) -> Profile {
+        let referrals_next = page.next.map(|key| self.cursors.encode(user.id, &key));
+        Profile {
+            user,
+            referrals: page.items,
+            referrals_next,
+        }
     }
 
     /// Only the owner may see or change a profile.
@@ -441,6 +544,12 @@ impl Service {
             .ok_or(Error::TokenNotValid("no session"))?;
         self.store.revoke_session(sid).await
     }
+}
+
+pub fn invalid_referrals_limit() -> Error {
+    Error::InvalidRequest(format!(
+        "referrals_limit must be a whole number from 1 to {MAX_REFERRALS_LIMIT}."
+    ))
 }
 
 fn rate_limited(secs: u64) -> Error {

@@ -46,15 +46,6 @@ pub struct User {
     pub referrals_count: u64,
 }
 
-impl User {
-    /// Referral order: who joined first, ties broken by id. An invite may
-    /// only be activated when its owner comes strictly before the caller in
-    /// this order, which makes referral cycles impossible.
-    pub fn joined_before(&self, other: &User) -> bool {
-        (self.date_joined, self.id) < (other.date_joined, other.id)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

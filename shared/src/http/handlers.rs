@@ -1,13 +1,14 @@
 //! One function per endpoint: read the request, call the service, shape the
 //! answer. No rule lives here, and no store or SMS call.
 
-use http::{StatusCode, header};
+use http::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::service::{Profile, Service};
+use crate::domain::service::{Profile, ReferralsQuery, Service, invalid_referrals_limit};
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
+use crate::http::query;
 use crate::http::routes::{Endpoint, Matched, profile_ref};
 use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
 
@@ -85,11 +86,36 @@ async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespon
     })))
 }
 
+#[derive(Deserialize)]
+struct InviteBody {
+    inv: Option<Value>,
+}
+
 async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result<ApiResponse> {
     let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
     let target = profile_ref(param).ok_or(Error::NotFound)?;
-    let profile = service.profile(&caller, target).await?;
+    let page = referrals_query(request.query.as_deref())?;
+    let profile = if request.method == Method::PATCH {
+        let body: InviteBody = body::parse(&request.body)?;
+        let code = text("inv", body.inv)?
+            .ok_or_else(|| Error::InvalidRequest("The field `inv` is required.".into()))?;
+        service
+            .activate_invite(&caller, target, &code, &page)
+            .await?
+    } else {
+        service.profile(&caller, target, &page).await?
+    };
     Ok(ok(profile_json(&profile)))
+}
+
+fn referrals_query(query: Option<&str>) -> Result<ReferralsQuery> {
+    let limit = query::param(query, "referrals_limit")
+        .map(|raw| raw.parse::<usize>().map_err(|_| invalid_referrals_limit()))
+        .transpose()?;
+    Ok(ReferralsQuery {
+        limit,
+        cursor: query::param(query, "referrals_cursor"),
+    })
 }
 
 fn profile_json(profile: &Profile) -> Value {
@@ -104,9 +130,13 @@ fn profile_json(profile: &Profile) -> Value {
         "parent_invite": activated.map(|a| a.owner.0),
         "last_login": user.last_login.map(|t| t.rfc3339()),
         "date_joined": user.date_joined.rfc3339(),
-        "referrals": [],
+        "referrals": profile.referrals.iter().map(|r| json!({
+            "id": r.id.0,
+            "phone": r.phone.as_str(),
+            "date": r.date.rfc3339(),
+        })).collect::<Vec<_>>(),
         "referrals_count": user.referrals_count,
-        "referrals_next": null,
+        "referrals_next": profile.referrals_next,
     })
 }
 

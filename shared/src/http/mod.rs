@@ -5,6 +5,7 @@
 pub mod body;
 mod handlers;
 pub mod problem;
+pub mod query;
 pub mod routes;
 
 use bytes::Bytes;

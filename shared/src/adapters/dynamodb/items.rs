@@ -8,7 +8,7 @@ use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{ActivatedInvite, User, UserId};
-use crate::ports::{CodeRecord, Session};
+use crate::ports::{CodeRecord, InviteOwner, Referral, ReferralKey, Session};
 
 pub fn phone_key(phone: &Phone) -> String {
     format!("phone#{phone}")
@@ -171,6 +171,48 @@ impl From<&Session> for SessionItem {
             revoked: false,
             expires_at: s.expires_at.0,
             ttl: s.expires_at.secs(),
+        }
+    }
+}
+
+/// Invites table: one user who activated `inviter`'s code.
+#[derive(Serialize, Deserialize)]
+pub struct ReferralItem {
+    pub inviter: u64,
+    pub sk: String,
+    pub invitee: u64,
+    pub phone: String,
+    pub date: i64,
+}
+
+impl ReferralItem {
+    pub fn new(inviter: UserId, referral: &Referral) -> ReferralItem {
+        ReferralItem {
+            inviter: inviter.0,
+            sk: ReferralKey::of(referral).0,
+            invitee: referral.id.0,
+            phone: referral.phone.as_str().to_owned(),
+            date: referral.date.0,
+        }
+    }
+}
+
+impl From<ReferralItem> for Referral {
+    fn from(i: ReferralItem) -> Referral {
+        Referral {
+            id: UserId(i.invitee),
+            phone: Phone::from_trusted(i.phone),
+            date: Timestamp(i.date),
+        }
+    }
+}
+
+impl From<InviteItem> for InviteOwner {
+    fn from(i: InviteItem) -> InviteOwner {
+        InviteOwner {
+            id: UserId(i.user_id),
+            phone: Phone::from_trusted(i.phone),
+            date_joined: Timestamp(i.date_joined),
         }
     }
 }
