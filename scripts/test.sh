@@ -38,6 +38,8 @@ PY
 echo "==> moto on $endpoint"
 
 export MOTO_ENDPOINT="$endpoint"
+# For tests that need a moto of their own, to stop it mid-test.
+export MOTO_PYTHON="$PWD/$venv/bin/python" MOTO_SCRIPT="$PWD/scripts/moto_server.py"
 export AWS_ENDPOINT_URL="$endpoint"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true

@@ -106,11 +106,65 @@ pub enum Backend {
     Moto,
 }
 
-impl Backend {
-    pub async fn store(self) -> Arc<dyn Store> {
+/// A test's view into the store behind an app, to tell whether a request
+/// changed anything.
+#[derive(Clone)]
+pub enum StoreHandle {
+    Memory(Arc<MemoryStore>),
+    Moto(aws_sdk_dynamodb::Client, Tables),
+}
+
+impl StoreHandle {
+    pub fn store(&self) -> Arc<dyn Store> {
         match self {
-            Backend::Memory => memory_store(),
-            Backend::Moto => dynamo_store().await,
+            StoreHandle::Memory(store) => Arc::clone(store) as Arc<dyn Store>,
+            StoreHandle::Moto(client, tables) => {
+                Arc::new(DynamoStore::new(client.clone(), tables.clone()))
+            }
+        }
+    }
+
+    /// Everything stored, in a stable order.
+    pub async fn fingerprint(&self) -> String {
+        match self {
+            StoreHandle::Memory(store) => store.dump(),
+            StoreHandle::Moto(client, tables) => {
+                let mut items = Vec::new();
+                for table in [
+                    &tables.users,
+                    &tables.codes,
+                    &tables.sessions,
+                    &tables.invites,
+                ] {
+                    // A test may scan; the service never does.
+                    let output = client
+                        .scan()
+                        .table_name(table)
+                        .send()
+                        .await
+                        .expect("scanning a test table");
+                    for item in output.items() {
+                        let mut fields: Vec<String> =
+                            item.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                        fields.sort();
+                        items.push(format!("{table}: {}", fields.join(", ")));
+                    }
+                }
+                items.sort();
+                items.join("\n")
+            }
+        }
+    }
+}
+
+impl Backend {
+    pub async fn store(self) -> StoreHandle {
+        match self {
+            Backend::Memory => StoreHandle::Memory(Arc::new(MemoryStore::new())),
+            Backend::Moto => {
+                let (client, tables) = fresh_tables().await;
+                StoreHandle::Moto(client, tables)
+            }
         }
     }
 
@@ -130,6 +184,7 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub backend: Backend,
+    pub store: StoreHandle,
 }
 
 pub struct Reply {
@@ -153,7 +208,33 @@ pub async fn spawn_app(backend: Backend, overrides: &[(&str, &str)]) -> TestApp 
 }
 
 pub async fn spawn_app_with(backend: Backend, config: Config, clock: Arc<dyn Clock>) -> TestApp {
-    let server = DevServer::new(config, backend.store().await, backend.sms().await, clock);
+    let store = backend.store().await;
+    spawn_app_on(backend, store, backend.sms().await, config, clock).await
+}
+
+/// A dev server on given ports: a shared store, a failing SMS sender, ...
+pub async fn spawn_app_on(
+    backend: Backend,
+    store: StoreHandle,
+    sms: Arc<dyn SmsSender>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> TestApp {
+    let serving = store.store();
+    spawn_server(backend, store, serving, sms, config, clock).await
+}
+
+/// Like `spawn_app_on`, serving through `serving` (a fault-injecting
+/// wrapper, say) while `store` is what the test inspects.
+pub async fn spawn_server(
+    backend: Backend,
+    store: StoreHandle,
+    serving: Arc<dyn Store>,
+    sms: Arc<dyn SmsSender>,
+    config: Config,
+    clock: Arc<dyn Clock>,
+) -> TestApp {
+    let server = DevServer::new(config, serving, sms, clock);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding a test port");
@@ -163,6 +244,7 @@ pub async fn spawn_app_with(backend: Backend, config: Config, clock: Arc<dyn Clo
         base,
         http: reqwest::Client::new(),
         backend,
+        store,
     }
 }
 

@@ -44,6 +44,47 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
+    /// Everything stored, in a stable order: lets tests tell whether a
+    /// request changed anything.
+    pub fn dump(&self) -> String {
+        let Ok(state) = self.state() else {
+            return "poisoned".into();
+        };
+        let mut lines: Vec<String> = Vec::new();
+        lines.extend(
+            state
+                .codes
+                .values()
+                .map(|r| format!("code {r:?} {:?}", r.hash.as_ref().map(|h| &h.0))),
+        );
+        lines.extend(
+            state
+                .counters
+                .iter()
+                .map(|(k, v)| format!("counter {k} {v}")),
+        );
+        lines.extend(state.phones.iter().map(|(k, v)| format!("phone {k} {v}")));
+        lines.extend(
+            state
+                .invites
+                .iter()
+                .map(|(k, v)| format!("invite {} {v}", k.as_str())),
+        );
+        lines.extend(state.users.values().map(|u| format!("user {u:?}")));
+        lines.extend(state.sessions.iter().map(|(k, v)| {
+            format!(
+                "session {k} {} {} {}",
+                v.current_jti, v.expires_at.0, v.revoked
+            )
+        }));
+        lines.extend(state.referrals.iter().flat_map(|(owner, list)| {
+            list.values()
+                .map(move |r| format!("referral {owner} {r:?}"))
+        }));
+        lines.sort();
+        lines.join("\n")
+    }
+
     fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
         self.state
             .lock()

@@ -18,7 +18,12 @@ impl Phone {
     /// read in `default_region`, and refused when there is none.
     pub fn parse(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
         let input = input.trim();
-        if input.is_empty() || input.chars().count() > MAX_INPUT_CHARS {
+        if input.is_empty()
+            || input.chars().count() > MAX_INPUT_CHARS
+            || !input
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        {
             return Err(Error::InvalidPhone);
         }
         let region = if input.starts_with('+') {

@@ -1,0 +1,458 @@
+//! Abuse resistance and session security over HTTP, on both backends:
+//! send limits, attempt limits, races, token tampering, bad input, key
+//! rotation, and faults in DynamoDB and SNS.
+
+use std::sync::Arc;
+
+use api_tests::{
+    Backend, PHONE, Reply, TestApp, TestClock, config, spawn_app, spawn_app_on, spawn_app_with,
+};
+use phone_auth::ports::{SmsSender, SystemClock};
+use serde_json::{Value, json};
+
+#[path = "security/faults.rs"]
+mod faults;
+#[path = "security/tampering.rs"]
+mod tampering;
+
+pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.code(), code, "{:?}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+}
+
+fn retry_after(reply: &Reply) -> u64 {
+    reply
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After on {:?}", reply.body))
+}
+
+fn phone(i: usize) -> String {
+    format!("+7912{i:07}")
+}
+
+async fn send_limits_per_phone(backend: Backend) {
+    let clock = TestClock::new();
+    let app = spawn_app_with(
+        backend,
+        config(&[("PHONE_MAX_SENDS_PER_HOUR", "3")]),
+        clock.clone(),
+    )
+    .await;
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+    clock.advance_secs(30);
+    let early = app.post("/phone/", json!({"phone": PHONE})).await;
+    assert_problem(&early, 429, "rate_limited");
+    assert_eq!(retry_after(&early), 30);
+    assert_eq!(
+        app.sent_sms(PHONE).await.len(),
+        1,
+        "no SMS for a refused send"
+    );
+
+    clock.advance_secs(30);
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+    clock.advance_secs(60);
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+    clock.advance_secs(60);
+    let hourly = app.post("/phone/", json!({"phone": PHONE})).await;
+    assert_problem(&hourly, 429, "rate_limited");
+    assert_eq!(retry_after(&hourly), 3600 - 180);
+    assert_eq!(app.sent_sms(PHONE).await.len(), 3);
+
+    clock.advance_secs(3600 - 180);
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+}
+
+async fn send_limits_per_ip_budget_and_region(backend: Backend) {
+    let app = spawn_app(
+        backend,
+        &[
+            ("IP_MAX_SENDS_PER_HOUR", "3"),
+            ("ALLOWED_COUNTRY_CODES", "RU,GB"),
+        ],
+    )
+    .await;
+    for i in 0..3 {
+        assert_eq!(
+            app.post("/phone/", json!({"phone": phone(i)})).await.status,
+            200
+        );
+    }
+    let refused = app.post("/phone/", json!({"phone": phone(3)})).await;
+    assert_problem(&refused, 429, "rate_limited");
+    assert!((1..=3600).contains(&retry_after(&refused)));
+    assert!(app.sent_sms(&phone(3)).await.is_empty());
+
+    let app = spawn_app(
+        backend,
+        &[
+            ("SMS_DAILY_BUDGET", "2"),
+            ("ALLOWED_COUNTRY_CODES", "RU,GB"),
+        ],
+    )
+    .await;
+    let us = app.post("/phone/", json!({"phone": "+12025550123"})).await;
+    assert_problem(&us, 400, "phone_not_allowed");
+    assert!(app.sent_sms("+12025550123").await.is_empty());
+    assert_eq!(
+        app.post("/phone/", json!({"phone": "+447400123456"}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.post("/phone/", json!({"phone": phone(0)})).await.status,
+        200
+    );
+    let spent = app.post("/phone/", json!({"phone": phone(1)})).await;
+    assert_problem(&spent, 503, "sms_unavailable");
+    assert!(app.sent_sms(&phone(1)).await.is_empty());
+}
+
+/// Guesses in waves of concurrent requests: the cap holds under both.
+async fn brute_force_is_held_to_the_cap(backend: Backend) {
+    let app = Arc::new(spawn_app(backend, &[("RESEND_COOLDOWN_SECONDS", "0")]).await);
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+    let code = app.last_code(PHONE).await;
+    let guesses: Vec<String> = (0..10_000)
+        .map(|n| format!("{n:04}"))
+        .filter(|g| *g != code)
+        .take(match backend {
+            Backend::Memory => 3000,
+            Backend::Moto => 1000,
+        })
+        .collect();
+    let (mut wrong, mut burned) = (0, 0);
+    for wave in guesses.chunks(50) {
+        let tasks: Vec<_> = wave
+            .iter()
+            .map(|guess| {
+                let app = Arc::clone(&app);
+                let body = json!({"phone": PHONE, "code": guess});
+                tokio::spawn(async move { app.post("/code/", body).await })
+            })
+            .collect();
+        for task in tasks {
+            let reply = task.await.unwrap();
+            match reply.code() {
+                "invalid_code" => wrong += 1,
+                "too_many_attempts" => {
+                    assert_eq!(reply.status, 429);
+                    assert!(reply.header("retry-after").is_some());
+                    burned += 1
+                }
+                other => panic!("unexpected answer {other}: {:?}", reply.body),
+            }
+        }
+    }
+    assert_eq!(
+        wrong, 5,
+        "exactly MAX_CODE_ATTEMPTS wrong tries are answered"
+    );
+    assert_eq!(wrong + burned, guesses.len());
+    let right = app
+        .post("/code/", json!({"phone": PHONE, "code": code}))
+        .await;
+    assert_problem(&right, 429, "too_many_attempts");
+
+    // A new code after the burned one works.
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+    let fresh = app.last_code(PHONE).await;
+    assert_eq!(
+        app.post("/code/", json!({"phone": PHONE, "code": fresh}))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn resending_never_buys_fresh_guesses(backend: Backend) {
+    let app = spawn_app(backend, &[("RESEND_COOLDOWN_SECONDS", "0")]).await;
+    app.post("/phone/", json!({"phone": PHONE})).await;
+    let wrong = |code: &str| if code == "0000" { "1111" } else { "0000" }.to_owned();
+    let first = app.last_code(PHONE).await;
+    for _ in 0..3 {
+        let reply = app
+            .post("/code/", json!({"phone": PHONE, "code": wrong(&first)}))
+            .await;
+        assert_problem(&reply, 400, "invalid_code");
+    }
+    app.post("/phone/", json!({"phone": PHONE})).await;
+    let second = app.last_code(PHONE).await;
+    for _ in 0..2 {
+        let reply = app
+            .post("/code/", json!({"phone": PHONE, "code": wrong(&second)}))
+            .await;
+        assert_problem(&reply, 400, "invalid_code");
+    }
+    let right = app
+        .post("/code/", json!({"phone": PHONE, "code": second}))
+        .await;
+    assert_problem(&right, 429, "too_many_attempts");
+}
+
+/// Fires `n` copies of a request at once and counts the statuses.
+async fn race(app: &Arc<TestApp>, n: usize, path: &str, bodies: Vec<Value>) -> Vec<Reply> {
+    assert_eq!(bodies.len(), n);
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let (app, barrier, path) = (Arc::clone(app), Arc::clone(&barrier), path.to_owned());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                app.post(&path, body).await
+            })
+        })
+        .collect();
+    let mut replies = Vec::new();
+    for task in tasks {
+        replies.push(task.await.unwrap());
+    }
+    replies
+}
+
+fn count(replies: &[Reply], status: u16) -> usize {
+    replies.iter().filter(|r| r.status == status).count()
+}
+
+async fn races_have_exactly_one_winner(backend: Backend) {
+    const N: usize = 16;
+    let app = Arc::new(spawn_app(backend, &[]).await);
+
+    // Concurrent sends to one phone within the resend cooldown: one SMS.
+    let sends = race(&app, N, "/phone/", vec![json!({"phone": PHONE}); N]).await;
+    assert_eq!(count(&sends, 200), 1);
+    assert_eq!(count(&sends, 429), N - 1);
+    assert_eq!(app.sent_sms(PHONE).await.len(), 1);
+
+    // Concurrent first logins with the right code: one user, one 200.
+    let code = app.last_code(PHONE).await;
+    let logins = race(
+        &app,
+        N,
+        "/code/",
+        vec![json!({"phone": PHONE, "code": code}); N],
+    )
+    .await;
+    assert_eq!(
+        count(&logins, 200),
+        1,
+        "{:?}",
+        logins.iter().map(|r| r.code()).collect::<Vec<_>>()
+    );
+    assert!(
+        logins
+            .iter()
+            .all(|r| r.status == 200 || r.code() == "code_expired")
+    );
+    let winner = logins.iter().find(|r| r.status == 200).unwrap();
+    assert_eq!(winner.body["created"], true);
+
+    // Concurrent refreshes of one token: one new pair.
+    let refresh = winner.body["refresh"].clone();
+    let refreshes = race(
+        &app,
+        N,
+        "/token/refresh/",
+        vec![json!({"refresh": refresh}); N],
+    )
+    .await;
+    assert_eq!(count(&refreshes, 200), 1);
+    assert_eq!(count(&refreshes, 401), N - 1);
+
+    // Concurrent sends from one IP to many phones: the IP cap holds.
+    let capped = Arc::new(spawn_app(backend, &[("IP_MAX_SENDS_PER_HOUR", "5")]).await);
+    let bodies = (0..N).map(|i| json!({"phone": phone(i)})).collect();
+    let sends = race(&capped, N, "/phone/", bodies).await;
+    assert_eq!(count(&sends, 200), 5);
+    assert_eq!(count(&sends, 429), N - 5);
+}
+
+/// Tokens from before a key rotation keep working; tokens under a key
+/// that is neither current nor previous do not.
+#[tokio::test]
+async fn keys_rotate_without_logging_anyone_out() {
+    let store = Backend::Memory.store().await;
+    let sms = Backend::Memory.sms().await;
+    let key = |kid: &str, secret: &str| {
+        [
+            ("JWT_KEY_ID", kid.to_owned()),
+            ("JWT_SIGNING_KEY", secret.to_owned()),
+        ]
+    };
+    let k1 = key("k1", &"1".repeat(40));
+    let k2 = key("k2", &"2".repeat(40));
+    let k3 = key("k3", &"3".repeat(40));
+    let with = |current: &[(&str, String); 2], previous: Option<&[(&str, String); 2]>| {
+        let mut pairs: Vec<(&str, String)> = current.to_vec();
+        if let Some(prev) = previous {
+            pairs.push(("JWT_PREVIOUS_KEY_ID", prev[0].1.clone()));
+            pairs.push(("JWT_PREVIOUS_SIGNING_KEY", prev[1].1.clone()));
+        }
+        pairs.push(("RESEND_COOLDOWN_SECONDS", "0".into()));
+        let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        config(&borrowed)
+    };
+    let spawn = |config| {
+        spawn_app_on(
+            Backend::Memory,
+            store.clone(),
+            Arc::clone(&sms) as Arc<dyn SmsSender>,
+            config,
+            Arc::new(SystemClock),
+        )
+    };
+    let before = spawn(with(&k1, None)).await;
+    let login = before.login(PHONE).await.body;
+    let access = login["access"].as_str().unwrap();
+
+    let rotated = spawn(with(&k2, Some(&k1))).await;
+    assert_eq!(rotated.get_auth("/profile/me/", access).await.status, 200);
+    let refreshed = rotated
+        .post("/token/refresh/", json!({"refresh": login["refresh"]}))
+        .await;
+    assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
+    let new_access = refreshed.body["access"].as_str().unwrap();
+    let header = jsonwebtoken::decode_header(new_access).unwrap();
+    assert_eq!(
+        header.kid.as_deref(),
+        Some("k2"),
+        "new tokens are signed with the current key"
+    );
+
+    let again = spawn(with(&k3, Some(&k2))).await;
+    assert_eq!(again.get_auth("/profile/me/", new_access).await.status, 200);
+    let stale = again.get_auth("/profile/me/", access).await;
+    assert_problem(&stale, 401, "token_not_valid");
+}
+
+/// Bodies no endpoint accepts: each answered 4xx problem+json, none 5xx,
+/// and the store exactly as it was.
+async fn bad_input_changes_nothing(backend: Backend) {
+    let app = spawn_app(backend, &[]).await;
+    let login = app.login(PHONE).await.body;
+    let access = login["access"].as_str().unwrap().to_owned();
+    let before = app.store.fingerprint().await;
+
+    let huge = "9".repeat(3000);
+    let bodies: Vec<String> = vec![
+        String::new(),
+        "null".into(),
+        "[]".into(),
+        "[{\"phone\": \"+79123456789\"}]".into(),
+        "42".into(),
+        "\"+79123456789\"".into(),
+        "{".into(),
+        "phone=%2B79123456789&code=1234".into(),
+        "\u{feff}{}".into(),
+        "{\"phone\": 79123456789, \"code\": 1234, \"refresh\": 1, \"inv\": 2}".into(),
+        "{\"phone\": [\"+79123456789\"], \"code\": {\"a\": 1}, \"refresh\": [], \"inv\": {}}".into(),
+        "{\"phone\": true, \"code\": false, \"refresh\": true, \"inv\": true}".into(),
+        "{\"phone\": \"+79123456789\", \"phone\": \"+79001112233\", \"code\": \"1\", \"code\": \"2\", \"refresh\": \"a\", \"refresh\": \"b\", \"inv\": \"A\", \"inv\": \"B\"}".into(),
+        format!("{{\"phone\": \"{huge}\", \"code\": \"{huge}\", \"refresh\": \"{huge}\", \"inv\": \"{huge}\"}}"),
+        "{\"phone\": \"+7 912 ☃☃☃ 🙂\", \"code\": \"１２３４\", \"refresh\": \"🙂.🙂.🙂\", \"inv\": \"КОДКОД\"}".into(),
+        "{\"phone\": \"\\u0000+79123456789\", \"code\": \"12\\u00003\", \"refresh\": \"\\u0000\", \"inv\": \"\\u0000\"}".into(),
+        format!("{{\"nested\": {}}}", "[".repeat(200) + &"]".repeat(200)),
+        "{\"phone\": \"+7912\", \"code\": \"abcd\", \"refresh\": \"\", \"inv\": \"\"}".into(),
+        format!("{{\"pad\": \"{}\"}}", "x".repeat(5000)),
+    ];
+    let content_types = [
+        "application/json",
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/xml",
+    ];
+    let mut answered = 0;
+    for (i, body) in bodies.iter().enumerate() {
+        let content_type = content_types[i % content_types.len()];
+        for (method, path) in [
+            ("POST", "/phone/"),
+            ("POST", "/code/"),
+            ("POST", "/token/refresh/"),
+            ("POST", "/token/revoke/"),
+            ("PATCH", "/profile/me/"),
+        ] {
+            let request = app
+                .http
+                .request(method.parse().unwrap(), app.url(path))
+                .header("content-type", content_type)
+                .bearer_auth(&access)
+                .body(body.clone());
+            let reply = app.send(request).await;
+            assert!(
+                (400..500).contains(&reply.status),
+                "{method} {path} with {body:?} answered {}: {:?}",
+                reply.status,
+                reply.body
+            );
+            assert_eq!(
+                reply.header("content-type"),
+                Some("application/problem+json")
+            );
+            assert!(reply.body["code"].is_string());
+            answered += 1;
+        }
+    }
+    assert_eq!(answered, bodies.len() * 5);
+    assert_eq!(
+        app.store.fingerprint().await,
+        before,
+        "bad input changed the store"
+    );
+}
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(api_tests::Backend::Memory).await;
+                }
+            )*
+        }
+        mod moto {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(api_tests::Backend::Moto).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+on_both_backends!(
+    send_limits_per_phone,
+    send_limits_per_ip_budget_and_region,
+    brute_force_is_held_to_the_cap,
+    resending_never_buys_fresh_guesses,
+    races_have_exactly_one_winner,
+    bad_input_changes_nothing,
+);

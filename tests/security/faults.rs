@@ -1,0 +1,480 @@
+//! Faults in DynamoDB and SNS: every endpoint answers a problem+json 503
+//! (or 500) that says nothing of the fault, and nothing is half done.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use phone_auth::adapters::console::ConsoleSms;
+use phone_auth::adapters::dynamodb::DynamoStore;
+use phone_auth::config::Tables;
+use phone_auth::domain::code::CodeHash;
+use phone_auth::domain::invite::InviteCode;
+use phone_auth::domain::phone::Phone;
+use phone_auth::domain::time::Timestamp;
+use phone_auth::domain::user::{User, UserId};
+use phone_auth::error::{Error, Result};
+use phone_auth::ports::{
+    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, ReferralKey,
+    ReferralPage, Rotation, SaveCode, Session, SmsSender, Store, SystemClock,
+};
+use serde_json::{Value, json};
+
+use super::{assert_problem, on_both_backends};
+use api_tests::{
+    Backend, OTHER_PHONE, PHONE, Reply, TestApp, config, spawn_app, spawn_app_on, spawn_server,
+};
+
+/// Words that would show the fault's inner detail to a client.
+const LEAKS: &[&str] = &[
+    "secret-table",
+    "Exception",
+    "dispatch",
+    "DynamoDB",
+    "SNS",
+    "Throttl",
+    "connection",
+    "127.0.0.1",
+];
+
+fn assert_no_leak(reply: &Reply) {
+    let text = reply.body.to_string();
+    for word in LEAKS {
+        assert!(!text.contains(word), "{word:?} leaked in {text}");
+    }
+}
+
+/// An SMS sender that fails while `failing` is set.
+struct FlakySms {
+    failing: AtomicBool,
+}
+
+#[async_trait]
+impl SmsSender for FlakySms {
+    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(Error::SmsUnavailable(
+                "SNS Throttling for +79123456789".into(),
+            ));
+        }
+        ConsoleSms.send(to, text).await
+    }
+}
+
+async fn a_failed_sms_is_not_counted_as_sent(backend: Backend) {
+    let sms = Arc::new(FlakySms {
+        failing: AtomicBool::new(false),
+    });
+    let limits = config(&[
+        ("IP_MAX_SENDS_PER_HOUR", "2"),
+        ("SMS_DAILY_BUDGET", "2"),
+        ("RESEND_COOLDOWN_SECONDS", "0"),
+    ]);
+    let store = backend.store().await;
+    let app = spawn_app_on(backend, store, sms.clone(), limits, Arc::new(SystemClock)).await;
+
+    // A live code, then a resend whose SMS fails: the live code stands.
+    assert_eq!(
+        app.post("/phone/", json!({"phone": PHONE})).await.status,
+        200
+    );
+    let live = app.last_code(PHONE).await;
+    sms.failing.store(true, Ordering::SeqCst);
+    for _ in 0..3 {
+        let reply = app.post("/phone/", json!({"phone": PHONE})).await;
+        assert_problem(&reply, 503, "sms_unavailable");
+        assert_no_leak(&reply);
+        let other = app.post("/phone/", json!({"phone": OTHER_PHONE})).await;
+        assert_problem(&other, 503, "sms_unavailable");
+    }
+    sms.failing.store(false, Ordering::SeqCst);
+
+    // The failed sends spent neither the IP's hour (2) nor the day's budget (2).
+    assert_eq!(
+        app.post("/phone/", json!({"phone": OTHER_PHONE}))
+            .await
+            .status,
+        200
+    );
+    let code = app
+        .post("/code/", json!({"phone": PHONE, "code": live}))
+        .await;
+    assert_eq!(
+        code.status, 200,
+        "the code sent before the failures still works: {:?}",
+        code.body
+    );
+}
+
+/// A store that fails every call while `failing` holds an error to copy.
+struct FaultyStore {
+    inner: Arc<dyn Store>,
+    failing: std::sync::Mutex<Option<fn() -> Error>>,
+    /// Only this operation fails, when set.
+    only: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl FaultyStore {
+    fn check(&self, operation: &'static str) -> Result<()> {
+        let failing = *self.failing.lock().unwrap();
+        let only = *self.only.lock().unwrap();
+        match failing {
+            Some(error) if only.is_none_or(|o| o == operation) => Err(error()),
+            _ => Ok(()),
+        }
+    }
+
+    fn fail(&self, error: Option<fn() -> Error>, only: Option<&'static str>) {
+        *self.failing.lock().unwrap() = error;
+        *self.only.lock().unwrap() = only;
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
+        self.check("code")?;
+        self.inner.code(phone).await
+    }
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
+        self.check("save_code")?;
+        self.inner.save_code(record, charges).await
+    }
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()> {
+        self.check("undo_save_code")?;
+        self.inner.undo_save_code(previous, written, charges).await
+    }
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+        self.check("count_wrong_attempt")?;
+        self.inner.count_wrong_attempt(phone, hash, max).await
+    }
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
+        self.check("user_id_by_phone")?;
+        self.inner.user_id_by_phone(phone).await
+    }
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.check("user")?;
+        self.inner.user(id).await
+    }
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome> {
+        self.check("login")?;
+        self.inner.login(claim, login, session).await
+    }
+    async fn rotate_session(
+        &self,
+        sid: &str,
+        old: &str,
+        new: &str,
+        expires_at: Timestamp,
+    ) -> Result<Rotation> {
+        self.check("rotate_session")?;
+        self.inner.rotate_session(sid, old, new, expires_at).await
+    }
+    async fn revoke_session(&self, sid: &str) -> Result<()> {
+        self.check("revoke_session")?;
+        self.inner.revoke_session(sid).await
+    }
+    async fn activation_context(
+        &self,
+        user: UserId,
+        code: &InviteCode,
+    ) -> Result<(Option<User>, Option<InviteOwner>)> {
+        self.check("activation_context")?;
+        self.inner.activation_context(user, code).await
+    }
+    async fn activate_invite(
+        &self,
+        user: &User,
+        code: &InviteCode,
+        owner: &InviteOwner,
+        at: Timestamp,
+    ) -> Result<Activation> {
+        self.check("activate_invite")?;
+        self.inner.activate_invite(user, code, owner, at).await
+    }
+    async fn referrals(
+        &self,
+        inviter: UserId,
+        limit: usize,
+        after: Option<&ReferralKey>,
+    ) -> Result<ReferralPage> {
+        self.check("referrals")?;
+        self.inner.referrals(inviter, limit, after).await
+    }
+}
+
+/// Every endpoint once, with a real session's tokens.
+async fn every_endpoint(app: &TestApp, tokens: &Value) -> Vec<(&'static str, Reply)> {
+    let access = tokens["access"].as_str().unwrap();
+    let refresh = tokens["refresh"].clone();
+    let patch = app
+        .http
+        .patch(app.url("/profile/me/"))
+        .bearer_auth(access)
+        .json(&json!({"inv": "ABCDEF"}));
+    vec![
+        (
+            "phone",
+            app.post("/phone/", json!({"phone": OTHER_PHONE})).await,
+        ),
+        (
+            "code",
+            app.post("/code/", json!({"phone": PHONE, "code": "1234"}))
+                .await,
+        ),
+        ("profile", app.get_auth("/profile/me/", access).await),
+        ("invite", app.send(patch).await),
+        (
+            "refresh",
+            app.post("/token/refresh/", json!({"refresh": refresh}))
+                .await,
+        ),
+        (
+            "revoke",
+            app.post("/token/revoke/", json!({"refresh": refresh}))
+                .await,
+        ),
+    ]
+}
+
+fn assert_unavailable(replies: &[(&str, Reply)], code: &str, status: u16) {
+    for (endpoint, reply) in replies {
+        let expected = if *endpoint == "phone" && status == 503 {
+            ["sms_unavailable", code]
+        } else {
+            [code, code]
+        };
+        assert_eq!(reply.status, status, "{endpoint}: {:?}", reply.body);
+        assert!(
+            expected.contains(&reply.code()),
+            "{endpoint}: {:?}",
+            reply.body
+        );
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/problem+json"),
+            "{endpoint}"
+        );
+        assert_no_leak(reply);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn store_faults_answer_without_detail_and_lose_nothing() {
+    let handle = Backend::Memory.store().await;
+    let faulty = Arc::new(FaultyStore {
+        inner: handle.store(),
+        failing: std::sync::Mutex::new(None),
+        only: std::sync::Mutex::new(None),
+    });
+    let sms = Backend::Memory.sms().await;
+    let app = spawn_server(
+        Backend::Memory,
+        handle.clone(),
+        faulty.clone(),
+        sms,
+        config(&[("RESEND_COOLDOWN_SECONDS", "0")]),
+        Arc::new(SystemClock),
+    )
+    .await;
+    let tokens = app.login(PHONE).await.body;
+
+    faulty.fail(
+        Some(|| Error::StoreUnavailable("ThrottlingException on secret-table".into())),
+        None,
+    );
+    assert_unavailable(
+        &every_endpoint(&app, &tokens).await,
+        "service_unavailable",
+        503,
+    );
+    for (_, reply) in every_endpoint(&app, &tokens).await {
+        assert_eq!(reply.header("retry-after"), Some("1"));
+    }
+    faulty.fail(
+        Some(|| Error::Internal("ValidationException: secret-table".into())),
+        None,
+    );
+    assert_unavailable(&every_endpoint(&app, &tokens).await, "internal_error", 500);
+
+    // The login write fails after the code checked out: the code is not
+    // used up, and no user or session was made.
+    faulty.fail(None, None);
+    assert_eq!(
+        app.post("/phone/", json!({"phone": OTHER_PHONE}))
+            .await
+            .status,
+        200
+    );
+    let code = app.last_code(OTHER_PHONE).await;
+    let before = handle.fingerprint().await;
+    faulty.fail(
+        Some(|| Error::StoreUnavailable("secret-table".into())),
+        Some("login"),
+    );
+    let failed = app
+        .post("/code/", json!({"phone": OTHER_PHONE, "code": code}))
+        .await;
+    assert_problem(&failed, 503, "service_unavailable");
+    assert_eq!(handle.fingerprint().await, before);
+    faulty.fail(None, None);
+    let retried = app
+        .post("/code/", json!({"phone": OTHER_PHONE, "code": code}))
+        .await;
+    assert_eq!(retried.status, 200, "{:?}", retried.body);
+    assert_eq!(retried.body["created"], true);
+}
+
+/// A DynamoDB store on a port where nothing listens.
+async fn unreachable_store() -> Arc<dyn Store> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:1")
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .load()
+        .await;
+    let tables = Tables {
+        users: "secret-table-users".into(),
+        codes: "secret-table-codes".into(),
+        sessions: "secret-table-sessions".into(),
+        invites: "secret-table-invites".into(),
+    };
+    Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        tables,
+    ))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_unreachable_is_503() {
+    // Tokens from a healthy app with the same keys.
+    let healthy = spawn_app(Backend::Memory, &[]).await;
+    let tokens = healthy.login(PHONE).await.body;
+    let handle = Backend::Memory.store().await;
+    let app = spawn_server(
+        Backend::Memory,
+        handle,
+        unreachable_store().await,
+        Backend::Memory.sms().await,
+        config(&[]),
+        Arc::new(SystemClock),
+    )
+    .await;
+    assert_unavailable(
+        &every_endpoint(&app, &tokens).await,
+        "service_unavailable",
+        503,
+    );
+}
+
+/// A moto server of the test's own, to stop mid-test.
+struct PrivateMoto {
+    child: Child,
+    endpoint: String,
+}
+
+impl PrivateMoto {
+    async fn start() -> PrivateMoto {
+        let python = std::env::var("MOTO_PYTHON")
+            .expect("MOTO_PYTHON is not set: run these tests with `make test`");
+        let script = std::env::var("MOTO_SCRIPT")
+            .expect("MOTO_SCRIPT is not set: run these tests with `make test`");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args([script, "127.0.0.1".into(), port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        let moto = PrivateMoto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..150 {
+            if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the private moto did not start");
+    }
+
+    fn stop(&mut self) {
+        self.child.kill().expect("stopping moto");
+        self.child.wait().expect("reaping moto");
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _already_stopped = self.child.kill();
+        let _reaped = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_stopped_mid_test_is_503() {
+    let mut moto = PrivateMoto::start().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto.endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .load()
+        .await;
+    let client = aws_sdk_dynamodb::Client::new(&sdk);
+    let tables = Tables {
+        users: "users".into(),
+        codes: "codes".into(),
+        sessions: "sessions".into(),
+        invites: "invites".into(),
+    };
+    phone_auth::adapters::dynamodb::schema::create_tables(&client, &tables)
+        .await
+        .unwrap();
+    let sms: Arc<dyn SmsSender> = Arc::new(phone_auth::adapters::sns::SnsSms::new(
+        aws_sdk_sns::Client::new(&sdk),
+    ));
+    let handle = api_tests::StoreHandle::Moto(client, tables);
+    let app = spawn_app_on(
+        Backend::Moto,
+        handle,
+        sms,
+        config(&[]),
+        Arc::new(SystemClock),
+    )
+    .await;
+    let tokens = app.login(PHONE).await.body;
+    assert_eq!(
+        app.get_auth("/profile/me/", tokens["access"].as_str().unwrap())
+            .await
+            .status,
+        200
+    );
+
+    moto.stop();
+    assert_unavailable(
+        &every_endpoint(&app, &tokens).await,
+        "service_unavailable",
+        503,
+    );
+}
+
+on_both_backends!(a_failed_sms_is_not_counted_as_sent);
