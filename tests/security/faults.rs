@@ -378,6 +378,40 @@ async fn dynamodb_unreachable_is_503() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_unreachable_is_503_and_spends_nothing() {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:1")
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .load()
+        .await;
+    let sns: Arc<dyn SmsSender> = Arc::new(phone_auth::adapters::sns::SnsSms::new(
+        aws_sdk_sns::Client::new(&sdk),
+    ));
+    let handle = Backend::Memory.store().await;
+    let before = handle.fingerprint().await;
+    let app = spawn_app_on(
+        Backend::Memory,
+        handle.clone(),
+        sns,
+        config(&[]),
+        Arc::new(SystemClock),
+    )
+    .await;
+    for _ in 0..2 {
+        let reply = app.post("/phone/", json!({"phone": PHONE})).await;
+        assert_problem(&reply, 503, "sms_unavailable");
+        assert_no_leak(&reply);
+    }
+    assert!(app.sent_sms(PHONE).await.is_empty());
+    let after = handle.fingerprint().await;
+    assert!(
+        !after.contains("code "),
+        "no code record stands for an SMS never sent: {after}"
+    );
+}
+
 /// A moto server of the test's own, to stop mid-test.
 struct PrivateMoto {
     child: Child,
