@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make dev` and `make test`.
-.PHONY: dev test
+.PHONY: dev test emulate build
 
 PORT ?= 3000
 BACKEND ?= memory
@@ -11,3 +11,13 @@ dev:
 ## test: pinned tools in .venv, moto on loopback, fmt, clippy and every test
 test:
 	scripts/test.sh
+
+## emulate: the Lambda binaries under cargo lambda watch on 127.0.0.1:$(API_PORT), moto on $(MOTO_PORT)
+API_PORT ?= 9000
+MOTO_PORT ?= 5055
+emulate:
+	API_PORT=$(API_PORT) MOTO_PORT=$(MOTO_PORT) scripts/emulate.sh
+
+## build: release bootstraps for Lambda (arm64) with cargo-lambda, and their sizes
+build:
+	scripts/build.sh

@@ -1,55 +1,68 @@
 #!/usr/bin/env bash
-# `make test`: installs the pinned test tools into .venv, starts a moto
-# server (DynamoDB and SNS) on a free loopback port, runs the format and lint
-# checks and every test, and stops moto on the way out, pass or fail.
+# `make test`: installs the pinned tools into .venv and .venv-sam, starts a
+# moto server (DynamoDB, SNS, Secrets Manager) on a free loopback port, runs
+# the format, lint, template and workflow checks and every test, then the
+# Lambda emulator with its tests, and stops everything it started on the
+# way out, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-venv=.venv
-stamp="$venv/.requirements"
-if [ ! -x "$venv/bin/moto_server" ] || ! cmp -s requirements-test.txt "$stamp"; then
-    echo "==> installing test tools into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check -r requirements-test.txt
-    cp requirements-test.txt "$stamp"
-fi
-
-port=$("$venv/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+source scripts/venv.sh
+ensure_venv .venv requirements-test.txt
+ensure_venv .venv-sam requirements-sam.txt
+export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p target
-"$venv/bin/python" scripts/moto_server.py 127.0.0.1 "$port" > target/moto.log 2>&1 &
-moto_pid=$!
-stop_moto() {
-    kill "$moto_pid" 2> /dev/null || true
-    wait "$moto_pid" 2> /dev/null || true
-}
-trap stop_moto EXIT INT TERM
 
-endpoint="http://127.0.0.1:$port"
-"$venv/bin/python" - "$endpoint" << 'PY'
-import sys, time, urllib.request
-for _ in range(150):
-    try:
-        urllib.request.urlopen(sys.argv[1] + "/moto-api/", timeout=1)
-        sys.exit(0)
-    except Exception:
-        time.sleep(0.2)
-sys.exit("moto did not start: see target/moto.log")
-PY
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do
+        # Each service runs in a process group of its own: end it whole.
+        kill -- "-$pid" 2> /dev/null || kill "$pid" 2> /dev/null || true
+    done
+    wait 2> /dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+moto_port=$(free_port)
+setsid python scripts/moto_server.py 127.0.0.1 "$moto_port" > target/moto.log 2>&1 &
+pids+=($!)
+endpoint="http://127.0.0.1:$moto_port"
+wait_for "$endpoint/moto-api/"
 echo "==> moto on $endpoint"
 
 export MOTO_ENDPOINT="$endpoint"
 # For tests that need a moto of their own, to stop it mid-test.
-export MOTO_PYTHON="$PWD/$venv/bin/python" MOTO_SCRIPT="$PWD/scripts/moto_server.py"
+export MOTO_PYTHON="$PWD/.venv/bin/python" MOTO_SCRIPT="$PWD/scripts/moto_server.py"
 export AWS_ENDPOINT_URL="$endpoint"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 export AWS_EC2_METADATA_DISABLED=true
+# The SAM CLI would otherwise try to send telemetry.
+export SAM_CLI_TELEMETRY=0
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-echo "==> cargo test"
+echo "==> cfn-lint, sam validate --lint"
+cfn-lint template.yaml
+.venv-sam/bin/sam validate --lint --template template.yaml
+echo "==> check-jsonschema (workflows)"
+check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
 log=target/test-output.log
+echo "==> cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log"
+
+echo "==> make emulate, and the tests that run through it"
+api_port=$(free_port)
+emulate_moto_port=$(free_port)
+API_PORT=$api_port MOTO_PORT=$emulate_moto_port setsid scripts/emulate.sh > target/emulate.log 2>&1 &
+pids+=($!)
+if ! wait_for "http://127.0.0.1:$api_port/" 900; then
+    cat target/emulate.log
+    exit 1
+fi
+EMULATE_API="http://127.0.0.1:$api_port" EMULATE_MOTO="http://127.0.0.1:$emulate_moto_port" \
+    cargo test --locked -p api-tests --test emulate -- --ignored 2>&1 | tee -a "$log"
+
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -18,6 +18,22 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// The contract's settings (besides keys and table names): a deployment
+/// passes each one through (a test holds `template.yaml` to it).
+pub const CONTRACT_SETTINGS: [&str; 11] = [
+    "DEFAULT_REGION",
+    "ALLOWED_COUNTRY_CODES",
+    "CODE_LENGTH",
+    "CODE_TTL_SECONDS",
+    "MAX_CODE_ATTEMPTS",
+    "RESEND_COOLDOWN_SECONDS",
+    "PHONE_MAX_SENDS_PER_HOUR",
+    "IP_MAX_SENDS_PER_HOUR",
+    "SMS_DAILY_BUDGET",
+    "ACCESS_TTL_SECONDS",
+    "REFRESH_TTL_SECONDS",
+];
+
 #[derive(Clone, Debug)]
 pub struct Config {
     pub default_region: Option<Region>,
@@ -74,6 +90,10 @@ impl Settings {
 
     pub fn from_map(values: HashMap<String, String>) -> Settings {
         Settings { values }
+    }
+
+    pub fn set(&mut self, name: &str, value: String) {
+        self.values.insert(name.to_owned(), value);
     }
 
     /// The value, with surrounding spaces trimmed; empty counts as unset.

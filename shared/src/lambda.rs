@@ -9,6 +9,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::adapters::dynamodb::DynamoStore;
+use crate::adapters::secrets;
 use crate::adapters::sns::SnsSms;
 use crate::config::{Config, ConfigError, Settings, Tables};
 use crate::domain::service::Service;
@@ -51,10 +52,11 @@ pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
 }
 
 pub async fn app_from_env() -> App {
-    let settings = Settings::from_env();
+    let mut settings = Settings::from_env();
+    let sdk = aws_sdk_config().await;
+    config_or_exit(secrets::resolve(&sdk, &mut settings).await);
     let config: Config = config_or_exit(settings.config());
     let tables = config_or_exit(settings.tables());
-    let sdk = aws_sdk_config().await;
     let (store, sms) = aws_ports(&sdk, tables);
     App::new(Service::new(config, store, sms, Arc::new(SystemClock)))
 }

@@ -333,9 +333,14 @@ pub fn code_in(text: &str) -> String {
         .to_owned()
 }
 
-/// Every SMS moto recorded, as (phone, text), oldest first.
+/// Every SMS the test run's moto recorded, as (phone, text), oldest first.
 pub async fn moto_sms() -> Vec<(String, String)> {
-    let url = format!("{}/moto-api/data.json", moto_endpoint());
+    moto_sms_at(&moto_endpoint()).await
+}
+
+/// Every SMS the moto at `endpoint` recorded, as (phone, text), oldest first.
+pub async fn moto_sms_at(endpoint: &str) -> Vec<(String, String)> {
+    let url = format!("{endpoint}/moto-api/data.json");
     let data: Value = reqwest::get(url)
         .await
         .expect("moto data")

@@ -390,7 +390,6 @@ async fn sns_unreachable_is_503_and_spends_nothing() {
         aws_sdk_sns::Client::new(&sdk),
     ));
     let handle = Backend::Memory.store().await;
-    let before = handle.fingerprint().await;
     let app = spawn_app_on(
         Backend::Memory,
         handle.clone(),

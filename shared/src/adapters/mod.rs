@@ -4,4 +4,5 @@
 pub mod console;
 pub mod dynamodb;
 pub mod memory;
+pub mod secrets;
 pub mod sns;

@@ -5,6 +5,7 @@
 
 mod errors;
 mod items;
+#[cfg(feature = "local")]
 pub mod schema;
 
 use std::collections::HashMap;

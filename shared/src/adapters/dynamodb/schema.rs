@@ -1,114 +1,184 @@
-//! The tables' keys, as the store uses them. Deployments get them from
-//! `template.yaml`; tests and local runs create them with this.
+//! Creating the tables exactly as `template.yaml` defines them, for tests
+//! and local runs on moto: the tables the code is tested against are the
+//! tables that deploy. Built only with the `local` feature.
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
 };
+use serde_norway::Value;
 
 use crate::config::Tables;
 use crate::error::{Error, Result};
 
-struct TableDef<'a> {
-    name: &'a str,
-    hash: (&'a str, ScalarAttributeType),
-    range: Option<(&'a str, ScalarAttributeType)>,
-    ttl: Option<&'a str>,
+pub const TEMPLATE: &str = include_str!("../../../../template.yaml");
+
+/// One `AWS::DynamoDB::Table` of the template, as far as creating it needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableSpec {
+    pub logical_id: String,
+    /// (name, type, HASH or RANGE)
+    pub keys: Vec<(String, String, String)>,
+    pub ttl_attribute: Option<String>,
 }
 
-fn definitions(tables: &Tables) -> [TableDef<'_>; 4] {
-    use ScalarAttributeType::{N, S};
-    [
-        TableDef {
-            name: &tables.users,
-            hash: ("pk", S),
-            range: None,
-            ttl: None,
-        },
-        TableDef {
-            name: &tables.codes,
-            hash: ("pk", S),
-            range: None,
-            ttl: Some("ttl"),
-        },
-        TableDef {
-            name: &tables.sessions,
-            hash: ("sid", S),
-            range: None,
-            ttl: Some("ttl"),
-        },
-        TableDef {
-            name: &tables.invites,
-            hash: ("inviter", N),
-            range: Some(("sk", S)),
-            ttl: None,
-        },
-    ]
+fn text(value: &Value, path: &[&str]) -> Option<String> {
+    let mut current = value;
+    for key in path {
+        current = current.get(*key)?;
+    }
+    current.as_str().map(str::to_owned)
 }
 
-fn internal(what: &str) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> Error + '_ {
-    move |e| Error::Internal(format!("{what}: {e}"))
+fn invalid(what: &str) -> Error {
+    Error::Internal(format!("template.yaml: {what}"))
 }
 
-/// Creates the four tables (on-demand, TTL where the store writes one).
+/// Every DynamoDB table the template defines.
+pub fn table_specs(template: &str) -> Result<Vec<TableSpec>> {
+    let doc: Value = serde_norway::from_str(template).map_err(|e| invalid(&e.to_string()))?;
+    let resources = doc
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| invalid("no Resources"))?;
+    let mut specs = Vec::new();
+    for (id, resource) in resources {
+        if text(resource, &["Type"]).as_deref() != Some("AWS::DynamoDB::Table") {
+            continue;
+        }
+        let logical_id = id
+            .as_str()
+            .ok_or_else(|| invalid("a resource id is not text"))?
+            .to_owned();
+        let properties = resource
+            .get("Properties")
+            .ok_or_else(|| invalid("a table has no Properties"))?;
+        let types: Vec<(String, String)> = properties
+            .get("AttributeDefinitions")
+            .and_then(Value::as_sequence)
+            .ok_or_else(|| invalid("a table has no AttributeDefinitions"))?
+            .iter()
+            .filter_map(|d| Some((text(d, &["AttributeName"])?, text(d, &["AttributeType"])?)))
+            .collect();
+        let keys = properties
+            .get("KeySchema")
+            .and_then(Value::as_sequence)
+            .ok_or_else(|| invalid("a table has no KeySchema"))?
+            .iter()
+            .map(|k| {
+                let name =
+                    text(k, &["AttributeName"]).ok_or_else(|| invalid("a key has no name"))?;
+                let kind = text(k, &["KeyType"]).ok_or_else(|| invalid("a key has no KeyType"))?;
+                let (_, scalar) = types
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .ok_or_else(|| invalid("a key has no AttributeDefinition"))?;
+                Ok((name, scalar.clone(), kind))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let ttl_enabled = properties
+            .get("TimeToLiveSpecification")
+            .and_then(|t| t.get("Enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let ttl_attribute = ttl_enabled
+            .then(|| text(properties, &["TimeToLiveSpecification", "AttributeName"]))
+            .flatten();
+        specs.push(TableSpec {
+            logical_id,
+            keys,
+            ttl_attribute,
+        });
+    }
+    Ok(specs)
+}
+
+/// The name a table gets: `Tables` maps the template's logical ids.
+fn name_for<'a>(tables: &'a Tables, logical_id: &str) -> Result<&'a str> {
+    Ok(match logical_id {
+        "UsersTable" => &tables.users,
+        "CodesTable" => &tables.codes,
+        "SessionsTable" => &tables.sessions,
+        "InvitesTable" => &tables.invites,
+        other => return Err(invalid(&format!("unknown table {other}"))),
+    })
+}
+
+fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T> {
+    result.map_err(|e| Error::Internal(format!("building a table definition: {e}")))
+}
+
+/// Creates every table of `template.yaml` under the names in `tables`.
 pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
-    for def in definitions(tables) {
+    for spec in table_specs(TEMPLATE)? {
+        let name = name_for(tables, &spec.logical_id)?;
         let mut request = client
             .create_table()
-            .table_name(def.name)
+            .table_name(name)
             .billing_mode(BillingMode::PayPerRequest);
-        for (name, kind, key_type) in
-            std::iter::once((def.hash.0, def.hash.1.clone(), KeyType::Hash)).chain(
-                def.range
-                    .iter()
-                    .map(|(name, kind)| (*name, kind.clone(), KeyType::Range)),
-            )
-        {
+        for (attribute, scalar, kind) in &spec.keys {
             request = request
-                .attribute_definitions(
+                .attribute_definitions(built(
                     AttributeDefinition::builder()
-                        .attribute_name(name)
-                        .attribute_type(kind)
-                        .build()
-                        .map_err(internal("attribute definition"))?,
-                )
-                .key_schema(
+                        .attribute_name(attribute)
+                        .attribute_type(ScalarAttributeType::from(scalar.as_str()))
+                        .build(),
+                )?)
+                .key_schema(built(
                     KeySchemaElement::builder()
-                        .attribute_name(name)
-                        .key_type(key_type)
-                        .build()
-                        .map_err(internal("key schema"))?,
-                );
+                        .attribute_name(attribute)
+                        .key_type(KeyType::from(kind.as_str()))
+                        .build(),
+                )?);
         }
         request.send().await.map_err(|e| {
             Error::Internal(format!(
-                "creating table {}: {}",
-                def.name,
+                "creating table {name}: {}",
                 aws_sdk_dynamodb::error::DisplayErrorContext(e)
             ))
         })?;
-        if let Some(attribute) = def.ttl {
+        if let Some(attribute) = &spec.ttl_attribute {
             client
                 .update_time_to_live()
-                .table_name(def.name)
-                .time_to_live_specification(
+                .table_name(name)
+                .time_to_live_specification(built(
                     TimeToLiveSpecification::builder()
                         .enabled(true)
                         .attribute_name(attribute)
-                        .build()
-                        .map_err(internal("ttl specification"))?,
-                )
+                        .build(),
+                )?)
                 .send()
                 .await
                 .map_err(|e| {
                     Error::Internal(format!(
-                        "enabling TTL on {}: {}",
-                        def.name,
+                        "enabling TTL on {name}: {}",
                         aws_sdk_dynamodb::error::DisplayErrorContext(e)
                     ))
                 })?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_tables_the_store_uses() {
+        let specs = table_specs(TEMPLATE).unwrap();
+        let find = |id: &str| specs.iter().find(|s| s.logical_id == id).unwrap().clone();
+        let key = |n: &str, t: &str, k: &str| (n.to_owned(), t.to_owned(), k.to_owned());
+        assert_eq!(specs.len(), 4);
+        assert_eq!(find("UsersTable").keys, vec![key("pk", "S", "HASH")]);
+        assert_eq!(find("UsersTable").ttl_attribute, None);
+        assert_eq!(find("CodesTable").ttl_attribute.as_deref(), Some("ttl"));
+        assert_eq!(find("SessionsTable").keys, vec![key("sid", "S", "HASH")]);
+        assert_eq!(find("SessionsTable").ttl_attribute.as_deref(), Some("ttl"));
+        assert_eq!(
+            find("InvitesTable").keys,
+            vec![key("inviter", "N", "HASH"), key("sk", "S", "RANGE")]
+        );
+    }
 }

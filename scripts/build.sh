@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make build`: release bootstraps for Lambda with cargo-lambda (arm64 unless
+# ARCH=x86_64), each zipped as Lambda takes it, with their sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+ensure_venv .venv requirements-test.txt
+export PATH="$PWD/.venv/bin:$PATH"
+
+case "${ARCH:-arm64}" in
+    arm64) target_flag=--arm64 ;;
+    x86_64) target_flag=--x86-64 ;;
+    *) echo "ARCH must be arm64 or x86_64" >&2; exit 2 ;;
+esac
+cargo lambda build --release --locked "$target_flag"
+
+python - << 'PY'
+import pathlib, zipfile
+rows = []
+for bootstrap in sorted(pathlib.Path("target/lambda").glob("*/bootstrap")):
+    archive = bootstrap.with_name("bootstrap.zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+        z.write(bootstrap, "bootstrap")
+    rows.append((bootstrap.parent.name, bootstrap.stat().st_size, archive.stat().st_size))
+print(f"{'function':<16} {'bootstrap':>12} {'zip':>12}")
+for name, size, zipped in rows:
+    print(f"{name:<16} {size / 2**20:>9.2f} MiB {zipped / 2**20:>9.2f} MiB")
+PY

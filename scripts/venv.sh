@@ -1,0 +1,33 @@
+# Sourced by the other scripts: makes sure .venv and .venv-sam hold the
+# pinned tools, reinstalling only when a requirements file changed.
+ensure_venv() {
+    local venv=$1 requirements=$2
+    if [ ! -f "$venv/.requirements" ] || ! cmp -s "$requirements" "$venv/.requirements"; then
+        echo "==> installing $requirements into $venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+        cp "$requirements" "$venv/.requirements"
+    fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# wait_for URL [SECONDS]: until URL answers at all.
+wait_for() {
+    local url=$1 seconds=${2:-30}
+    python3 - "$url" "$seconds" << 'PY'
+import sys, time, urllib.request, urllib.error
+deadline = time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        sys.exit(0)
+    except urllib.error.HTTPError:
+        sys.exit(0)
+    except Exception:
+        time.sleep(0.2)
+sys.exit(f"{sys.argv[1]} did not answer in {sys.argv[2]} s")
+PY
+}

@@ -1,0 +1,89 @@
+//! Keys from AWS Secrets Manager, read once at cold start. In a deployment
+//! the functions get only the secrets' ARNs in their environment; the key
+//! material never sits in a template, a parameter or an environment variable.
+//!
+//! `JWT_SECRET_ARN` holds JSON: `{"kid": "k2", "key": "..."}`, and during a
+//! rotation also `"previous_kid"` and `"previous_key"`.
+//! `CODE_HASH_SECRET_ARN` holds the code-hash secret as plain text.
+
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use serde::Deserialize;
+
+use crate::config::{ConfigError, Settings};
+
+#[derive(Deserialize)]
+struct JwtKeys {
+    kid: String,
+    key: String,
+    previous_kid: Option<String>,
+    previous_key: Option<String>,
+}
+
+async fn read(
+    client: &aws_sdk_secretsmanager::Client,
+    name: &'static str,
+    arn: &str,
+) -> Result<String, ConfigError> {
+    let output = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| ConfigError {
+            name,
+            problem: format!(
+                "could not read the secret ({})",
+                e.code().unwrap_or("no response")
+            ),
+        })?;
+    output.secret_string.ok_or(ConfigError {
+        name,
+        problem: "the secret has no string value".into(),
+    })
+}
+
+/// Fills the key settings from the secrets the `*_SECRET_ARN` settings name.
+/// Settings without an ARN are left as they are.
+pub async fn resolve(
+    sdk: &aws_config::SdkConfig,
+    settings: &mut Settings,
+) -> Result<(), ConfigError> {
+    let jwt_arn = settings.get("JWT_SECRET_ARN");
+    let hash_arn = settings.get("CODE_HASH_SECRET_ARN");
+    if jwt_arn.is_none() && hash_arn.is_none() {
+        return Ok(());
+    }
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let (jwt, hash) = tokio::join!(
+        async {
+            match &jwt_arn {
+                Some(arn) => read(&client, "JWT_SECRET_ARN", arn).await.map(Some),
+                None => Ok(None),
+            }
+        },
+        async {
+            match &hash_arn {
+                Some(arn) => read(&client, "CODE_HASH_SECRET_ARN", arn).await.map(Some),
+                None => Ok(None),
+            }
+        }
+    );
+    if let Some(json) = jwt? {
+        let keys: JwtKeys = serde_json::from_str(&json).map_err(|_| ConfigError {
+            name: "JWT_SECRET_ARN",
+            problem: "the secret is not JSON with \"kid\" and \"key\"".into(),
+        })?;
+        settings.set("JWT_KEY_ID", keys.kid);
+        settings.set("JWT_SIGNING_KEY", keys.key);
+        if let Some(kid) = keys.previous_kid {
+            settings.set("JWT_PREVIOUS_KEY_ID", kid);
+        }
+        if let Some(key) = keys.previous_key {
+            settings.set("JWT_PREVIOUS_SIGNING_KEY", key);
+        }
+    }
+    if let Some(secret) = hash? {
+        settings.set("CODE_HASH_SECRET", secret);
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Through `make emulate`: the real Lambda binaries under `cargo lambda
+//! watch`, on moto. `make test` starts the emulator and runs these with
+//! `--ignored`, passing its addresses in EMULATE_API and EMULATE_MOTO.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+const PHONE: &str = "+79005550001";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: `make test` runs these against `make emulate`")
+    })
+}
+
+async fn post(api: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{api}{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+#[ignore = "needs `make emulate`; `make test` starts it and runs this"]
+async fn seed_flow_through_the_lambda_functions() {
+    let (api, moto) = (env("EMULATE_API"), env("EMULATE_MOTO"));
+    let (status, sent) = post(&api, "/phone/", json!({"phone": PHONE})).await;
+    assert_eq!(status, 200, "{sent}");
+
+    let sms = api_tests::moto_sms_at(&moto).await;
+    let (_, text) = sms
+        .iter()
+        .rev()
+        .find(|(to, _)| to == PHONE)
+        .expect("moto recorded the SMS");
+    let code = api_tests::code_in(text);
+
+    let (status, login) = post(&api, "/code/", json!({"phone": PHONE, "code": code})).await;
+    assert_eq!(status, 200, "{login}");
+    let access = login["token"].as_str().unwrap();
+    let profile = reqwest::Client::new()
+        .get(format!("{api}/profile/{}/", login["user_id"]))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(profile.status(), 200);
+    assert_eq!(profile.headers()["cache-control"], "no-store");
+    let profile: Value = profile.json().await.unwrap();
+    assert_eq!(profile["phone"], PHONE);
+
+    let (status, refreshed) =
+        post(&api, "/token/refresh", json!({"refresh": login["refresh"]})).await;
+    assert_eq!(status, 200, "{refreshed}");
+    let (status, bad) = post(&api, "/phone", json!({"phone": "nope"})).await;
+    assert_eq!((status, bad["code"].as_str()), (400, Some("invalid_phone")));
+}
+
+/// What each event in `events/` answers on a fresh emulator.
+const EXPECTED: &[(&str, u16)] = &[
+    ("code-enter.json", 400),
+    ("phone-enter.json", 200),
+    ("phone-enter-base64.json", 200),
+    ("phone-enter-invalid.json", 400),
+    ("token-refresh.json", 401),
+    ("token-revoke.json", 401),
+    ("user-profile.json", 401),
+    ("user-profile-method.json", 405),
+];
+
+#[test]
+#[ignore = "needs `make emulate`; `make test` starts it and runs this"]
+fn every_event_invokes_its_function() {
+    let port = env("EMULATE_API").rsplit(':').next().unwrap().to_owned();
+    let events = concat!(env!("CARGO_MANIFEST_DIR"), "/../events");
+    let mut files: Vec<String> = std::fs::read_dir(events)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(
+        files.len(),
+        EXPECTED.len(),
+        "every event has an expected answer"
+    );
+    for file in files {
+        let function = phone_auth::http::routes::ROUTES
+            .iter()
+            .map(|r| r.function)
+            .find(|f| file.starts_with(f))
+            .unwrap_or_else(|| panic!("{file} names no function"));
+        let output = Command::new("cargo")
+            .args(["lambda", "invoke", function, "--data-file"])
+            .arg(format!("{events}/{file}"))
+            .args([
+                "--invoke-address",
+                "127.0.0.1",
+                "--invoke-port",
+                &port,
+                "--output-format",
+                "json",
+            ])
+            .output()
+            .expect("cargo lambda runs");
+        assert!(
+            output.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let response: Value = serde_json::from_slice(&output.stdout)
+            .unwrap_or_else(|_| panic!("{file}: {}", String::from_utf8_lossy(&output.stdout)));
+        let expected = EXPECTED.iter().find(|(f, _)| *f == file).unwrap().1;
+        assert_eq!(response["statusCode"], expected, "{file}: {response}");
+        assert_eq!(response["headers"]["cache-control"], "no-store", "{file}");
+    }
+}

@@ -1,0 +1,85 @@
+//! Keys from Secrets Manager (on moto), as a deployed function reads them at
+//! cold start.
+
+use std::collections::HashMap;
+
+use phone_auth::adapters::secrets;
+use phone_auth::config::Settings;
+
+async fn secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let name = format!("test-{}", uuid::Uuid::new_v4().simple());
+    let created = client
+        .create_secret()
+        .name(name)
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    created.arn.unwrap()
+}
+
+fn settings(pairs: &[(&str, &str)]) -> Settings {
+    Settings::from_map(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<HashMap<_, _>>(),
+    )
+}
+
+#[tokio::test]
+async fn keys_come_from_the_secrets_the_arns_name() {
+    let sdk = api_tests::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let jwt = secret(
+        &client,
+        r#"{"kid": "k2", "key": "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk", "previous_kid": "k1", "previous_key": "pppppppppppppppppppppppppppppppppppp"}"#,
+    )
+    .await;
+    let hash = secret(&client, "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh").await;
+    let mut settings = settings(&[("JWT_SECRET_ARN", &jwt), ("CODE_HASH_SECRET_ARN", &hash)]);
+    secrets::resolve(&sdk, &mut settings).await.unwrap();
+    let config = settings.config().unwrap();
+    assert_eq!(config.secrets.jwt_current.kid, "k2");
+    assert_eq!(
+        config.secrets.jwt_current.secret,
+        b"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
+    );
+    let previous = config.secrets.jwt_previous.unwrap();
+    assert_eq!(
+        (previous.kid.as_str(), previous.secret.as_slice()),
+        ("k1", &b"pppppppppppppppppppppppppppppppppppp"[..])
+    );
+    assert_eq!(
+        config.secrets.code_hash_secret,
+        b"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_or_missing_secret_names_the_setting_not_the_value() {
+    let sdk = api_tests::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let not_json = secret(&client, "plain-text-secret-value").await;
+    let mut bad = settings(&[("JWT_SECRET_ARN", &not_json)]);
+    let error = secrets::resolve(&sdk, &mut bad).await.unwrap_err();
+    assert_eq!(error.name, "JWT_SECRET_ARN");
+    assert!(!error.to_string().contains("plain-text-secret-value"));
+
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf";
+    let mut gone = settings(&[("CODE_HASH_SECRET_ARN", missing)]);
+    let error = secrets::resolve(&sdk, &mut gone).await.unwrap_err();
+    assert_eq!(error.name, "CODE_HASH_SECRET_ARN");
+    assert!(
+        error.to_string().contains("could not read the secret"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn without_arns_the_environment_stands() {
+    let sdk = api_tests::sdk_config().await;
+    let mut plain = settings(&[("JWT_KEY_ID", "env")]);
+    secrets::resolve(&sdk, &mut plain).await.unwrap();
+    assert_eq!(plain.get("JWT_KEY_ID").as_deref(), Some("env"));
+}

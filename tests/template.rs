@@ -1,0 +1,193 @@
+//! `template.yaml`, the dev server's path table and the emulator's router
+//! describe one API: these tests fail when they drift apart.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use phone_auth::adapters::dynamodb::schema::TEMPLATE;
+use phone_auth::config::CONTRACT_SETTINGS;
+use phone_auth::http::routes::ROUTES;
+use serde_norway::Value;
+
+fn template() -> Value {
+    serde_norway::from_str(TEMPLATE).expect("template.yaml is YAML")
+}
+
+/// (function binary, path) for every HttpApi event of the template.
+fn template_routes() -> BTreeSet<(String, String)> {
+    let doc = template();
+    let mut routes = BTreeSet::new();
+    for (_, resource) in doc["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            resource["Metadata"]["BuildMethod"].as_str(),
+            Some("rust-cargolambda")
+        );
+        for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+            assert_eq!(event["Type"].as_str(), Some("HttpApi"));
+            assert_eq!(
+                event["Properties"]["Method"].as_str(),
+                Some("ANY"),
+                "functions answer 405 themselves"
+            );
+            routes.insert((
+                binary.clone(),
+                event["Properties"]["Path"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    routes
+}
+
+/// What the path table says the routes must be, with and without the
+/// trailing slash.
+fn table_routes() -> BTreeSet<(String, String)> {
+    ROUTES
+        .iter()
+        .flat_map(|r| {
+            [
+                (r.function.to_owned(), r.path.to_owned()),
+                (r.function.to_owned(), format!("{}/", r.path)),
+            ]
+        })
+        .collect()
+}
+
+#[test]
+fn the_template_routes_every_path_of_the_table_and_no_other() {
+    let mut expected = table_routes();
+    // Unknown paths reach a function, which answers a problem+json 404.
+    expected.insert(("phone-enter".into(), "$default".into()));
+    assert_eq!(template_routes(), expected);
+}
+
+#[test]
+fn every_function_crate_is_deployed() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../functions");
+    let crates: BTreeSet<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let deployed: BTreeSet<String> = template_routes().into_iter().map(|(f, _)| f).collect();
+    let routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
+    assert_eq!(crates, deployed);
+    assert_eq!(crates, routed);
+}
+
+#[test]
+fn the_emulator_routes_like_the_template() {
+    let manifest: toml::Value = toml::from_str(include_str!("../Cargo.toml")).unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    let routes: BTreeSet<(String, String)> = router
+        .iter()
+        .map(|(path, function)| (function.as_str().unwrap().to_owned(), path.clone()))
+        .collect();
+    assert_eq!(routes, table_routes());
+}
+
+#[test]
+fn every_setting_is_a_parameter_passed_to_the_functions() {
+    let doc = template();
+    let env = doc["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap();
+    let parameters = doc["Parameters"].as_mapping().unwrap();
+    for setting in CONTRACT_SETTINGS {
+        let value = env
+            .get(setting)
+            .unwrap_or_else(|| panic!("{setting} is not passed to the functions"));
+        let Value::Tagged(tagged) = value else {
+            panic!("{setting} is not !Ref to a parameter")
+        };
+        assert_eq!(tagged.tag.to_string(), "!Ref");
+        let parameter = tagged.value.as_str().unwrap();
+        assert!(
+            parameters.contains_key(parameter),
+            "{setting}: no parameter {parameter}"
+        );
+    }
+    for secret in ["JWT_SECRET_ARN", "CODE_HASH_SECRET_ARN"] {
+        assert!(env.contains_key(secret), "{secret} is not passed");
+    }
+    for plain in [
+        "JWT_SIGNING_KEY",
+        "CODE_HASH_SECRET",
+        "JWT_PREVIOUS_SIGNING_KEY",
+    ] {
+        assert!(
+            !env.contains_key(plain),
+            "{plain} must come from Secrets Manager, not the environment"
+        );
+    }
+}
+
+/// Parameter defaults are the contract's defaults, which are the code's.
+#[test]
+fn parameter_defaults_are_the_code_s_defaults() {
+    let doc = template();
+    let env = doc["Globals"]["Function"]["Environment"]["Variables"]
+        .as_mapping()
+        .unwrap();
+    let parameters = &doc["Parameters"];
+    let mut values = std::collections::HashMap::new();
+    for setting in CONTRACT_SETTINGS {
+        let Value::Tagged(tagged) = &env[setting] else {
+            unreachable!()
+        };
+        let default = &parameters[tagged.value.as_str().unwrap()]["Default"];
+        let text = match default {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.clone(),
+            other => panic!("{setting}: default {other:?}"),
+        };
+        values.insert(setting.to_owned(), text);
+    }
+    for (k, v) in [
+        ("JWT_KEY_ID", "k"),
+        ("JWT_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+        ("CODE_HASH_SECRET", "0123456789abcdef0123456789abcdef"),
+    ] {
+        values.insert(k.to_owned(), v.to_owned());
+    }
+    let from_template = phone_auth::config::Settings::from_map(values)
+        .config()
+        .unwrap();
+    let from_code = api_tests::config(&[]);
+    assert_eq!(
+        format!("{:?}", strip(&from_template)),
+        format!("{:?}", strip(&from_code))
+    );
+}
+
+/// A config's settings without its keys, to compare two configs.
+fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("default_region", format!("{:?}", config.default_region)),
+        ("allowed_regions", format!("{:?}", config.allowed_regions)),
+        ("code_length", config.code_length.to_string()),
+        ("code_ttl_secs", config.code_ttl_secs.to_string()),
+        ("max_code_attempts", config.max_code_attempts.to_string()),
+        (
+            "resend_cooldown_secs",
+            config.resend_cooldown_secs.to_string(),
+        ),
+        (
+            "phone_max_sends_per_hour",
+            config.phone_max_sends_per_hour.to_string(),
+        ),
+        (
+            "ip_max_sends_per_hour",
+            config.ip_max_sends_per_hour.to_string(),
+        ),
+        ("sms_daily_budget", config.sms_daily_budget.to_string()),
+        ("access_ttl_secs", config.access_ttl_secs.to_string()),
+        ("refresh_ttl_secs", config.refresh_ttl_secs.to_string()),
+    ])
+}
