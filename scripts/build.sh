@@ -12,7 +12,12 @@ case "${ARCH:-arm64}" in
     x86_64) target_flag=--x86-64 ;;
     *) echo "ARCH must be arm64 or x86_64" >&2; exit 2 ;;
 esac
-cargo lambda build --release --locked "$target_flag"
+# Only the function packages: building the dev server alongside would turn
+# on features the Lambdas do not need.
+packages=()
+for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+rm -rf target/lambda
+cargo lambda build --release --locked "$target_flag" "${packages[@]}"
 
 python - << 'PY'
 import pathlib, zipfile
