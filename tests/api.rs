@@ -579,28 +579,7 @@ async fn referrals_page_with_a_signed_cursor(backend: Backend) {
     }
 }
 
-macro_rules! over_http {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(api_tests::Backend::Memory).await;
-                }
-            )*
-        }
-        mod moto {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(api_tests::Backend::Moto).await;
-                }
-            )*
-        }
-    };
-}
-
-over_http!(
+api_tests::on_both_backends!(
     seed_flow_phone_code_profile_refresh,
     paths_work_with_and_without_the_trailing_slash,
     bad_bodies_are_problems,

@@ -426,27 +426,7 @@ async fn bad_input_changes_nothing(backend: Backend) {
     );
 }
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(api_tests::Backend::Memory).await;
-                }
-            )*
-        }
-        mod moto {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(api_tests::Backend::Moto).await;
-                }
-            )*
-        }
-    };
-}
-pub(crate) use on_both_backends;
+use api_tests::on_both_backends;
 
 on_both_backends!(
     send_limits_per_phone,

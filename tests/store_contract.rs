@@ -768,28 +768,9 @@ async fn concurrent_activations_by_one_user_have_one_winner(store: Arc<dyn Store
     );
 }
 
-macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
-        mod memory {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(api_tests::memory_store()).await;
-                }
-            )*
-        }
-        mod moto {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(api_tests::dynamo_store().await).await;
-                }
-            )*
-        }
-    };
-}
+api_tests::on_both_backends!(
+    with api_tests::store_of;
 
-contract!(
     saves_and_reads_codes,
     a_send_is_a_compare_and_swap_on_the_version,
     charges_are_capped_and_all_or_nothing,

@@ -357,3 +357,41 @@ pub async fn moto_sms_at(endpoint: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The backend itself, for cases that take one.
+pub async fn backend_itself(backend: Backend) -> Backend {
+    backend
+}
+
+/// A fresh store of the backend, for store contract cases.
+pub async fn store_of(backend: Backend) -> Arc<dyn Store> {
+    backend.store().await.store()
+}
+
+/// Runs each named case once on the memory backend and once on moto, as
+/// `memory::case` and `moto::case`. Cases take a `Backend`, or what the
+/// function after `with` makes of one.
+#[macro_export]
+macro_rules! on_both_backends {
+    (with $make:path; $($case:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case($make($crate::Backend::Memory).await).await;
+                }
+            )*
+        }
+        mod moto {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case($make($crate::Backend::Moto).await).await;
+                }
+            )*
+        }
+    };
+    ($($case:ident),* $(,)?) => {
+        $crate::on_both_backends!(with $crate::backend_itself; $($case),*);
+    };
+}

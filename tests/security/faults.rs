@@ -21,7 +21,8 @@ use phone_auth::ports::{
 };
 use serde_json::{Value, json};
 
-use super::{assert_problem, on_both_backends};
+use super::assert_problem;
+use api_tests::on_both_backends;
 use api_tests::{
     Backend, OTHER_PHONE, PHONE, Reply, TestApp, config, spawn_app, spawn_app_on, spawn_server,
 };

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use super::on_both_backends;
+use api_tests::on_both_backends;
 use api_tests::{Backend, PHONE, spawn_app};
 
 /// What `api_tests::config` signs with.
