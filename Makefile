@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make dev` and `make test`.
-.PHONY: dev test emulate build
+.PHONY: dev test emulate build bench
 
 PORT ?= 3000
 BACKEND ?= memory
@@ -21,3 +21,7 @@ emulate:
 ## build: release bootstraps for Lambda (arm64) with cargo-lambda, and their sizes
 build:
 	scripts/build.sh
+
+## bench: cold start, peak RSS, sizes and round trips of every function (docs/BENCHMARKS.md)
+bench:
+	scripts/bench.sh

@@ -42,11 +42,15 @@ pub fn aws_ports(
     (Arc::new(store), Arc::new(sms))
 }
 
-/// Reads the configuration or stops the process with one clear line.
+/// Reads the configuration or stops the process with one clear line: a
+/// log line where logging is set up, else a line on standard error.
 pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
     loaded.unwrap_or_else(|error| {
-        tracing::error!("{error}");
-        eprintln!("{error}");
+        if tracing::dispatcher::has_been_set() {
+            tracing::error!("{error}");
+        } else {
+            eprintln!("{error}");
+        }
         std::process::exit(1)
     })
 }

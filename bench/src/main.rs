@@ -1,0 +1,350 @@
+//! `make bench`: for every function, the cold start (spawn to first
+//! response through the Lambda runtime API, SDK clients built and settings
+//! read as in production, moto as the AWS endpoint), its peak memory, the
+//! size of its release bootstrap and zip, and the DynamoDB and SNS calls of
+//! its success path, counted by moto's request recorder. Prints one table.
+//!
+//! Environment: MOTO_ENDPOINT (a moto started with MOTO_ENABLE_RECORDING),
+//! BENCH_SPAWNS (cold starts per function, default 20), BENCH_WARM_REQUESTS
+//! (requests per warm measurement, default 2000), BENCH_BIN_DIR (the host
+//! release binaries, default target/release).
+
+mod runtime;
+mod warm;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use dev_server::DevServer;
+use phone_auth::adapters::dynamodb::{DynamoStore, schema};
+use phone_auth::adapters::sns::SnsSms;
+use phone_auth::config::{Settings, Tables};
+use phone_auth::ports::SystemClock;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use runtime::RuntimeApi;
+
+const FUNCTIONS: [&str; 5] = ["phone-enter", "code-enter", "user-profile", "token-refresh", "token-revoke"];
+const JWT_KEY: &str = "bench-signing-key-bench-signing-key-0001";
+const HASH_KEY: &str = "bench-code-hash-key-bench-code-hash-0001";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+fn settings(tables: &Tables) -> HashMap<String, String> {
+    HashMap::from([
+        ("JWT_KEY_ID".into(), "bench".into()),
+        ("JWT_SIGNING_KEY".into(), JWT_KEY.into()),
+        ("CODE_HASH_SECRET".into(), HASH_KEY.into()),
+        ("RESEND_COOLDOWN_SECONDS".into(), "0".into()),
+        ("PHONE_MAX_SENDS_PER_HOUR".into(), "100".into()),
+        ("IP_MAX_SENDS_PER_HOUR".into(), "100000".into()),
+        ("USERS_TABLE".into(), tables.users.clone()),
+        ("CODES_TABLE".into(), tables.codes.clone()),
+        ("SESSIONS_TABLE".into(), tables.sessions.clone()),
+        ("INVITES_TABLE".into(), tables.invites.clone()),
+    ])
+}
+
+/// The dev server on the same tables and keys, to log users in and to
+/// count each endpoint's round trips on the code path the functions share.
+struct Api {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn start(sdk: &aws_config::SdkConfig, tables: &Tables) -> Api {
+        let config = Settings::from_map(settings(tables)).config().expect("bench settings");
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), tables.clone()));
+        let sms = Arc::new(SnsSms::new(aws_sdk_sns::Client::new(sdk)));
+        let server = Arc::new(DevServer::new(config, store, sms, Arc::new(SystemClock)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(dev_server::serve(listener, server));
+        Api {
+            base,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the bench API answers");
+        let status = response.status();
+        let body = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{method} {path}: {status} {body}");
+        body
+    }
+
+    async fn code(&self, phone: &str) -> String {
+        let outbox = self.call("GET", &format!("/dev/sms?phone={phone}"), None, None).await;
+        let text = outbox["messages"].as_array().unwrap().last().unwrap()["text"].as_str().unwrap().to_owned();
+        text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).unwrap().to_owned()
+    }
+
+    async fn login(&self, phone: &str) -> Value {
+        self.call("POST", "/phone/", None, Some(json!({"phone": phone}))).await;
+        let code = self.code(phone).await;
+        self.call("POST", "/code/", None, Some(json!({"phone": phone, "code": code}))).await
+    }
+}
+
+struct Recorder {
+    moto: String,
+    http: reqwest::Client,
+}
+
+impl Recorder {
+    async fn post(&self, what: &str) {
+        let url = format!("{}/moto-api/recorder/{what}", self.moto);
+        self.http.post(url).send().await.expect("moto's recorder answers");
+    }
+
+    /// (DynamoDB calls, SNS calls) made while `run` ran.
+    async fn count<F: std::future::Future<Output = ()>>(&self, run: F) -> (usize, usize) {
+        self.post("reset-recording").await;
+        self.post("start-recording").await;
+        run.await;
+        self.post("stop-recording").await;
+        let url = format!("{}/moto-api/recorder/download-recording", self.moto);
+        let log = self.http.get(url).send().await.unwrap().text().await.unwrap();
+        let (mut dynamodb, mut sns) = (0, 0);
+        for line in log.lines().filter(|l| !l.trim().is_empty()) {
+            let entry: Value = serde_json::from_str(line).unwrap_or(Value::Null);
+            let target = entry["headers"].as_object().and_then(|headers| {
+                headers
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))
+                    .and_then(|(_, value)| value.as_str())
+            });
+            let raw = entry["body"].as_str().unwrap_or_default();
+            let body = if entry["body_encoded"] == true {
+                String::from_utf8_lossy(&STANDARD.decode(raw).unwrap_or_default()).into_owned()
+            } else {
+                raw.to_owned()
+            };
+            if target.is_some_and(|t| t.starts_with("DynamoDB_20120810.")) {
+                dynamodb += 1;
+            } else if body.contains("Action=Publish") || target == Some("AmazonSNS.Publish") {
+                sns += 1;
+            }
+        }
+        (dynamodb, sns)
+    }
+}
+
+/// The event a cold start of `function` answers, on the success path.
+fn event(function: &str, spawn: usize, tokens: &mut Tokens) -> String {
+    let file = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
+    let template = std::fs::read_to_string(file).expect("an event per function");
+    match function {
+        "phone-enter" => template.replace("+79123456789", &format!("+7912100{spawn:04}")),
+        // A code never sent: two reads, then 400, as most wrong guesses go.
+        "code-enter" => template,
+        "user-profile" => template.replace("REPLACE_WITH_AN_ACCESS_TOKEN", &tokens.access),
+        "token-refresh" => template.replace("REPLACE_WITH_A_REFRESH_TOKEN", &tokens.next_refresh()),
+        _ => template.replace("REPLACE_WITH_A_REFRESH_TOKEN", &tokens.revocable()),
+    }
+}
+
+struct Tokens {
+    access: String,
+    /// Fresh refresh tokens, one per refresh cold start.
+    refresh: Vec<String>,
+    revoke: Vec<String>,
+}
+
+impl Tokens {
+    fn next_refresh(&mut self) -> String {
+        self.refresh.pop().expect("a fresh refresh token")
+    }
+
+    fn revocable(&mut self) -> String {
+        self.revoke.pop().expect("a session to revoke")
+    }
+}
+
+struct ColdStart {
+    median: Duration,
+    max: Duration,
+    peak_rss_kib: u64,
+}
+
+/// The high-water mark of a process's resident memory.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+async fn cold_starts(
+    function: &str,
+    binary: &Path,
+    spawns: usize,
+    env: &HashMap<String, String>,
+    tokens: &mut Tokens,
+) -> ColdStart {
+    let mut times = Vec::new();
+    let mut peak = 0;
+    for spawn in 0..spawns {
+        let runtime = RuntimeApi::start().await;
+        let answered = runtime.offer(event(function, spawn, tokens));
+        let started = Instant::now();
+        let mut child = Command::new(binary)
+            .envs(env)
+            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", function)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the function starts");
+        let response = tokio::time::timeout(Duration::from_secs(30), answered)
+            .await
+            .expect("the function answers within 30 s")
+            .expect("a response");
+        times.push(started.elapsed());
+        peak = peak.max(peak_rss_kib(child.id()));
+        child.kill().expect("stopping the function");
+        child.wait().expect("reaping the function");
+        let status = serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)["statusCode"].clone();
+        assert!(status.as_u64().is_some_and(|s| s < 500), "{function}: {response}");
+    }
+    times.sort();
+    ColdStart {
+        median: times[times.len() / 2],
+        max: *times.last().unwrap(),
+        peak_rss_kib: peak,
+    }
+}
+
+fn size(path: &str) -> String {
+    std::fs::metadata(path).map_or("n/a (make build)".into(), |m| format!("{:.2} MiB", m.len() as f64 / 1048576.0))
+}
+
+#[tokio::main]
+async fn main() {
+    let moto = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT: run `make bench`");
+    let spawns: usize = env_or("BENCH_SPAWNS", "20").parse().expect("BENCH_SPAWNS is a number");
+    let bin_dir = env_or("BENCH_BIN_DIR", "target/release");
+
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&moto)
+        .region(aws_config::Region::new("us-east-1"))
+        .test_credentials()
+        .load()
+        .await;
+    let tables = Tables {
+        users: "bench-users".into(),
+        codes: "bench-codes".into(),
+        sessions: "bench-sessions".into(),
+        invites: "bench-invites".into(),
+    };
+    schema::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await.expect("bench tables");
+    let api = Api::start(&sdk, &tables).await;
+    let recorder = Recorder {
+        moto: moto.clone(),
+        http: reqwest::Client::new(),
+    };
+
+    // Round trips of each endpoint's success path.
+    let owner = api.login("+79123000001").await;
+    let mut round_trips: HashMap<&str, Vec<(&str, (usize, usize))>> = HashMap::new();
+    let phone = "+79123000002";
+    let sent = recorder.count(async { drop(api.call("POST", "/phone/", None, Some(json!({"phone": phone}))).await) }).await;
+    let code = api.code(phone).await;
+    let mut login = Value::Null;
+    let logged = recorder
+        .count(async { login = api.call("POST", "/code/", None, Some(json!({"phone": phone, "code": code}))).await })
+        .await;
+    let access = login["access"].as_str().unwrap().to_owned();
+    let profile = recorder.count(async { drop(api.call("GET", "/profile/me/", Some(&access), None).await) }).await;
+    let invite = api.call("GET", "/profile/me/", owner["access"].as_str(), None).await["invite"].clone();
+    let activated = recorder
+        .count(async { drop(api.call("PATCH", "/profile/me/", Some(&access), Some(json!({"inv": invite}))).await) })
+        .await;
+    let mut refreshed = Value::Null;
+    let refresh = recorder
+        .count(async { refreshed = api.call("POST", "/token/refresh/", None, Some(json!({"refresh": login["refresh"]}))).await })
+        .await;
+    let revoke = recorder
+        .count(async { drop(api.call("POST", "/token/revoke/", None, Some(json!({"refresh": refreshed["refresh"]}))).await) })
+        .await;
+    round_trips.insert("phone-enter", vec![("POST /phone/", sent)]);
+    round_trips.insert("code-enter", vec![("POST /code/", logged)]);
+    round_trips.insert("user-profile", vec![("GET /profile/", profile), ("PATCH /profile/", activated)]);
+    round_trips.insert("token-refresh", vec![("POST /token/refresh/", refresh)]);
+    round_trips.insert("token-revoke", vec![("POST /token/revoke/", revoke)]);
+
+    // Tokens for the cold starts that need them.
+    let mut tokens = Tokens {
+        access: owner["access"].as_str().unwrap().to_owned(),
+        refresh: Vec::new(),
+        revoke: Vec::new(),
+    };
+    for i in 0..spawns {
+        let user = api.login(&format!("+79123001{i:03}")).await;
+        tokens.refresh.push(user["refresh"].as_str().unwrap().to_owned());
+        let other = api.login(&format!("+79123002{i:03}")).await;
+        tokens.revoke.push(other["refresh"].as_str().unwrap().to_owned());
+    }
+
+    let mut env = settings(&tables);
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        env.insert(k.into(), v.into());
+    }
+
+    println!("| function | cold start median | cold start max | peak RSS | bootstrap (arm64) | zip | success path | DynamoDB calls | SNS calls |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    for function in FUNCTIONS {
+        let binary = Path::new(&bin_dir).join(function);
+        let cold = cold_starts(function, &binary, spawns, &env, &mut tokens).await;
+        for (path, (dynamodb, sns)) in &round_trips[function] {
+            println!(
+                "| {function} | {:.1} ms | {:.1} ms | {:.1} MiB | {} | {} | {path} | {dynamodb} | {sns} |",
+                cold.median.as_secs_f64() * 1000.0,
+                cold.max.as_secs_f64() * 1000.0,
+                cold.peak_rss_kib as f64 / 1024.0,
+                size(&format!("target/lambda/{function}/bootstrap")),
+                size(&format!("target/lambda/{function}/bootstrap.zip")),
+            );
+        }
+    }
+    println!("\n{spawns} cold starts per function; binaries from {bin_dir}; moto at {moto}.");
+
+    let requests: usize = env_or("BENCH_WARM_REQUESTS", "2000").parse().expect("BENCH_WARM_REQUESTS is a number");
+    println!("\n| warm handler, memory backend | CPU per request |");
+    println!("| --- | --- |");
+    for row in warm::warm(requests).await {
+        println!("| {} | {:.1} us |", row.endpoint, row.micros_per_request);
+    }
+    println!("\n{requests} requests each, in-process, timed by the thread's CPU clock.");
+}

@@ -1,0 +1,83 @@
+//! A minimal Lambda runtime API: hands one event to the function process
+//! that asks for it and reports when the response comes back, so a cold
+//! start can be timed from spawn to first response, as Lambda sees it.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+struct Pending {
+    event: Option<String>,
+    done: Option<oneshot::Sender<String>>,
+}
+
+pub struct RuntimeApi {
+    pub address: String,
+    pending: Arc<Mutex<Pending>>,
+}
+
+impl RuntimeApi {
+    pub async fn start() -> RuntimeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("binding the runtime API");
+        let address = listener.local_addr().unwrap().to_string();
+        let pending = Arc::new(Mutex::new(Pending { event: None, done: None }));
+        let shared = Arc::clone(&pending);
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { return };
+                let shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| serve(Arc::clone(&shared), request));
+                    let _closed = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        RuntimeApi { address, pending }
+    }
+
+    /// Queues the next event; the receiver yields the function's response.
+    pub fn offer(&self, event: String) -> oneshot::Receiver<String> {
+        let (tx, rx) = oneshot::channel();
+        let mut pending = self.pending.lock().unwrap();
+        pending.event = Some(event);
+        pending.done = Some(tx);
+        rx
+    }
+}
+
+async fn serve(pending: Arc<Mutex<Pending>>, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = request.uri().path().to_owned();
+    if path.ends_with("/invocation/next") {
+        // Wait for an event; a function asks again right after answering.
+        loop {
+            let event = pending.lock().unwrap().event.take();
+            if let Some(event) = event {
+                let response = Response::builder()
+                    .header("lambda-runtime-aws-request-id", "bench-request")
+                    .header("lambda-runtime-deadline-ms", "9999999999999")
+                    .header("lambda-runtime-invoked-function-arn", "arn:aws:lambda:us-east-1:123456789012:function:bench")
+                    .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+                    .body(Full::new(Bytes::from(event)))
+                    .unwrap();
+                return Ok(response);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+    let body = request.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    if path.ends_with("/response") || path.ends_with("/error") {
+        if let Some(done) = pending.lock().unwrap().done.take() {
+            let _receiver_gone = done.send(String::from_utf8_lossy(&body).into_owned());
+        }
+    }
+    Ok(Response::builder().status(202).body(Full::new(Bytes::new())).unwrap())
+}

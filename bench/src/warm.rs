@@ -1,0 +1,149 @@
+//! Warm cost: CPU time per request of each handler on the memory backend,
+//! in this process, excluding all I/O (there is none on that backend).
+//! Each request is timed alone by the thread's CPU clock, so the work of
+//! preparing it (sending the code a login needs, say) is not counted.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, header};
+use phone_auth::adapters::console::Outbox;
+use phone_auth::adapters::memory::MemoryStore;
+use phone_auth::config::Settings;
+use phone_auth::domain::phone::Phone;
+use phone_auth::domain::service::Service;
+use phone_auth::http::{ApiRequest, App};
+use phone_auth::ports::{SmsSender, SystemClock};
+use serde_json::{Value, json};
+
+/// Sends nothing: the warm numbers are the service's own cost.
+struct NullSms;
+
+#[async_trait]
+impl SmsSender for NullSms {
+    async fn send(&self, _to: &Phone, _text: &str) -> phone_auth::Result<()> {
+        Ok(())
+    }
+}
+
+/// CPU time this thread has used, in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|ns| ns.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn request(method: Method, path: &str, token: Option<&str>, body: Value) -> ApiRequest {
+    let mut headers = HeaderMap::new();
+    if let Some(token) = token {
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+    }
+    ApiRequest {
+        method,
+        path: path.to_owned(),
+        query: None,
+        headers,
+        body: Bytes::from(body.to_string()),
+        source_ip: Some("198.51.100.7".into()),
+    }
+}
+
+pub struct Warm {
+    pub endpoint: &'static str,
+    pub micros_per_request: f64,
+}
+
+struct Bench {
+    app: App,
+    outbox: Arc<Outbox>,
+}
+
+impl Bench {
+    async fn call(&self, request: ApiRequest) -> Value {
+        let response = self.app.handle(request).await;
+        assert!(response.status().is_success(), "{:?}", response.body());
+        serde_json::from_slice(response.body()).unwrap_or(Value::Null)
+    }
+
+    async fn login(&self, phone: &str) -> Value {
+        self.call(request(Method::POST, "/phone/", None, json!({"phone": phone}))).await;
+        let code = self.code(phone);
+        self.call(request(Method::POST, "/code/", None, json!({"phone": phone, "code": code}))).await
+    }
+
+    fn code(&self, phone: &str) -> String {
+        let sent = self.outbox.sent_to(&Phone::parse(phone, None).unwrap());
+        let text = &sent.last().unwrap().text;
+        text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).unwrap().to_owned()
+    }
+
+    /// Times `timed` alone, `n` times, after `prepare` made its request.
+    async fn measure(&self, n: usize, mut prepare: impl AsyncFnMut(usize) -> ApiRequest) -> f64 {
+        let mut total = 0;
+        for i in 0..n {
+            let request = prepare(i).await;
+            let start = thread_cpu_ns();
+            let response = self.app.handle(request).await;
+            total += thread_cpu_ns() - start;
+            assert!(response.status().is_success(), "{:?}", response.body());
+        }
+        total as f64 / n as f64 / 1000.0
+    }
+}
+
+pub async fn warm(n: usize) -> Vec<Warm> {
+    let settings: std::collections::HashMap<String, String> = [
+        ("JWT_KEY_ID", "bench"),
+        ("JWT_SIGNING_KEY", "bench-signing-key-bench-signing-key-0001"),
+        ("CODE_HASH_SECRET", "bench-code-hash-key-bench-code-hash-0001"),
+        ("RESEND_COOLDOWN_SECONDS", "0"),
+        ("IP_MAX_SENDS_PER_HOUR", "100000"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let config = Settings::from_map(settings).config().unwrap();
+    let clock = Arc::new(SystemClock);
+    let outbox = Arc::new(Outbox::new(Arc::new(NullSms), clock.clone()));
+    let service = Service::new(config, Arc::new(MemoryStore::new()), outbox.clone(), clock);
+    let bench = Bench {
+        app: App::new(service),
+        outbox,
+    };
+    let phone = |i: usize| format!("+7912{:07}", 2_000_000 + i);
+
+    let sends = bench
+        .measure(n, async |i| request(Method::POST, "/phone/", None, json!({"phone": phone(i)})))
+        .await;
+    let logins = bench
+        .measure(n, async |i| {
+            let code = bench.code(&phone(i));
+            request(Method::POST, "/code/", None, json!({"phone": phone(i), "code": code}))
+        })
+        .await;
+    let owner = bench.login("+79120000001").await;
+    let access = owner["access"].as_str().unwrap().to_owned();
+    let profiles = bench
+        .measure(n, async |_| request(Method::GET, "/profile/me/", Some(&access), Value::Null))
+        .await;
+    let mut refresh = owner["refresh"].as_str().unwrap().to_owned();
+    let mut refreshes = 0.0;
+    for _ in 0..n {
+        let start = thread_cpu_ns();
+        let response = bench
+            .app
+            .handle(request(Method::POST, "/token/refresh/", None, json!({"refresh": refresh})))
+            .await;
+        refreshes += (thread_cpu_ns() - start) as f64;
+        let body: Value = serde_json::from_slice(response.body()).unwrap();
+        refresh = body["refresh"].as_str().expect("a rotated token").to_owned();
+    }
+    vec![
+        Warm { endpoint: "POST /phone/", micros_per_request: sends },
+        Warm { endpoint: "POST /code/ (first login)", micros_per_request: logins },
+        Warm { endpoint: "GET /profile/me/", micros_per_request: profiles },
+        Warm { endpoint: "POST /token/refresh/", micros_per_request: refreshes / n as f64 / 1000.0 },
+    ]
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `make bench`: builds the functions for this machine in release, starts a
+# recording moto, and prints the benchmark table (see bench/src/main.rs and
+# docs/BENCHMARKS.md). BENCH_SPAWNS sets cold starts per function (20);
+# sizes come from the arm64 build of `make build` when it has run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+ensure_venv .venv requirements-test.txt
+mkdir -p target
+
+packages=()
+for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+cargo build --release --locked "${packages[@]}"
+cargo build --release --locked -p bench
+
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -- "-$pid" 2> /dev/null || kill "$pid" 2> /dev/null || true; done
+    wait 2> /dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+port=$(free_port)
+MOTO_ENABLE_RECORDING=True setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/bench-moto.log 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$port/moto-api/"
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
+MOTO_ENDPOINT="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+    AWS_EC2_METADATA_DISABLED=true target/release/bench
