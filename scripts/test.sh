@@ -23,7 +23,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 moto_port=$(free_port)
-setsid python scripts/moto_server.py 127.0.0.1 "$moto_port" > target/moto.log 2>&1 &
+# Recording on: the bench smoke run counts round trips with it.
+MOTO_ENABLE_RECORDING=True setsid python scripts/moto_server.py 127.0.0.1 "$moto_port" > target/moto.log 2>&1 &
 pids+=($!)
 endpoint="http://127.0.0.1:$moto_port"
 wait_for "$endpoint/moto-api/"
@@ -63,6 +64,10 @@ if ! wait_for "http://127.0.0.1:$api_port/" 900; then
 fi
 EMULATE_API="http://127.0.0.1:$api_port" EMULATE_MOTO="http://127.0.0.1:$emulate_moto_port" \
     cargo test --locked -p api-tests --test emulate -- --ignored 2>&1 | tee -a "$log"
+
+echo "==> make bench, smoke run: debug binaries, tiny counts (the figures mean nothing)"
+cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke
+BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_BIN_DIR=target/debug target/debug/bench
 
 # One closing line for the whole run, summed over every test binary.
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

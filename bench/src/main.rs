@@ -18,18 +18,24 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use dev_server::DevServer;
 use phone_auth::adapters::dynamodb::{DynamoStore, schema};
 use phone_auth::adapters::sns::SnsSms;
 use phone_auth::config::{Settings, Tables};
 use phone_auth::ports::SystemClock;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
 use runtime::RuntimeApi;
 
-const FUNCTIONS: [&str; 5] = ["phone-enter", "code-enter", "user-profile", "token-refresh", "token-revoke"];
+const FUNCTIONS: [&str; 5] = [
+    "phone-enter",
+    "code-enter",
+    "user-profile",
+    "token-refresh",
+    "token-revoke",
+];
 const JWT_KEY: &str = "bench-signing-key-bench-signing-key-0001";
 const HASH_KEY: &str = "bench-code-hash-key-bench-code-hash-0001";
 
@@ -61,8 +67,13 @@ struct Api {
 
 impl Api {
     async fn start(sdk: &aws_config::SdkConfig, tables: &Tables) -> Api {
-        let config = Settings::from_map(settings(tables)).config().expect("bench settings");
-        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), tables.clone()));
+        let config = Settings::from_map(settings(tables))
+            .config()
+            .expect("bench settings");
+        let store = Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            tables.clone(),
+        ));
         let sms = Arc::new(SnsSms::new(aws_sdk_sns::Client::new(sdk)));
         let server = Arc::new(DevServer::new(config, store, sms, Arc::new(SystemClock)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -74,8 +85,16 @@ impl Api {
         }
     }
 
-    async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base));
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let mut request = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -90,17 +109,35 @@ impl Api {
     }
 
     async fn code(&self, phone: &str) -> String {
-        let outbox = self.call("GET", &format!("/dev/sms?phone={phone}"), None, None).await;
-        let text = outbox["messages"].as_array().unwrap().last().unwrap()["text"].as_str().unwrap().to_owned();
-        text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).unwrap().to_owned()
+        let outbox = self
+            .call("GET", &format!("/dev/sms?phone={phone}"), None, None)
+            .await;
+        let text = outbox["messages"].as_array().unwrap().last().unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() >= 4)
+            .unwrap()
+            .to_owned()
     }
 
     async fn login(&self, phone: &str) -> Value {
-        self.call("POST", "/phone/", None, Some(json!({"phone": phone}))).await;
+        self.call("POST", "/phone/", None, Some(json!({"phone": phone})))
+            .await;
         let code = self.code(phone).await;
-        self.call("POST", "/code/", None, Some(json!({"phone": phone, "code": code}))).await
+        self.call(
+            "POST",
+            "/code/",
+            None,
+            Some(json!({"phone": phone, "code": code})),
+        )
+        .await
     }
 }
+
+/// DynamoDB calls and SNS calls.
+type Calls = (usize, usize);
 
 struct Recorder {
     moto: String,
@@ -110,17 +147,29 @@ struct Recorder {
 impl Recorder {
     async fn post(&self, what: &str) {
         let url = format!("{}/moto-api/recorder/{what}", self.moto);
-        self.http.post(url).send().await.expect("moto's recorder answers");
+        self.http
+            .post(url)
+            .send()
+            .await
+            .expect("moto's recorder answers");
     }
 
     /// (DynamoDB calls, SNS calls) made while `run` ran.
-    async fn count<F: std::future::Future<Output = ()>>(&self, run: F) -> (usize, usize) {
+    async fn count<F: std::future::Future<Output = ()>>(&self, run: F) -> Calls {
         self.post("reset-recording").await;
         self.post("start-recording").await;
         run.await;
         self.post("stop-recording").await;
         let url = format!("{}/moto-api/recorder/download-recording", self.moto);
-        let log = self.http.get(url).send().await.unwrap().text().await.unwrap();
+        let log = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         let (mut dynamodb, mut sns) = (0, 0);
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
             let entry: Value = serde_json::from_str(line).unwrap_or(Value::Null);
@@ -146,10 +195,21 @@ impl Recorder {
     }
 }
 
-/// The event a cold start of `function` answers, on the success path.
-fn event(function: &str, spawn: usize, tokens: &mut Tokens) -> String {
+/// The event a cold start of `function` answers: on the success path with
+/// its round trips to moto, or (`io` false) one answered without any I/O,
+/// which isolates start-up itself.
+fn event(function: &str, spawn: usize, tokens: &mut Tokens, io: bool) -> String {
     let file = format!("{}/../events/{function}.json", env!("CARGO_MANIFEST_DIR"));
     let template = std::fs::read_to_string(file).expect("an event per function");
+    if !io {
+        // Refused before any call: a malformed phone or code, or a token
+        // that does not verify.
+        return match function {
+            "phone-enter" => template.replace("+79123456789", "12345"),
+            "code-enter" => template.replace("\\\"1234\\\"", "\\\"12\\\""),
+            _ => template,
+        };
+    }
     match function {
         "phone-enter" => template.replace("+79123456789", &format!("+7912100{spawn:04}")),
         // A code never sent: two reads, then 400, as most wrong guesses go.
@@ -202,12 +262,13 @@ async fn cold_starts(
     spawns: usize,
     env: &HashMap<String, String>,
     tokens: &mut Tokens,
+    io: bool,
 ) -> ColdStart {
     let mut times = Vec::new();
     let mut peak = 0;
     for spawn in 0..spawns {
         let runtime = RuntimeApi::start().await;
-        let answered = runtime.offer(event(function, spawn, tokens));
+        let answered = runtime.offer(event(function, spawn, tokens, io));
         let started = Instant::now();
         let mut child = Command::new(binary)
             .envs(env)
@@ -229,8 +290,12 @@ async fn cold_starts(
         peak = peak.max(peak_rss_kib(child.id()));
         child.kill().expect("stopping the function");
         child.wait().expect("reaping the function");
-        let status = serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)["statusCode"].clone();
-        assert!(status.as_u64().is_some_and(|s| s < 500), "{function}: {response}");
+        let status =
+            serde_json::from_str::<Value>(&response).unwrap_or(Value::Null)["statusCode"].clone();
+        assert!(
+            status.as_u64().is_some_and(|s| s < 500),
+            "{function}: {response}"
+        );
     }
     times.sort();
     ColdStart {
@@ -241,13 +306,17 @@ async fn cold_starts(
 }
 
 fn size(path: &str) -> String {
-    std::fs::metadata(path).map_or("n/a (make build)".into(), |m| format!("{:.2} MiB", m.len() as f64 / 1048576.0))
+    std::fs::metadata(path).map_or("n/a (make build)".into(), |m| {
+        format!("{:.2} MiB", m.len() as f64 / 1048576.0)
+    })
 }
 
 #[tokio::main]
 async fn main() {
     let moto = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT: run `make bench`");
-    let spawns: usize = env_or("BENCH_SPAWNS", "20").parse().expect("BENCH_SPAWNS is a number");
+    let spawns: usize = env_or("BENCH_SPAWNS", "20")
+        .parse()
+        .expect("BENCH_SPAWNS is a number");
     let bin_dir = env_or("BENCH_BIN_DIR", "target/release");
 
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -256,13 +325,17 @@ async fn main() {
         .test_credentials()
         .load()
         .await;
+    // Tables of this run's own: a moto may serve several runs.
+    let prefix = format!("bench{}", std::process::id());
     let tables = Tables {
-        users: "bench-users".into(),
-        codes: "bench-codes".into(),
-        sessions: "bench-sessions".into(),
-        invites: "bench-invites".into(),
+        users: format!("{prefix}-users"),
+        codes: format!("{prefix}-codes"),
+        sessions: format!("{prefix}-sessions"),
+        invites: format!("{prefix}-invites"),
     };
-    schema::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables).await.expect("bench tables");
+    schema::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables)
+        .await
+        .expect("bench tables");
     let api = Api::start(&sdk, &tables).await;
     let recorder = Recorder {
         moto: moto.clone(),
@@ -271,30 +344,83 @@ async fn main() {
 
     // Round trips of each endpoint's success path.
     let owner = api.login("+79123000001").await;
-    let mut round_trips: HashMap<&str, Vec<(&str, (usize, usize))>> = HashMap::new();
+    let mut round_trips: HashMap<&str, Vec<(&str, Calls)>> = HashMap::new();
     let phone = "+79123000002";
-    let sent = recorder.count(async { drop(api.call("POST", "/phone/", None, Some(json!({"phone": phone}))).await) }).await;
+    let sent = recorder
+        .count(async {
+            drop(
+                api.call("POST", "/phone/", None, Some(json!({"phone": phone})))
+                    .await,
+            )
+        })
+        .await;
     let code = api.code(phone).await;
     let mut login = Value::Null;
     let logged = recorder
-        .count(async { login = api.call("POST", "/code/", None, Some(json!({"phone": phone, "code": code}))).await })
+        .count(async {
+            login = api
+                .call(
+                    "POST",
+                    "/code/",
+                    None,
+                    Some(json!({"phone": phone, "code": code})),
+                )
+                .await
+        })
         .await;
     let access = login["access"].as_str().unwrap().to_owned();
-    let profile = recorder.count(async { drop(api.call("GET", "/profile/me/", Some(&access), None).await) }).await;
-    let invite = api.call("GET", "/profile/me/", owner["access"].as_str(), None).await["invite"].clone();
+    let profile = recorder
+        .count(async { drop(api.call("GET", "/profile/me/", Some(&access), None).await) })
+        .await;
+    let invite = api
+        .call("GET", "/profile/me/", owner["access"].as_str(), None)
+        .await["invite"]
+        .clone();
     let activated = recorder
-        .count(async { drop(api.call("PATCH", "/profile/me/", Some(&access), Some(json!({"inv": invite}))).await) })
+        .count(async {
+            drop(
+                api.call(
+                    "PATCH",
+                    "/profile/me/",
+                    Some(&access),
+                    Some(json!({"inv": invite})),
+                )
+                .await,
+            )
+        })
         .await;
     let mut refreshed = Value::Null;
     let refresh = recorder
-        .count(async { refreshed = api.call("POST", "/token/refresh/", None, Some(json!({"refresh": login["refresh"]}))).await })
+        .count(async {
+            refreshed = api
+                .call(
+                    "POST",
+                    "/token/refresh/",
+                    None,
+                    Some(json!({"refresh": login["refresh"]})),
+                )
+                .await
+        })
         .await;
     let revoke = recorder
-        .count(async { drop(api.call("POST", "/token/revoke/", None, Some(json!({"refresh": refreshed["refresh"]}))).await) })
+        .count(async {
+            drop(
+                api.call(
+                    "POST",
+                    "/token/revoke/",
+                    None,
+                    Some(json!({"refresh": refreshed["refresh"]})),
+                )
+                .await,
+            )
+        })
         .await;
     round_trips.insert("phone-enter", vec![("POST /phone/", sent)]);
     round_trips.insert("code-enter", vec![("POST /code/", logged)]);
-    round_trips.insert("user-profile", vec![("GET /profile/", profile), ("PATCH /profile/", activated)]);
+    round_trips.insert(
+        "user-profile",
+        vec![("GET /profile/", profile), ("PATCH /profile/", activated)],
+    );
     round_trips.insert("token-refresh", vec![("POST /token/refresh/", refresh)]);
     round_trips.insert("token-revoke", vec![("POST /token/revoke/", revoke)]);
 
@@ -306,9 +432,13 @@ async fn main() {
     };
     for i in 0..spawns {
         let user = api.login(&format!("+79123001{i:03}")).await;
-        tokens.refresh.push(user["refresh"].as_str().unwrap().to_owned());
+        tokens
+            .refresh
+            .push(user["refresh"].as_str().unwrap().to_owned());
         let other = api.login(&format!("+79123002{i:03}")).await;
-        tokens.revoke.push(other["refresh"].as_str().unwrap().to_owned());
+        tokens
+            .revoke
+            .push(other["refresh"].as_str().unwrap().to_owned());
     }
 
     let mut env = settings(&tables);
@@ -322,17 +452,23 @@ async fn main() {
         env.insert(k.into(), v.into());
     }
 
-    println!("| function | cold start median | cold start max | peak RSS | bootstrap (arm64) | zip | success path | DynamoDB calls | SNS calls |");
+    println!(
+        "| function | cold start, no I/O: median / max | cold start, success path: median / max | peak RSS | bootstrap (arm64) | zip | request | DynamoDB calls | SNS calls |"
+    );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     for function in FUNCTIONS {
         let binary = Path::new(&bin_dir).join(function);
-        let cold = cold_starts(function, &binary, spawns, &env, &mut tokens).await;
+        let bare = cold_starts(function, &binary, spawns, &env, &mut tokens, false).await;
+        let cold = cold_starts(function, &binary, spawns, &env, &mut tokens, true).await;
         for (path, (dynamodb, sns)) in &round_trips[function] {
             println!(
-                "| {function} | {:.1} ms | {:.1} ms | {:.1} MiB | {} | {} | {path} | {dynamodb} | {sns} |",
-                cold.median.as_secs_f64() * 1000.0,
-                cold.max.as_secs_f64() * 1000.0,
-                cold.peak_rss_kib as f64 / 1024.0,
+                "| {function} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} MiB | {} | {} | {path} | {dynamodb} | {sns} |",
+                ms(bare.median),
+                ms(bare.max),
+                ms(cold.median),
+                ms(cold.max),
+                bare.peak_rss_kib.max(cold.peak_rss_kib) as f64 / 1024.0,
                 size(&format!("target/lambda/{function}/bootstrap")),
                 size(&format!("target/lambda/{function}/bootstrap.zip")),
             );
@@ -340,7 +476,9 @@ async fn main() {
     }
     println!("\n{spawns} cold starts per function; binaries from {bin_dir}; moto at {moto}.");
 
-    let requests: usize = env_or("BENCH_WARM_REQUESTS", "2000").parse().expect("BENCH_WARM_REQUESTS is a number");
+    let requests: usize = env_or("BENCH_WARM_REQUESTS", "2000")
+        .parse()
+        .expect("BENCH_WARM_REQUESTS is a number");
     println!("\n| warm handler, memory backend | CPU per request |");
     println!("| --- | --- |");
     for row in warm::warm(requests).await {

@@ -29,16 +29,23 @@ impl SmsSender for NullSms {
 
 /// CPU time this thread has used, in nanoseconds.
 fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|ns| ns.parse().ok()))
-        .unwrap_or(0)
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec it is given.
+    let status = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(status, 0, "the thread CPU clock is readable");
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
 }
 
 fn request(method: Method, path: &str, token: Option<&str>, body: Value) -> ApiRequest {
     let mut headers = HeaderMap::new();
     if let Some(token) = token {
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
     }
     ApiRequest {
         method,
@@ -68,15 +75,30 @@ impl Bench {
     }
 
     async fn login(&self, phone: &str) -> Value {
-        self.call(request(Method::POST, "/phone/", None, json!({"phone": phone}))).await;
+        self.call(request(
+            Method::POST,
+            "/phone/",
+            None,
+            json!({"phone": phone}),
+        ))
+        .await;
         let code = self.code(phone);
-        self.call(request(Method::POST, "/code/", None, json!({"phone": phone, "code": code}))).await
+        self.call(request(
+            Method::POST,
+            "/code/",
+            None,
+            json!({"phone": phone, "code": code}),
+        ))
+        .await
     }
 
     fn code(&self, phone: &str) -> String {
         let sent = self.outbox.sent_to(&Phone::parse(phone, None).unwrap());
         let text = &sent.last().unwrap().text;
-        text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).unwrap().to_owned()
+        text.split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() >= 4)
+            .unwrap()
+            .to_owned()
     }
 
     /// Times `timed` alone, `n` times, after `prepare` made its request.
@@ -96,8 +118,14 @@ impl Bench {
 pub async fn warm(n: usize) -> Vec<Warm> {
     let settings: std::collections::HashMap<String, String> = [
         ("JWT_KEY_ID", "bench"),
-        ("JWT_SIGNING_KEY", "bench-signing-key-bench-signing-key-0001"),
-        ("CODE_HASH_SECRET", "bench-code-hash-key-bench-code-hash-0001"),
+        (
+            "JWT_SIGNING_KEY",
+            "bench-signing-key-bench-signing-key-0001",
+        ),
+        (
+            "CODE_HASH_SECRET",
+            "bench-code-hash-key-bench-code-hash-0001",
+        ),
         ("RESEND_COOLDOWN_SECONDS", "0"),
         ("IP_MAX_SENDS_PER_HOUR", "100000"),
     ]
@@ -115,18 +143,27 @@ pub async fn warm(n: usize) -> Vec<Warm> {
     let phone = |i: usize| format!("+7912{:07}", 2_000_000 + i);
 
     let sends = bench
-        .measure(n, async |i| request(Method::POST, "/phone/", None, json!({"phone": phone(i)})))
+        .measure(n, async |i| {
+            request(Method::POST, "/phone/", None, json!({"phone": phone(i)}))
+        })
         .await;
     let logins = bench
         .measure(n, async |i| {
             let code = bench.code(&phone(i));
-            request(Method::POST, "/code/", None, json!({"phone": phone(i), "code": code}))
+            request(
+                Method::POST,
+                "/code/",
+                None,
+                json!({"phone": phone(i), "code": code}),
+            )
         })
         .await;
     let owner = bench.login("+79120000001").await;
     let access = owner["access"].as_str().unwrap().to_owned();
     let profiles = bench
-        .measure(n, async |_| request(Method::GET, "/profile/me/", Some(&access), Value::Null))
+        .measure(n, async |_| {
+            request(Method::GET, "/profile/me/", Some(&access), Value::Null)
+        })
         .await;
     let mut refresh = owner["refresh"].as_str().unwrap().to_owned();
     let mut refreshes = 0.0;
@@ -134,16 +171,36 @@ pub async fn warm(n: usize) -> Vec<Warm> {
         let start = thread_cpu_ns();
         let response = bench
             .app
-            .handle(request(Method::POST, "/token/refresh/", None, json!({"refresh": refresh})))
+            .handle(request(
+                Method::POST,
+                "/token/refresh/",
+                None,
+                json!({"refresh": refresh}),
+            ))
             .await;
         refreshes += (thread_cpu_ns() - start) as f64;
         let body: Value = serde_json::from_slice(response.body()).unwrap();
-        refresh = body["refresh"].as_str().expect("a rotated token").to_owned();
+        refresh = body["refresh"]
+            .as_str()
+            .expect("a rotated token")
+            .to_owned();
     }
     vec![
-        Warm { endpoint: "POST /phone/", micros_per_request: sends },
-        Warm { endpoint: "POST /code/ (first login)", micros_per_request: logins },
-        Warm { endpoint: "GET /profile/me/", micros_per_request: profiles },
-        Warm { endpoint: "POST /token/refresh/", micros_per_request: refreshes / n as f64 / 1000.0 },
+        Warm {
+            endpoint: "POST /phone/",
+            micros_per_request: sends,
+        },
+        Warm {
+            endpoint: "POST /code/ (first login)",
+            micros_per_request: logins,
+        },
+        Warm {
+            endpoint: "GET /profile/me/",
+            micros_per_request: profiles,
+        },
+        Warm {
+            endpoint: "POST /token/refresh/",
+            micros_per_request: refreshes / n as f64 / 1000.0,
+        },
     ]
 }
