@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh
 ensure_venv .venv requirements-test.txt
 mkdir -p target
+if ! command -v wrk > /dev/null; then
+    echo "==> installing wrk (Debian)"
+    apt-get update -qq && apt-get install -y -qq wrk
+fi
 
 packages=()
 for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done

@@ -6,9 +6,11 @@
 //!
 //! Environment: MOTO_ENDPOINT (a moto started with MOTO_ENABLE_RECORDING),
 //! BENCH_SPAWNS (cold starts per function, default 20), BENCH_WARM_REQUESTS
-//! (requests per warm measurement, default 2000), BENCH_BIN_DIR (the host
-//! release binaries, default target/release).
+//! (requests per warm measurement, default 2000), BENCH_WRK_SECONDS (per
+//! wrk run, default 10), BENCH_BIN_DIR (the host release binaries, default
+//! target/release).
 
+mod load;
 mod runtime;
 mod warm;
 
@@ -485,4 +487,21 @@ async fn main() {
         println!("| {} | {:.1} us |", row.endpoint, row.micros_per_request);
     }
     println!("\n{requests} requests each, in-process, timed by the thread's CPU clock.");
+
+    let seconds: u32 = env_or("BENCH_WRK_SECONDS", "10")
+        .parse()
+        .expect("BENCH_WRK_SECONDS is a number");
+    if let Some(rows) = load::load(seconds).await {
+        println!(
+            "\n| dev server under wrk (memory backend) | answer | requests/s | p50 | p99 | non-2xx |"
+        );
+        println!("| --- | --- | --- | --- | --- | --- |");
+        for row in rows {
+            println!(
+                "| {} | {} | {:.0} | {} | {} | {} |",
+                row.endpoint, row.answer, row.requests_per_sec, row.p50, row.p99, row.non_2xx
+            );
+        }
+        println!("\nwrk -t2 -c32 -d{seconds}s --latency, on the same 2 cores as the server.");
+    }
 }

@@ -176,7 +176,7 @@ impl Settings {
             max_code_attempts: self.number("MAX_CODE_ATTEMPTS", 5, 1..=20)?,
             resend_cooldown_secs: self.number("RESEND_COOLDOWN_SECONDS", 60, 0..=3600)?,
             phone_max_sends_per_hour: self.number("PHONE_MAX_SENDS_PER_HOUR", 5, 1..=100)?,
-            ip_max_sends_per_hour: self.number("IP_MAX_SENDS_PER_HOUR", 20, 1..=100_000)?,
+            ip_max_sends_per_hour: self.number("IP_MAX_SENDS_PER_HOUR", 20, 1..=10_000_000)?,
             sms_daily_budget: self.number("SMS_DAILY_BUDGET", 0, 0..=10_000_000)?,
             access_ttl_secs: self.number("ACCESS_TTL_SECONDS", 300, 30..=86_400)?,
             refresh_ttl_secs: self.number("REFRESH_TTL_SECONDS", 2_592_000, 300..=31_536_000)?,
