@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use dev_server::DevServer;
 use phone_auth::adapters::memory::MemoryStore;
-use phone_auth::config::Settings;
 use phone_auth::ports::SystemClock;
 use serde_json::{Value, json};
 
@@ -59,23 +58,7 @@ pub async fn load(seconds: u32) -> Option<Vec<Load>> {
         println!("\nwrk is not installed (apt-get install wrk): no throughput figures.");
         return None;
     }
-    let settings = [
-        ("JWT_KEY_ID", "bench"),
-        (
-            "JWT_SIGNING_KEY",
-            "bench-signing-key-bench-signing-key-0001",
-        ),
-        (
-            "CODE_HASH_SECRET",
-            "bench-code-hash-key-bench-code-hash-0001",
-        ),
-        ("RESEND_COOLDOWN_SECONDS", "0"),
-        ("IP_MAX_SENDS_PER_HOUR", "10000000"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let config = Settings::from_map(settings).config().unwrap();
+    let config = crate::bench_config();
     let sms = Arc::new(crate::warm::NullSms);
     let server = Arc::new(DevServer::new(
         config,

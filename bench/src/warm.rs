@@ -10,7 +10,6 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
 use phone_auth::adapters::console::Outbox;
 use phone_auth::adapters::memory::MemoryStore;
-use phone_auth::config::Settings;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::service::Service;
 use phone_auth::http::{ApiRequest, App};
@@ -116,23 +115,7 @@ impl Bench {
 }
 
 pub async fn warm(n: usize) -> Vec<Warm> {
-    let settings: std::collections::HashMap<String, String> = [
-        ("JWT_KEY_ID", "bench"),
-        (
-            "JWT_SIGNING_KEY",
-            "bench-signing-key-bench-signing-key-0001",
-        ),
-        (
-            "CODE_HASH_SECRET",
-            "bench-code-hash-key-bench-code-hash-0001",
-        ),
-        ("RESEND_COOLDOWN_SECONDS", "0"),
-        ("IP_MAX_SENDS_PER_HOUR", "100000"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let config = Settings::from_map(settings).config().unwrap();
+    let config = crate::bench_config();
     let clock = Arc::new(SystemClock);
     let outbox = Arc::new(Outbox::new(Arc::new(NullSms), clock.clone()));
     let service = Service::new(config, Arc::new(MemoryStore::new()), outbox.clone(), clock);
