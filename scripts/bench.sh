@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 port=$(free_port)
-MOTO_ENABLE_RECORDING=True setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/bench-moto.log 2>&1 &
+MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH=target/moto_recording setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/bench-moto.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$port/moto-api/"
 

@@ -24,7 +24,7 @@ trap cleanup EXIT INT TERM
 
 moto_port=$(free_port)
 # Recording on: the bench smoke run counts round trips with it.
-MOTO_ENABLE_RECORDING=True setsid python scripts/moto_server.py 127.0.0.1 "$moto_port" > target/moto.log 2>&1 &
+MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH=target/moto_recording setsid python scripts/moto_server.py 127.0.0.1 "$moto_port" > target/moto.log 2>&1 &
 pids+=($!)
 endpoint="http://127.0.0.1:$moto_port"
 wait_for "$endpoint/moto-api/"
