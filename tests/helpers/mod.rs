@@ -91,15 +91,6 @@ pub async fn fresh_tables() -> (aws_sdk_dynamodb::Client, Tables) {
     (client, tables)
 }
 
-pub async fn dynamo_store() -> Arc<dyn Store> {
-    let (client, tables) = fresh_tables().await;
-    Arc::new(DynamoStore::new(client, tables))
-}
-
-pub fn memory_store() -> Arc<dyn Store> {
-    Arc::new(MemoryStore::new())
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
     Memory,
