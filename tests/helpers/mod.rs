@@ -14,6 +14,9 @@ use phone_auth::domain::time::Timestamp;
 use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
 use serde_json::Value;
 
+mod faults;
+pub use faults::{FaultyStore, FlakySms};
+
 pub const PHONE: &str = "+79123456789";
 pub const OTHER_PHONE: &str = "+79001112233";
 

@@ -3,28 +3,18 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_trait::async_trait;
-use phone_auth::adapters::console::ConsoleSms;
 use phone_auth::adapters::dynamodb::DynamoStore;
 use phone_auth::config::Tables;
-use phone_auth::domain::code::CodeHash;
-use phone_auth::domain::invite::InviteCode;
-use phone_auth::domain::phone::Phone;
-use phone_auth::domain::time::Timestamp;
-use phone_auth::domain::user::{User, UserId};
-use phone_auth::error::{Error, Result};
-use phone_auth::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, ReferralKey,
-    ReferralPage, Rotation, SaveCode, Session, SmsSender, Store, SystemClock,
-};
+use phone_auth::error::Error;
+use phone_auth::ports::{SmsSender, Store, SystemClock};
 use serde_json::{Value, json};
 
 use super::assert_problem;
 use api_tests::on_both_backends;
 use api_tests::{
-    Backend, OTHER_PHONE, PHONE, Reply, TestApp, config, spawn_app, spawn_app_on, spawn_server,
+    Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, config, spawn_app,
+    spawn_app_on, spawn_server,
 };
 
 /// Words that would show the fault's inner detail to a client.
@@ -46,27 +36,8 @@ fn assert_no_leak(reply: &Reply) {
     }
 }
 
-/// An SMS sender that fails while `failing` is set.
-struct FlakySms {
-    failing: AtomicBool,
-}
-
-#[async_trait]
-impl SmsSender for FlakySms {
-    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
-        if self.failing.load(Ordering::SeqCst) {
-            return Err(Error::SmsUnavailable(
-                "SNS Throttling for +79123456789".into(),
-            ));
-        }
-        ConsoleSms.send(to, text).await
-    }
-}
-
 async fn a_failed_sms_is_not_counted_as_sent(backend: Backend) {
-    let sms = Arc::new(FlakySms {
-        failing: AtomicBool::new(false),
-    });
+    let sms = Arc::new(FlakySms::default());
     let limits = config(&[
         ("IP_MAX_SENDS_PER_HOUR", "2"),
         ("SMS_DAILY_BUDGET", "2"),
@@ -81,7 +52,7 @@ async fn a_failed_sms_is_not_counted_as_sent(backend: Backend) {
         200
     );
     let live = app.last_code(PHONE).await;
-    sms.failing.store(true, Ordering::SeqCst);
+    sms.set_failing(true);
     for _ in 0..3 {
         let reply = app.post("/phone/", json!({"phone": PHONE})).await;
         assert_problem(&reply, 503, "sms_unavailable");
@@ -89,7 +60,7 @@ async fn a_failed_sms_is_not_counted_as_sent(backend: Backend) {
         let other = app.post("/phone/", json!({"phone": OTHER_PHONE})).await;
         assert_problem(&other, 503, "sms_unavailable");
     }
-    sms.failing.store(false, Ordering::SeqCst);
+    sms.set_failing(false);
 
     // The failed sends spent neither the IP's hour (2) nor the day's budget (2).
     assert_eq!(
@@ -106,113 +77,6 @@ async fn a_failed_sms_is_not_counted_as_sent(backend: Backend) {
         "the code sent before the failures still works: {:?}",
         code.body
     );
-}
-
-/// A store that fails every call while `failing` holds an error to copy.
-struct FaultyStore {
-    inner: Arc<dyn Store>,
-    failing: std::sync::Mutex<Option<fn() -> Error>>,
-    /// Only this operation fails, when set.
-    only: std::sync::Mutex<Option<&'static str>>,
-}
-
-impl FaultyStore {
-    fn check(&self, operation: &'static str) -> Result<()> {
-        let failing = *self.failing.lock().unwrap();
-        let only = *self.only.lock().unwrap();
-        match failing {
-            Some(error) if only.is_none_or(|o| o == operation) => Err(error()),
-            _ => Ok(()),
-        }
-    }
-
-    fn fail(&self, error: Option<fn() -> Error>, only: Option<&'static str>) {
-        *self.failing.lock().unwrap() = error;
-        *self.only.lock().unwrap() = only;
-    }
-}
-
-#[async_trait]
-impl Store for FaultyStore {
-    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
-        self.check("code")?;
-        self.inner.code(phone).await
-    }
-    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
-        self.check("save_code")?;
-        self.inner.save_code(record, charges).await
-    }
-    async fn undo_save_code(
-        &self,
-        previous: Option<&CodeRecord>,
-        written: &CodeRecord,
-        charges: &[Charge],
-    ) -> Result<()> {
-        self.check("undo_save_code")?;
-        self.inner.undo_save_code(previous, written, charges).await
-    }
-    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
-        self.check("count_wrong_attempt")?;
-        self.inner.count_wrong_attempt(phone, hash, max).await
-    }
-    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
-        self.check("user_id_by_phone")?;
-        self.inner.user_id_by_phone(phone).await
-    }
-    async fn user(&self, id: UserId) -> Result<Option<User>> {
-        self.check("user")?;
-        self.inner.user(id).await
-    }
-    async fn login(
-        &self,
-        claim: &CodeClaim,
-        login: Login<'_>,
-        session: &Session,
-    ) -> Result<LoginOutcome> {
-        self.check("login")?;
-        self.inner.login(claim, login, session).await
-    }
-    async fn rotate_session(
-        &self,
-        sid: &str,
-        old: &str,
-        new: &str,
-        expires_at: Timestamp,
-    ) -> Result<Rotation> {
-        self.check("rotate_session")?;
-        self.inner.rotate_session(sid, old, new, expires_at).await
-    }
-    async fn revoke_session(&self, sid: &str) -> Result<()> {
-        self.check("revoke_session")?;
-        self.inner.revoke_session(sid).await
-    }
-    async fn activation_context(
-        &self,
-        user: UserId,
-        code: &InviteCode,
-    ) -> Result<(Option<User>, Option<InviteOwner>)> {
-        self.check("activation_context")?;
-        self.inner.activation_context(user, code).await
-    }
-    async fn activate_invite(
-        &self,
-        user: &User,
-        code: &InviteCode,
-        owner: &InviteOwner,
-        at: Timestamp,
-    ) -> Result<Activation> {
-        self.check("activate_invite")?;
-        self.inner.activate_invite(user, code, owner, at).await
-    }
-    async fn referrals(
-        &self,
-        inviter: UserId,
-        limit: usize,
-        after: Option<&ReferralKey>,
-    ) -> Result<ReferralPage> {
-        self.check("referrals")?;
-        self.inner.referrals(inviter, limit, after).await
-    }
 }
 
 /// Every endpoint once, with a real session's tokens.
@@ -274,11 +138,7 @@ fn assert_unavailable(replies: &[(&str, Reply)], code: &str, status: u16) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn store_faults_answer_without_detail_and_lose_nothing() {
     let handle = Backend::Memory.store().await;
-    let faulty = Arc::new(FaultyStore {
-        inner: handle.store(),
-        failing: std::sync::Mutex::new(None),
-        only: std::sync::Mutex::new(None),
-    });
+    let faulty = Arc::new(FaultyStore::new(handle.store()));
     let sms = Backend::Memory.sms().await;
     let app = spawn_server(
         Backend::Memory,

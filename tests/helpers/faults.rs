@@ -1,0 +1,157 @@
+//! Test doubles that fail on demand: an SMS sender and a store wrapper.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use phone_auth::adapters::console::ConsoleSms;
+use phone_auth::domain::code::CodeHash;
+use phone_auth::domain::invite::InviteCode;
+use phone_auth::domain::phone::Phone;
+use phone_auth::domain::time::Timestamp;
+use phone_auth::domain::user::{User, UserId};
+use phone_auth::error::{Error, Result};
+use phone_auth::ports::{
+    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, ReferralKey,
+    ReferralPage, Rotation, SaveCode, Session, SmsSender, Store,
+};
+
+/// An SMS sender that fails while `failing` is set.
+#[derive(Default)]
+pub struct FlakySms {
+    failing: AtomicBool,
+}
+
+impl FlakySms {
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl SmsSender for FlakySms {
+    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(Error::SmsUnavailable(
+                "SNS Throttling for +79123456789".into(),
+            ));
+        }
+        ConsoleSms.send(to, text).await
+    }
+}
+
+/// A store that fails every call while `failing` holds an error to copy.
+pub struct FaultyStore {
+    inner: Arc<dyn Store>,
+    failing: std::sync::Mutex<Option<fn() -> Error>>,
+    /// Only this operation fails, when set.
+    only: std::sync::Mutex<Option<&'static str>>,
+}
+
+impl FaultyStore {
+    pub fn new(inner: Arc<dyn Store>) -> FaultyStore {
+        FaultyStore {
+            inner,
+            failing: std::sync::Mutex::new(None),
+            only: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn check(&self, operation: &'static str) -> Result<()> {
+        let failing = *self.failing.lock().unwrap();
+        let only = *self.only.lock().unwrap();
+        match failing {
+            Some(error) if only.is_none_or(|o| o == operation) => Err(error()),
+            _ => Ok(()),
+        }
+    }
+
+    /// From now on, `error` for every call (or only for `only`); `None` heals.
+    pub fn fail(&self, error: Option<fn() -> Error>, only: Option<&'static str>) {
+        *self.failing.lock().unwrap() = error;
+        *self.only.lock().unwrap() = only;
+    }
+}
+
+#[async_trait]
+impl Store for FaultyStore {
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
+        self.check("code")?;
+        self.inner.code(phone).await
+    }
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
+        self.check("save_code")?;
+        self.inner.save_code(record, charges).await
+    }
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()> {
+        self.check("undo_save_code")?;
+        self.inner.undo_save_code(previous, written, charges).await
+    }
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+        self.check("count_wrong_attempt")?;
+        self.inner.count_wrong_attempt(phone, hash, max).await
+    }
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
+        self.check("user_id_by_phone")?;
+        self.inner.user_id_by_phone(phone).await
+    }
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        self.check("user")?;
+        self.inner.user(id).await
+    }
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome> {
+        self.check("login")?;
+        self.inner.login(claim, login, session).await
+    }
+    async fn rotate_session(
+        &self,
+        sid: &str,
+        old: &str,
+        new: &str,
+        expires_at: Timestamp,
+    ) -> Result<Rotation> {
+        self.check("rotate_session")?;
+        self.inner.rotate_session(sid, old, new, expires_at).await
+    }
+    async fn revoke_session(&self, sid: &str) -> Result<()> {
+        self.check("revoke_session")?;
+        self.inner.revoke_session(sid).await
+    }
+    async fn activation_context(
+        &self,
+        user: UserId,
+        code: &InviteCode,
+    ) -> Result<(Option<User>, Option<InviteOwner>)> {
+        self.check("activation_context")?;
+        self.inner.activation_context(user, code).await
+    }
+    async fn activate_invite(
+        &self,
+        user: &User,
+        code: &InviteCode,
+        owner: &InviteOwner,
+        at: Timestamp,
+    ) -> Result<Activation> {
+        self.check("activate_invite")?;
+        self.inner.activate_invite(user, code, owner, at).await
+    }
+    async fn referrals(
+        &self,
+        inviter: UserId,
+        limit: usize,
+        after: Option<&ReferralKey>,
+    ) -> Result<ReferralPage> {
+        self.check("referrals")?;
+        self.inner.referrals(inviter, limit, after).await
+    }
+}
