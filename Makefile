@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make dev` and `make test`.
-.PHONY: dev test emulate build bench
+.PHONY: dev test fuzz browser emulate build bench
 
 PORT ?= 3000
 BACKEND ?= memory
@@ -11,6 +11,14 @@ dev:
 ## test: pinned tools in .venv, moto on loopback, fmt, clippy and every test
 test:
 	scripts/test.sh
+
+## fuzz: schemathesis from openapi.yaml against a dev server (FUZZ_EXAMPLES, FUZZ_SEED)
+fuzz:
+	scripts/fuzz.sh
+
+## browser: the try-it page (GET / of the dev server) through the whole flow in headless Chromium
+browser:
+	scripts/browser.sh
 
 ## emulate: the Lambda binaries under cargo lambda watch on 127.0.0.1:$(API_PORT), moto on $(MOTO_PORT)
 API_PORT ?= 9000

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: installs the pinned tools into .venv and .venv-sam, starts a
 # moto server (DynamoDB, SNS, Secrets Manager) on a free loopback port, runs
-# the format, lint, template and workflow checks and every test, then the
-# Lambda emulator with its tests, and stops everything it started on the
-# way out, pass or fail.
+# the format, lint, template and workflow checks and every test, schemathesis
+# and the browser test against dev servers, then the Lambda emulator with its
+# tests, and stops everything it started on the way out, pass or fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -53,6 +53,11 @@ log=target/test-output.log
 echo "==> cargo test"
 cargo test --workspace --locked 2>&1 | tee "$log"
 
+echo "==> make fuzz: schemathesis from openapi.yaml against the dev server"
+scripts/fuzz.sh 2>&1 | tee target/fuzz.log
+echo "==> make browser: the try-it page in headless Chromium"
+scripts/browser.sh 2>&1 | tee target/browser.log
+
 echo "==> make emulate, and the tests that run through it"
 api_port=$(free_port)
 emulate_moto_port=$(free_port)
@@ -73,5 +78,8 @@ fi
 cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke
 BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_WRK_SECONDS=1 BENCH_BIN_DIR=target/debug target/debug/bench
 
-# One closing line for the whole run, summed over every test binary.
+# Closing lines: schemathesis's count, the browser test's outcome, and the
+# Rust tests summed over every test binary.
+grep -h -A1 "^Test cases:" target/fuzz.log | tail -1 | sed 's/^ */schemathesis: /'
+grep -h "^browser test: passed\|^SKIPPED" target/browser.log
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -591,3 +591,48 @@ api_tests::on_both_backends!(
     three_users_invite_one_another,
     referrals_page_with_a_signed_cursor,
 );
+
+/// The try-it page is the dev server's own (the Lambda crates do not link
+/// it), allowed to run only its own script and style; `tests/browser`
+/// drives it in Chromium.
+#[tokio::test]
+async fn the_dev_server_serves_the_try_it_page() {
+    let app = spawn_app(Backend::Memory, &[]).await;
+    let page = app.http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let header = |name: &str| page.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
+    assert_eq!(header("cache-control"), "no-store");
+    let policy = header("content-security-policy");
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+    ] {
+        assert!(policy.contains(directive), "{policy}");
+    }
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    let html = page.text().await.unwrap();
+    for (path, content_type) in [
+        ("/page/app.js", "text/javascript; charset=utf-8"),
+        ("/page/app.css", "text/css; charset=utf-8"),
+    ] {
+        assert!(
+            html.contains(&format!("\"{path}\"")),
+            "the page links {path}"
+        );
+        let file = app.http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(file.status(), 200, "{path}");
+        assert_eq!(file.headers()["content-type"], content_type);
+        assert!(!file.text().await.unwrap().is_empty());
+    }
+
+    let head = app.http.head(app.url("/")).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert!(head.bytes().await.unwrap().is_empty());
+    let post = app.send(app.http.post(app.url("/"))).await;
+    assert_problem(&post, 405, "method_not_allowed");
+    assert_eq!(post.header("allow"), Some("GET, HEAD"));
+    let missing = app.send(app.http.get(app.url("/page/missing.js"))).await;
+    assert_problem(&missing, 404, "not_found");
+}

@@ -3,7 +3,10 @@
 //! SMS on the console, or on DynamoDB and SNS.
 //!
 //! Only here, never in a Lambda: `GET /dev/sms?phone=<e164>` lists the SMS
-//! this process sent to a phone.
+//! this process sent to a phone, and `GET /` is a page to try the whole flow
+//! in a browser.
+
+mod page;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -135,6 +138,9 @@ impl DevServer {
         let query = parts.uri.query().map(str::to_owned);
         if path.trim_end_matches('/') == "/dev/sms" {
             return self.dev_sms(&parts.method, query.as_deref());
+        }
+        if let Some(response) = page::respond(&parts.method, &path) {
+            return response;
         }
         let request = ApiRequest {
             method: parts.method,

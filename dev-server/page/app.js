@@ -1,0 +1,233 @@
+// The try-it page: plain fetch calls to the API of the server that serves
+// it. Tokens stay in this closure, never in storage.
+"use strict";
+
+const state = { phone: "", access: "", refresh: "" };
+const $ = (id) => document.getElementById(id);
+
+class Problem extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function api(method, path, body, { auth = false } = {}) {
+  const headers = {};
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (auth) headers.Authorization = `Bearer ${state.access}`;
+  $("last-request").textContent = `${method} ${path} …`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (error) {
+    $("last-request").textContent = `${method} ${path}: no answer`;
+    throw new Problem(0, { detail: "The server did not answer. Is it running?" });
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text };
+  }
+  $("last-request").textContent = `${method} ${path} → ${response.status}`;
+  $("last-response").textContent = data === null ? "(no body)" : JSON.stringify(data, null, 2);
+  if (!response.ok) throw new Problem(response.status, data);
+  return data;
+}
+
+function say(id, text, kind) {
+  const node = $(id);
+  node.textContent = text;
+  node.className = `status ${kind || ""}`;
+}
+
+// Runs a step's action with its button disabled, and reports its error.
+async function step(button, statusId, action) {
+  button.disabled = true;
+  try {
+    await action();
+  } catch (error) {
+    if (!(error instanceof Problem)) throw error;
+    say(statusId, error.message, "error");
+  } finally {
+    button.disabled = false;
+    updateButtons();
+  }
+}
+
+function updateButtons() {
+  const loggedIn = Boolean(state.access);
+  $("code-form").querySelector("button").disabled = !state.phone;
+  $("outbox-refresh").disabled = !state.phone;
+  $("profile-reload").disabled = !loggedIn;
+  $("invite-form").querySelector("button").disabled = !loggedIn;
+  $("token-refresh").disabled = !state.refresh;
+  $("token-revoke").disabled = !state.refresh;
+}
+
+// A token is shown by its ends only: enough to see it change.
+function shortToken(token) {
+  return token ? `${token.slice(0, 12)}…${token.slice(-12)}` : "none";
+}
+
+function showTokens() {
+  $("access-token").textContent = shortToken(state.access);
+  $("refresh-token").textContent = shortToken(state.refresh);
+}
+
+function time(iso) {
+  return iso ? new Date(iso).toLocaleString() : "never";
+}
+
+async function loadOutbox() {
+  const data = await api("GET", `/dev/sms?phone=${encodeURIComponent(state.phone)}`);
+  const list = $("outbox");
+  list.replaceChildren();
+  const messages = data.messages.slice().reverse();
+  if (messages.length === 0) {
+    const empty = document.createElement("li");
+    empty.className = "empty";
+    empty.textContent = "Nothing sent to this phone yet.";
+    list.append(empty);
+  }
+  for (const message of messages) {
+    const item = document.createElement("li");
+    const text = document.createElement("div");
+    text.className = "text";
+    text.textContent = message.text;
+    const at = document.createElement("time");
+    at.dateTime = message.at;
+    at.textContent = `${message.phone} · ${time(message.at)}`;
+    text.append(at);
+    item.append(text);
+    const code = (message.text.match(/\d{4,8}/) || [])[0];
+    if (code) {
+      const use = document.createElement("button");
+      use.type = "button";
+      use.className = "secondary small";
+      use.textContent = "Use code";
+      use.addEventListener("click", () => {
+        $("code").value = code;
+        $("code").focus();
+      });
+      item.append(use);
+    }
+    list.append(item);
+  }
+}
+
+function showProfile(profile) {
+  const rows = [
+    ["User id", profile.id],
+    ["Phone", profile.phone],
+    ["Invite code", profile.invite],
+    ["Activated code", profile.inv || "none"],
+    ["Invited by", profile.inv_phone ? `${profile.inv_phone} (id ${profile.parent_invite})` : "nobody"],
+    ["Joined", time(profile.date_joined)],
+    ["Last login", time(profile.last_login)],
+    ["Referrals", String(profile.referrals_count)],
+  ];
+  const list = $("profile");
+  list.replaceChildren();
+  for (const [name, value] of rows) {
+    const row = document.createElement("div");
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = name;
+    dd.textContent = String(value);
+    dd.dataset.field = name;
+    row.append(dt, dd);
+    list.append(row);
+  }
+  if (profile.referrals.length > 0) {
+    const row = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = "Invited";
+    const dd = document.createElement("dd");
+    const ul = document.createElement("ul");
+    ul.className = "referrals";
+    for (const referral of profile.referrals) {
+      const li = document.createElement("li");
+      li.textContent = `${referral.phone} · ${time(referral.date)}`;
+      ul.append(li);
+    }
+    dd.append(ul);
+    row.append(dt, dd);
+    list.append(row);
+  }
+}
+
+async function loadProfile() {
+  showProfile(await api("GET", "/profile/me/", undefined, { auth: true }));
+  say("profile-status", "", "");
+}
+
+$("phone-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  step(event.submitter || event.target.querySelector("button"), "phone-status", async () => {
+    const phone = $("phone").value.trim();
+    const sent = await api("POST", "/phone/", { phone });
+    state.phone = phone;
+    say("phone-status", `${sent.message} It expires in ${sent.expires_in} s; a new one can be sent in ${sent.retry_after} s.`, "ok");
+    await loadOutbox();
+    $("code").focus();
+  });
+});
+
+$("outbox-refresh").addEventListener("click", (event) => {
+  step(event.target, "phone-status", loadOutbox);
+});
+
+$("code-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  step(event.submitter || event.target.querySelector("button"), "code-status", async () => {
+    const login = await api("POST", "/code/", { phone: state.phone, code: $("code").value.trim() });
+    state.access = login.access;
+    state.refresh = login.refresh;
+    showTokens();
+    say("code-status", login.created ? `Welcome! Account ${login.user_id} created.` : `Logged in as user ${login.user_id}.`, "ok");
+    await loadProfile();
+  });
+});
+
+$("profile-reload").addEventListener("click", (event) => {
+  step(event.target, "profile-status", loadProfile);
+});
+
+$("invite-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  step(event.submitter || event.target.querySelector("button"), "invite-status", async () => {
+    const inv = $("inv").value.trim();
+    showProfile(await api("PATCH", "/profile/me/", { inv }, { auth: true }));
+    say("invite-status", `Invite code ${inv.toUpperCase()} activated.`, "ok");
+  });
+});
+
+$("token-refresh").addEventListener("click", (event) => {
+  step(event.target, "tokens-status", async () => {
+    const tokens = await api("POST", "/token/refresh/", { refresh: state.refresh });
+    state.access = tokens.access;
+    state.refresh = tokens.refresh;
+    showTokens();
+    say("tokens-status", `New tokens at ${new Date().toLocaleTimeString()}; the old refresh token is retired.`, "ok");
+  });
+});
+
+$("token-revoke").addEventListener("click", (event) => {
+  step(event.target, "tokens-status", async () => {
+    await api("POST", "/token/revoke/", { refresh: state.refresh });
+    state.access = "";
+    state.refresh = "";
+    showTokens();
+    say("tokens-status", "Logged out: this session's refresh tokens no longer work.", "ok");
+  });
+});
+
+updateButtons();

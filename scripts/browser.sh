@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make browser`: the try-it page (`GET /` of the dev server) driven through
+# the whole flow in headless Chromium by tests/browser/flow.mjs, with
+# playwright-core from npm pointed at Debian's Chromium. Screenshots land in
+# target/browser/. Skipped, saying so, only where Chromium is missing and
+# cannot be installed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+mkdir -p target
+
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+    echo "==> installing Debian's chromium (log: target/apt-chromium.log)"
+    if [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+            > target/apt-chromium.log 2>&1 || true
+    else
+        echo "not root, or no apt-get: nothing was installed" > target/apt-chromium.log
+    fi
+    if [ ! -x "$chromium" ]; then
+        echo "SKIPPED: the browser test needs Chromium at $chromium, and it could not be installed here (see target/apt-chromium.log)."
+        exit 0
+    fi
+fi
+
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+cargo build --locked --quiet -p dev-server
+
+port=$(free_port)
+base="http://127.0.0.1:$port"
+PORT=$port BACKEND=memory setsid target/debug/dev-server > target/browser-server.log 2>&1 &
+server=$!
+trap 'kill -- "-$server" 2> /dev/null || true' EXIT
+wait_for "$base/"
+
+BASE_URL=$base CHROMIUM=$chromium SCREENSHOT_DIR=target/browser node tests/browser/flow.mjs

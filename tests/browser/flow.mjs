@@ -1,0 +1,181 @@
+// Drives the dev server's try-it page (`GET /`) through the whole flow in
+// headless Chromium, once at a phone's size and once at a desktop's: a bad
+// phone, then phone, code from the outbox, profile, someone else's invite
+// code, token refresh, log out. Saves a screenshot of each under
+// SCREENSHOT_DIR and fails on any console error (a CSP violation among them).
+//
+//   BASE_URL=http://127.0.0.1:3000 node tests/browser/flow.mjs
+
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const base = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const screenshots = process.env.SCREENSHOT_DIR ?? "target/browser";
+
+// Without the networking flags Chromium keeps calling Google's hosts, which
+// a closed network refuses; the profile is new and empty for every run.
+const FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const API_PATHS = ["/phone/", "/code/", "/profile/", "/token/"];
+
+const SCREENS = [
+  {
+    name: "phone",
+    phone: "+79005550101",
+    options: { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+  },
+  {
+    name: "desktop",
+    phone: "+79005550102",
+    options: { viewport: { width: 1280, height: 900 } },
+  },
+];
+
+async function call(method, path, body, access) {
+  const headers = { "Content-Type": "application/json" };
+  if (access) headers.Authorization = `Bearer ${access}`;
+  const response = await fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json();
+  assert.ok(response.ok, `${method} ${path}: ${response.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+function codeIn(text) {
+  const code = (text.match(/\d{4,8}/) || [])[0];
+  assert.ok(code, `no code in ${JSON.stringify(text)}`);
+  return code;
+}
+
+// The inviter signs up over the API, before the users of the page.
+async function signUp(phone) {
+  await call("POST", "/phone/", { phone });
+  const outbox = await call("GET", `/dev/sms?phone=${encodeURIComponent(phone)}`);
+  const code = codeIn(outbox.messages.at(-1).text);
+  const login = await call("POST", "/code/", { phone, code });
+  const profile = await call("GET", "/profile/me/", undefined, login.access);
+  return { phone, access: login.access, invite: profile.invite };
+}
+
+async function flow(screen, inviter) {
+  const profileDir = mkdtempSync(join(tmpdir(), "phone-auth-chromium-"));
+  const context = await chromium.launchPersistentContext(profileDir, {
+    executablePath,
+    headless: true,
+    args: FLAGS,
+    ...screen.options,
+  });
+  const problems = [];
+  try {
+    context.setDefaultTimeout(10_000);
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      // Chromium logs every 4xx fetch; the API refusing a bad phone is the
+      // point of a step, and the page shows it. Any other error counts.
+      const { pathname } = new URL(message.location().url || base);
+      const refusal = message.text().startsWith("Failed to load resource: the server responded with a status of 4");
+      if (refusal && API_PATHS.some((path) => pathname.startsWith(path))) return;
+      problems.push(`console: ${message.text()} (${message.location().url})`);
+    });
+    page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+    const field = (name) => page.locator(`#profile dd[data-field="${name}"]`);
+
+    const response = await page.goto(`${base}/`);
+    assert.equal(response.status(), 200);
+    await page.getByRole("heading", { name: /phone-auth/ }).waitFor();
+
+    // A bad phone: the problem's detail, in place.
+    await page.getByLabel("Phone number").fill("12345");
+    await page.getByRole("button", { name: "Send code" }).click();
+    await page.locator("#phone-status.error", { hasText: "Enter a valid phone number." }).waitFor();
+    assert.ok(await page.getByRole("button", { name: "Log in" }).isDisabled());
+
+    // The code arrives in the outbox.
+    await page.getByLabel("Phone number").fill(screen.phone);
+    await page.getByRole("button", { name: "Send code" }).click();
+    await page.locator("#phone-status.ok", { hasText: "Verification code sent" }).waitFor();
+    const sms = page.locator("#outbox li .text").first();
+    await sms.waitFor();
+    const code = codeIn(await sms.textContent());
+    if (screen.name === "phone") {
+      await page.getByLabel("Code from the SMS").fill(code);
+    } else {
+      await page.getByRole("button", { name: "Use code" }).first().click();
+      assert.equal(await page.getByLabel("Code from the SMS").inputValue(), code);
+    }
+    await page.getByRole("button", { name: "Log in" }).click();
+    await page.locator("#code-status.ok", { hasText: "created" }).waitFor();
+
+    // The profile, then someone else's invite code (typed in lower case).
+    await field("Phone").filter({ hasText: screen.phone }).waitFor();
+    assert.equal(await field("Activated code").textContent(), "none");
+    await page.getByLabel("Someone else's invite code").fill(inviter.invite.toLowerCase());
+    await page.getByRole("button", { name: "Activate" }).click();
+    await page.locator("#invite-status.ok", { hasText: "activated" }).waitFor();
+    assert.equal(await field("Activated code").textContent(), inviter.invite);
+    assert.match(await field("Invited by").textContent(), new RegExp(`^\\${inviter.phone} `));
+
+    // Refresh: new tokens, and the profile reads with the new access token.
+    const before = await page.locator("#refresh-token").textContent();
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.locator("#tokens-status.ok", { hasText: "New tokens" }).waitFor();
+    assert.notEqual(await page.locator("#refresh-token").textContent(), before);
+    await page.getByRole("button", { name: "Reload" }).click();
+    await page.locator("#last-request", { hasText: "GET /profile/me/ → 200" }).waitFor();
+
+    // Tidy at this size: nothing wider than the screen.
+    const overflow = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll("section, aside, input, button, pre, dl")]
+        .filter((node) => node.getBoundingClientRect().right > width + 0.5)
+        .map((node) => node.id || node.tagName.toLowerCase());
+      return { scroll: document.documentElement.scrollWidth, width, wide };
+    });
+    assert.deepEqual(overflow.wide, [], `wider than the ${screen.name} screen`);
+    assert.ok(overflow.scroll <= overflow.width, `scrolls sideways: ${JSON.stringify(overflow)}`);
+    mkdirSync(screenshots, { recursive: true });
+    const shot = join(screenshots, `try-it-${screen.name}.png`);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: shot, fullPage: true });
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await page.locator("#tokens-status.ok", { hasText: "Logged out" }).waitFor();
+    assert.ok(await page.getByRole("button", { name: "Refresh" }).isDisabled());
+
+    assert.deepEqual(problems, [], "the page logged errors");
+    return shot;
+  } finally {
+    await context.close();
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+}
+
+const inviter = await signUp("+79001112233");
+const shots = [];
+for (const screen of SCREENS) {
+  shots.push(await flow(screen, inviter));
+  console.log(`browser test: the whole flow works at ${screen.name} size`);
+}
+// Both page users show up on the inviter's profile, newest first.
+const profile = await call("GET", "/profile/me/", undefined, inviter.access);
+assert.deepEqual(
+  profile.referrals.map((referral) => referral.phone),
+  SCREENS.map((screen) => screen.phone).reverse(),
+);
+console.log(`browser test: passed; screenshots ${shots.join(", ")}`);
