@@ -24,6 +24,10 @@ if [ ! -x "$chromium" ]; then
     fi
 fi
 
+if ! command -v npm > /dev/null; then
+    echo "the browser test needs Node.js and npm (Debian: apt-get install nodejs npm)" >&2
+    exit 1
+fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 cargo build --locked --quiet -p dev-server
 

@@ -36,6 +36,9 @@ async fn main() -> std::io::Result<()> {
 
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let address = listener.local_addr()?;
-    println!("dev-server listening on http://{address} (backend: {backend:?})");
+    println!(
+        "dev-server listening on http://{address} (backend: {backend:?}); \
+         try the whole flow at http://{address}/"
+    );
     dev_server::serve(listener, server).await
 }
