@@ -1,0 +1,285 @@
+//! Drives every documented response out of a dev server, keeping each
+//! answer under the document's path it belongs to.
+
+use std::sync::Arc;
+
+use api_tests::{
+    Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, TestClock, code_in, config,
+    spawn_server,
+};
+use http::Method;
+use phone_auth::error::Error;
+use serde_json::{Value, json};
+
+use super::spec::Where;
+
+/// What one request answered, and where in the document it belongs.
+pub struct Seen {
+    pub place: Where,
+    pub status: u16,
+    pub reply: Reply,
+}
+
+/// Sends requests and keeps every answer, under its documented path.
+struct Recorder<'a> {
+    app: &'a TestApp,
+    seen: Vec<Seen>,
+}
+
+impl Recorder<'_> {
+    /// `path` is the request's; `template` the document's path it matches.
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        template: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> &Reply {
+        let app = self.app;
+        let mut request = app.http.request(method.clone(), app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body);
+        }
+        let reply = app.send(request).await;
+        let status = reply.status;
+        self.seen.push(Seen {
+            place: Where::new(template, &method, status),
+            status,
+            reply,
+        });
+        &self.seen.last().unwrap().reply
+    }
+
+    async fn post(&mut self, template: &str, body: Value) -> &Reply {
+        self.send(
+            Method::POST,
+            template,
+            template,
+            None,
+            Some(json_bytes(&body)),
+        )
+        .await
+    }
+
+    async fn profile(&mut self, method: Method, id: &str, token: &str, body: Value) -> &Reply {
+        let body = (method == Method::PATCH).then(|| json_bytes(&body));
+        self.send(
+            method,
+            &format!("/profile/{id}/"),
+            "/profile/{id}/",
+            Some(token),
+            body,
+        )
+        .await
+    }
+
+    /// A whole login; the tokens and the profile's id and invite code.
+    async fn login(&mut self, phone: &str) -> Login {
+        assert_eq!(
+            self.post("/phone/", json!({"phone": phone})).await.status,
+            200
+        );
+        let code = self.app.last_code(phone).await;
+        let reply = self
+            .post("/code/", json!({"phone": phone, "code": code}))
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+        let access = reply.body["access"].as_str().unwrap().to_owned();
+        let refresh = reply.body["refresh"].as_str().unwrap().to_owned();
+        let profile = &self
+            .profile(Method::GET, "me", &access, Value::Null)
+            .await
+            .body;
+        Login {
+            id: profile["id"].to_string(),
+            invite: profile["invite"].as_str().unwrap().to_owned(),
+            access,
+            refresh,
+        }
+    }
+}
+
+struct Login {
+    access: String,
+    refresh: String,
+    id: String,
+    invite: String,
+}
+
+fn json_bytes(body: &Value) -> Vec<u8> {
+    serde_json::to_vec(body).unwrap()
+}
+
+/// A different code of the same length.
+fn wrong(code: &str) -> String {
+    code.chars()
+        .map(|c| if c == '0' { '1' } else { '0' })
+        .collect()
+}
+
+/// Drives every documented response out of the dev server: each status,
+/// each problem code, each optional key and header.
+pub async fn scenario() -> Vec<Seen> {
+    let handle = Backend::Memory.store().await;
+    let store = Arc::new(FaultyStore::new(handle.store()));
+    let sms = Arc::new(FlakySms::default());
+    let clock = TestClock::new();
+    let settings = config(&[("ALLOWED_COUNTRY_CODES", "RU"), ("MAX_CODE_ATTEMPTS", "1")]);
+    let app = spawn_server(
+        Backend::Memory,
+        handle,
+        store.clone(),
+        sms.clone(),
+        settings,
+        clock.clone(),
+    )
+    .await;
+    let mut r = Recorder {
+        app: &app,
+        seen: Vec::new(),
+    };
+
+    // Three users, each joining a minute after the one before.
+    let first = r.login(OTHER_PHONE).await;
+    clock.advance_secs(60);
+    let caller = r.login(PHONE).await;
+    clock.advance_secs(60);
+    let last = r.login("+79005556677").await;
+
+    let too_large = format!("{{\"phone\": \"{}\"}}", " ".repeat(5000)).into_bytes();
+    let not_allowed = "+447911123456";
+    for template in ["/phone/", "/code/", "/token/refresh/", "/token/revoke/"] {
+        r.send(Method::GET, template, template, None, None).await;
+        r.send(
+            Method::POST,
+            template,
+            template,
+            None,
+            Some(too_large.clone()),
+        )
+        .await;
+        r.send(Method::POST, template, template, None, Some(b"[]".to_vec()))
+            .await;
+    }
+    for method in [Method::GET, Method::PATCH] {
+        let token = Some(caller.access.as_str());
+        let at = "/profile/{id}/";
+        let big = Some(too_large.clone());
+        r.send(method.clone(), "/profile/me/", at, token, big).await;
+        let bad_limit = "/profile/me/?referrals_limit=0";
+        r.send(method.clone(), bad_limit, at, token, Some(b"{}".to_vec()))
+            .await;
+        let bad_cursor = "/profile/me/?referrals_cursor=x";
+        r.send(method.clone(), bad_cursor, at, token, Some(b"{}".to_vec()))
+            .await;
+        r.send(method.clone(), "/profile/me/", at, None, None).await;
+        let forged = Some("not.a.token");
+        r.send(method.clone(), "/profile/me/", at, forged, None)
+            .await;
+        r.profile(
+            method.clone(),
+            &first.id,
+            &caller.access,
+            json!({"inv": first.invite}),
+        )
+        .await;
+        r.profile(
+            method,
+            "nobody",
+            &caller.access,
+            json!({"inv": first.invite}),
+        )
+        .await;
+    }
+    r.send(Method::DELETE, "/profile/me/", "/profile/{id}/", None, None)
+        .await;
+
+    // Sending codes.
+    r.post("/phone/", json!({"phone": "12345"})).await;
+    r.post("/phone/", json!({"phone": not_allowed})).await;
+    // The last user was sent a code just now: the resend cooldown holds.
+    r.post("/phone/", json!({"phone": "+79005556677"})).await;
+    sms.set_failing(true);
+    r.post("/phone/", json!({"phone": "+79005550001"})).await;
+    sms.set_failing(false);
+
+    // Entering codes.
+    r.post("/code/", json!({"phone": "12345", "code": "1234"}))
+        .await;
+    r.post("/code/", json!({"phone": not_allowed, "code": "1234"}))
+        .await;
+    r.post("/code/", json!({"phone": "+79005550002", "code": "1234"}))
+        .await;
+    let burned = "+79005550003";
+    r.post("/phone/", json!({"phone": burned})).await;
+    let code = code_in(app.sent_sms(burned).await.last().unwrap());
+    for _ in 0..2 {
+        r.post("/code/", json!({"phone": burned, "code": wrong(&code)}))
+            .await;
+    }
+
+    // Invites: the caller's own, a later user's, a code nobody has, a good
+    // one, and a second one.
+    let me = "me";
+    let token = caller.access.as_str();
+    for inv in [
+        caller.invite.as_str(),
+        &last.invite,
+        "ZZZZZZ",
+        &first.invite,
+        &first.invite,
+    ] {
+        r.profile(Method::PATCH, me, token, json!({"inv": inv}))
+            .await;
+    }
+    r.profile(Method::PATCH, me, token, json!({})).await;
+    r.profile(Method::GET, &caller.id, token, Value::Null).await;
+    // The inviter's page lists the caller, with a cursor to a next page.
+    let page = "/profile/me/?referrals_limit=1";
+    r.send(
+        Method::GET,
+        page,
+        "/profile/{id}/",
+        Some(&first.access),
+        None,
+    )
+    .await;
+
+    // Tokens.
+    for template in ["/token/refresh/", "/token/revoke/"] {
+        r.post(template, json!({})).await;
+        r.post(template, json!({"refresh": caller.access})).await;
+    }
+    r.post("/token/refresh/", json!({"refresh": caller.refresh}))
+        .await;
+    r.post("/token/revoke/", json!({"refresh": first.refresh}))
+        .await;
+
+    // The store fails every call: each operation's 503 and 500.
+    let faults: [fn() -> Error; 2] = [
+        || Error::StoreUnavailable("throttled".into()),
+        || Error::Internal("broken".into()),
+    ];
+    for fault in faults {
+        store.fail(Some(fault), None);
+        r.post("/phone/", json!({"phone": "+79005550004"})).await;
+        r.post("/code/", json!({"phone": PHONE, "code": "1234"}))
+            .await;
+        for method in [Method::GET, Method::PATCH] {
+            r.profile(method, me, &last.access, json!({"inv": first.invite}))
+                .await;
+        }
+        r.post("/token/refresh/", json!({"refresh": last.refresh}))
+            .await;
+        r.post("/token/revoke/", json!({"refresh": last.refresh}))
+            .await;
+    }
+    store.fail(None, None);
+    r.seen
+}
