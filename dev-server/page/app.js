@@ -55,7 +55,10 @@ async function step(button, statusId, action) {
     await action();
   } catch (error) {
     if (!(error instanceof Problem)) throw error;
-    say(statusId, error.message, "error");
+    // Access tokens live 5 minutes by default: say how to go on.
+    const expired = error.body && error.body.code === "token_not_valid" && statusId !== "tokens-status";
+    const hint = expired && state.refresh ? " Refresh the tokens (step 6) and try again." : "";
+    say(statusId, error.message + hint, "error");
   } finally {
     button.disabled = false;
     updateButtons();
