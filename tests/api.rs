@@ -629,6 +629,10 @@ async fn the_dev_server_serves_the_try_it_page() {
 
     let head = app.http.head(app.url("/")).send().await.unwrap();
     assert_eq!(head.status(), 200);
+    assert_eq!(
+        head.headers()["content-length"],
+        html.len().to_string().as_str()
+    );
     assert!(head.bytes().await.unwrap().is_empty());
     let post = app.send(app.http.post(app.url("/"))).await;
     assert_problem(&post, 405, "method_not_allowed");

@@ -39,12 +39,8 @@ pub fn respond(method: &Method, path: &str) -> Option<ApiResponse> {
             allow: "GET, HEAD",
         }));
     }
-    let body = if method == Method::HEAD {
-        Bytes::new()
-    } else {
-        Bytes::from_static(text.as_bytes())
-    };
-    let mut response = http::Response::new(body);
+    // hyper sends no body in answer to HEAD, and keeps its length.
+    let mut response = http::Response::new(Bytes::from_static(text.as_bytes()));
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
