@@ -2,25 +2,13 @@
 //! that knows only the seed document would drive it, then the error cases.
 
 use api_tests::{
-    Backend, OTHER_PHONE, PHONE, Reply, TestClock, config, moto_sms, spawn_app, spawn_app_with,
+    Backend, OTHER_PHONE, PHONE, Reply, TestClock, assert_problem, config, moto_sms, spawn_app,
+    spawn_app_with,
 };
 use serde_json::{Value, json};
 
 /// Tests that log in more than once lift the resend cooldown.
 const NO_COOLDOWN: &[(&str, &str)] = &[("RESEND_COOLDOWN_SECONDS", "0")];
-
-fn assert_problem(reply: &Reply, status: u16, code: &str) {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.code(), code, "{:?}", reply.body);
-    assert_eq!(
-        reply.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert_eq!(reply.header("cache-control"), Some("no-store"));
-    assert_eq!(reply.body["status"], status);
-    assert_eq!(reply.body["type"], "about:blank");
-    assert!(reply.body["title"].is_string() && reply.body["detail"].is_string());
-}
 
 fn str_of<'a>(value: &'a Value, key: &str) -> &'a str {
     value[key]

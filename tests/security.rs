@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use api_tests::{
-    Backend, PHONE, Reply, TestApp, TestClock, config, spawn_app, spawn_app_on, spawn_app_with,
+    Backend, PHONE, Reply, TestApp, TestClock, assert_problem, config, spawn_app, spawn_app_on,
+    spawn_app_with,
 };
 use phone_auth::ports::{SmsSender, SystemClock};
 use serde_json::{Value, json};
@@ -14,16 +15,6 @@ use serde_json::{Value, json};
 mod faults;
 #[path = "security/tampering.rs"]
 mod tampering;
-
-pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
-    assert_eq!(reply.status, status, "{:?}", reply.body);
-    assert_eq!(reply.code(), code, "{:?}", reply.body);
-    assert_eq!(
-        reply.header("content-type"),
-        Some("application/problem+json")
-    );
-    assert_eq!(reply.header("cache-control"), Some("no-store"));
-}
 
 fn retry_after(reply: &Reply) -> u64 {
     reply

@@ -69,7 +69,11 @@ pub fn moto_endpoint() -> String {
 }
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    let endpoint = moto_endpoint();
+    sdk_config_at(&moto_endpoint()).await
+}
+
+/// Test credentials and region, every client aimed at `endpoint`.
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
@@ -317,6 +321,21 @@ impl TestApp {
         assert_eq!(reply.status, 200, "{:?}", reply.body);
         reply
     }
+}
+
+/// A problem+json answer with this status and code, as the contract shapes
+/// every error.
+pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{:?}", reply.body);
+    assert_eq!(reply.code(), code, "{:?}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    assert_eq!(reply.body["status"], status);
+    assert_eq!(reply.body["type"], "about:blank");
+    assert!(reply.body["title"].is_string() && reply.body["detail"].is_string());
 }
 
 /// The run of digits in an SMS text.

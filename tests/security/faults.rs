@@ -10,11 +10,10 @@ use phone_auth::error::Error;
 use phone_auth::ports::{SmsSender, Store, SystemClock};
 use serde_json::{Value, json};
 
-use super::assert_problem;
 use api_tests::on_both_backends;
 use api_tests::{
-    Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, config, spawn_app,
-    spawn_app_on, spawn_server,
+    Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, assert_problem, config,
+    sdk_config_at, spawn_app, spawn_app_on, spawn_server,
 };
 
 /// Words that would show the fault's inner detail to a client.
@@ -199,12 +198,7 @@ async fn store_faults_answer_without_detail_and_lose_nothing() {
 
 /// A DynamoDB store on a port where nothing listens.
 async fn unreachable_store() -> Arc<dyn Store> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:1")
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
+    let sdk = sdk_config_at("http://127.0.0.1:1").await;
     let tables = Tables {
         users: "secret-table-users".into(),
         codes: "secret-table-codes".into(),
@@ -241,12 +235,7 @@ async fn dynamodb_unreachable_is_503() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sns_unreachable_is_503_and_spends_nothing() {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:1")
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
+    let sdk = sdk_config_at("http://127.0.0.1:1").await;
     let sns: Arc<dyn SmsSender> = Arc::new(phone_auth::adapters::sns::SnsSms::new(
         aws_sdk_sns::Client::new(&sdk),
     ));
@@ -327,12 +316,7 @@ impl Drop for PrivateMoto {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moto_stopped_mid_test_is_503() {
     let mut moto = PrivateMoto::start().await;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto.endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
+    let sdk = sdk_config_at(&moto.endpoint).await;
     let client = aws_sdk_dynamodb::Client::new(&sdk);
     let tables = Tables {
         users: "users".into(),
