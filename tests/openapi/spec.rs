@@ -134,6 +134,13 @@ impl Spec {
         })
     }
 
+    /// The problem codes a response body's schema allows, when it has a
+    /// `code` held to an enum or a const.
+    pub fn codes(&self, schema: &Value) -> Option<BTreeSet<String>> {
+        let object = self.object_of(&[schema]);
+        object.properties.get("code").and_then(|s| self.allowed(s))
+    }
+
     /// The name of the component schema a body is an instance of.
     pub fn schema_name(&self, node: &Value) -> String {
         let node = node.get("allOf").and_then(|all| all.get(0)).unwrap_or(node);
