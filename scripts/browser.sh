@@ -29,13 +29,6 @@ if ! command -v npm > /dev/null; then
     exit 1
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-cargo build --locked --quiet -p dev-server
-
-port=$(free_port)
-base="http://127.0.0.1:$port"
-PORT=$port BACKEND=memory setsid target/debug/dev-server > target/browser-server.log 2>&1 &
-server=$!
-trap 'kill -- "-$server" 2> /dev/null || true' EXIT
-wait_for "$base/"
+start_dev_server target/browser-server.log
 
 BASE_URL=$base CHROMIUM=$chromium SCREENSHOT_DIR=target/browser node tests/browser/flow.mjs

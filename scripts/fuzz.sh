@@ -9,18 +9,10 @@ cd "$(dirname "$0")/.."
 source scripts/venv.sh
 ensure_venv .venv requirements-test.txt
 mkdir -p target
-cargo build --locked --quiet -p dev-server
-
-port=$(free_port)
-base="http://127.0.0.1:$port"
 # The send limits are opened up so that fuzzing reaches the logic behind
 # them (the Rust tests cover the limits), and tokens outlive the run.
-PORT=$port BACKEND=memory RESEND_COOLDOWN_SECONDS=0 PHONE_MAX_SENDS_PER_HOUR=100 \
-    IP_MAX_SENDS_PER_HOUR=1000000 ACCESS_TTL_SECONDS=3600 \
-    setsid target/debug/dev-server > target/fuzz-server.log 2>&1 &
-server=$!
-trap 'kill -- "-$server" 2> /dev/null || true' EXIT
-wait_for "$base/phone/"
+start_dev_server target/fuzz-server.log RESEND_COOLDOWN_SECONDS=0 PHONE_MAX_SENDS_PER_HOUR=100 \
+    IP_MAX_SENDS_PER_HOUR=1000000 ACCESS_TTL_SECONDS=3600
 
 access=$(.venv/bin/python scripts/dev_login.py "$base" +79123456789)
 .venv/bin/schemathesis run openapi.yaml \

@@ -1,5 +1,6 @@
 # Sourced by the other scripts: makes sure .venv and .venv-sam hold the
-# pinned tools, reinstalling only when a requirements file changed.
+# pinned tools, reinstalling only when a requirements file changed; finds
+# free ports, waits for servers, starts a dev server to test against.
 ensure_venv() {
     local venv=$1 requirements=$2
     if [ ! -f "$venv/.requirements" ] || ! cmp -s "$requirements" "$venv/.requirements"; then
@@ -30,4 +31,19 @@ while time.time() < deadline:
         time.sleep(0.2)
 sys.exit(f"{sys.argv[1]} did not answer in {sys.argv[2]} s")
 PY
+}
+
+# start_dev_server LOG [NAME=VALUE...]: a debug dev server on the memory
+# backend, on a free port, with the given settings, logging to LOG. Sets
+# $base to its URL and stops it when the calling script exits.
+start_dev_server() {
+    local log=$1 port
+    shift
+    cargo build --locked --quiet -p dev-server
+    port=$(free_port)
+    base="http://127.0.0.1:$port"
+    env PORT="$port" BACKEND=memory "$@" setsid target/debug/dev-server > "$log" 2>&1 &
+    dev_server_pid=$!
+    trap 'kill -- "-$dev_server_pid" 2> /dev/null || true' EXIT
+    wait_for "$base/"
 }
