@@ -25,7 +25,7 @@ async function api(method, path, body, { auth = false } = {}) {
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  } catch (error) {
+  } catch {
     $("last-request").textContent = `${method} ${path}: no answer`;
     throw new Problem(0, { detail: "The server did not answer. Is it running?" });
   }
@@ -137,23 +137,7 @@ function showProfile(profile) {
     ["Last login", time(profile.last_login)],
     ["Referrals", String(profile.referrals_count)],
   ];
-  const list = $("profile");
-  list.replaceChildren();
-  for (const [name, value] of rows) {
-    const row = document.createElement("div");
-    const dt = document.createElement("dt");
-    const dd = document.createElement("dd");
-    dt.textContent = name;
-    dd.textContent = String(value);
-    dd.dataset.field = name;
-    row.append(dt, dd);
-    list.append(row);
-  }
   if (profile.referrals.length > 0) {
-    const row = document.createElement("div");
-    const dt = document.createElement("dt");
-    dt.textContent = "Invited";
-    const dd = document.createElement("dd");
     const ul = document.createElement("ul");
     ul.className = "referrals";
     for (const referral of profile.referrals) {
@@ -161,7 +145,18 @@ function showProfile(profile) {
       li.textContent = `${referral.phone} · ${time(referral.date)}`;
       ul.append(li);
     }
-    dd.append(ul);
+    rows.push(["Invited", ul]);
+  }
+  const list = $("profile");
+  list.replaceChildren();
+  for (const [name, value] of rows) {
+    const row = document.createElement("div");
+    const dt = document.createElement("dt");
+    const dd = document.createElement("dd");
+    dt.textContent = name;
+    // A string goes in as text, never as markup.
+    dd.append(value instanceof Node ? value : String(value));
+    dd.dataset.field = name;
     row.append(dt, dd);
     list.append(row);
   }
