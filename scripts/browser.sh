@@ -29,6 +29,8 @@ if ! command -v npm > /dev/null; then
     exit 1
 fi
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-start_dev_server target/browser-server.log
+# No resend cooldown: the inviter, signed up over the API at the start,
+# logs in again on the page at the end.
+start_dev_server target/browser-server.log RESEND_COOLDOWN_SECONDS=0
 
 BASE_URL=$base CHROMIUM=$chromium SCREENSHOT_DIR=target/browser node tests/browser/flow.mjs

@@ -1,8 +1,10 @@
 // Drives the dev server's try-it page (`GET /`) through the whole flow in
 // headless Chromium, once at a phone's size and once at a desktop's: a bad
 // phone, then phone, code from the outbox, profile, someone else's invite
-// code, token refresh, log out. Saves a screenshot of each under
-// SCREENSHOT_DIR and fails on any console error (a CSP violation among them).
+// code, token refresh, log out; then the inviter logs in on the page and
+// sees both users among their referrals. Saves a screenshot of each size
+// under SCREENSHOT_DIR and fails on any console error (a CSP violation among
+// them).
 //
 //   BASE_URL=http://127.0.0.1:3000 node tests/browser/flow.mjs
 
@@ -72,13 +74,15 @@ async function signUp(phone) {
   return { phone, access: login.access, invite: profile.invite };
 }
 
-async function flow(screen, inviter) {
+// A page in a fresh Chromium profile at a screen's size, handed to `use`;
+// fails when the page logged an error.
+async function withPage(options, use) {
   const profileDir = mkdtempSync(join(tmpdir(), "phone-auth-chromium-"));
   const context = await chromium.launchPersistentContext(profileDir, {
     executablePath,
     headless: true,
     args: FLAGS,
-    ...screen.options,
+    ...options,
   });
   const problems = [];
   try {
@@ -94,11 +98,45 @@ async function flow(screen, inviter) {
       problems.push(`console: ${message.text()} (${message.location().url})`);
     });
     page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
-    const field = (name) => page.locator(`#profile dd[data-field="${name}"]`);
-
     const response = await page.goto(`${base}/`);
     assert.equal(response.status(), 200);
     await page.getByRole("heading", { name: /phone-auth/ }).waitFor();
+    const result = await use(page);
+    assert.deepEqual(problems, [], "the page logged errors");
+    return result;
+  } finally {
+    await context.close();
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+}
+
+const profileField = (page, name) => page.locator(`#profile dd[data-field="${name}"]`);
+
+// Phone, the code from the outbox (typed, or taken with "Use code"), log in;
+// answers what the page said.
+async function logIn(page, phone, { typeCode }) {
+  await page.getByLabel("Phone number").fill(phone);
+  await page.getByRole("button", { name: "Send code" }).click();
+  await page.locator("#phone-status.ok", { hasText: "Verification code sent" }).waitFor();
+  const sms = page.locator("#outbox li .text").first();
+  await sms.waitFor();
+  const code = codeIn(await sms.textContent());
+  if (typeCode) {
+    await page.getByLabel("Code from the SMS").fill(code);
+  } else {
+    await page.getByRole("button", { name: "Use code" }).first().click();
+    assert.equal(await page.getByLabel("Code from the SMS").inputValue(), code);
+  }
+  await page.getByRole("button", { name: "Log in" }).click();
+  const status = page.locator("#code-status.ok");
+  await status.waitFor();
+  await profileField(page, "Phone").filter({ hasText: phone }).waitFor();
+  return status.textContent();
+}
+
+async function flow(screen, inviter) {
+  return withPage(screen.options, async (page) => {
+    const field = (name) => profileField(page, name);
 
     // A bad phone: the problem's detail, in place.
     await page.getByLabel("Phone number").fill("12345");
@@ -106,24 +144,10 @@ async function flow(screen, inviter) {
     await page.locator("#phone-status.error", { hasText: "Enter a valid phone number." }).waitFor();
     assert.ok(await page.getByRole("button", { name: "Log in" }).isDisabled());
 
-    // The code arrives in the outbox.
-    await page.getByLabel("Phone number").fill(screen.phone);
-    await page.getByRole("button", { name: "Send code" }).click();
-    await page.locator("#phone-status.ok", { hasText: "Verification code sent" }).waitFor();
-    const sms = page.locator("#outbox li .text").first();
-    await sms.waitFor();
-    const code = codeIn(await sms.textContent());
-    if (screen.name === "phone") {
-      await page.getByLabel("Code from the SMS").fill(code);
-    } else {
-      await page.getByRole("button", { name: "Use code" }).first().click();
-      assert.equal(await page.getByLabel("Code from the SMS").inputValue(), code);
-    }
-    await page.getByRole("button", { name: "Log in" }).click();
-    await page.locator("#code-status.ok", { hasText: "created" }).waitFor();
+    const said = await logIn(page, screen.phone, { typeCode: screen.name === "phone" });
+    assert.match(said, /created/);
 
-    // The profile, then someone else's invite code (typed in lower case).
-    await field("Phone").filter({ hasText: screen.phone }).waitFor();
+    // Someone else's invite code (typed in lower case).
     assert.equal(await field("Activated code").textContent(), "none");
     await page.getByLabel("Someone else's invite code").fill(inviter.invite.toLowerCase());
     await page.getByRole("button", { name: "Activate" }).click();
@@ -157,13 +181,8 @@ async function flow(screen, inviter) {
     await page.getByRole("button", { name: "Log out" }).click();
     await page.locator("#tokens-status.ok", { hasText: "Logged out" }).waitFor();
     assert.ok(await page.getByRole("button", { name: "Refresh" }).isDisabled());
-
-    assert.deepEqual(problems, [], "the page logged errors");
     return shot;
-  } finally {
-    await context.close();
-    rmSync(profileDir, { recursive: true, force: true });
-  }
+  });
 }
 
 const inviter = await signUp("+79001112233");
@@ -172,10 +191,20 @@ for (const screen of SCREENS) {
   shots.push(await flow(screen, inviter));
   console.log(`browser test: the whole flow works at ${screen.name} size`);
 }
-// Both page users show up on the inviter's profile, newest first.
+// Both page users show up on the inviter's profile, newest first: over the
+// API, and on the page when the inviter logs in there.
 const profile = await call("GET", "/profile/me/", undefined, inviter.access);
 assert.deepEqual(
   profile.referrals.map((referral) => referral.phone),
   SCREENS.map((screen) => screen.phone).reverse(),
 );
+await withPage(SCREENS.at(-1).options, async (page) => {
+  assert.match(await logIn(page, inviter.phone, { typeCode: false }), /Logged in as user/);
+  assert.equal(await profileField(page, "Referrals").textContent(), String(SCREENS.length));
+  const invited = await profileField(page, "Invited").locator("li").allTextContents();
+  assert.deepEqual(
+    invited.map((line) => line.split(" · ")[0]),
+    SCREENS.map((screen) => screen.phone).reverse(),
+  );
+});
 console.log(`browser test: passed; screenshots ${shots.join(", ")}`);
