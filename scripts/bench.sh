@@ -29,7 +29,8 @@ port=$(free_port)
 MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH=target/moto_recording setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/bench-moto.log 2>&1 &
 pids+=($!)
 wait_for "http://127.0.0.1:$port/moto-api/"
+start_tls_proxy "$port"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
-MOTO_ENDPOINT="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+MOTO_ENDPOINT="http://127.0.0.1:$port" MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
     AWS_EC2_METADATA_DISABLED=true target/release/bench

@@ -47,3 +47,26 @@ start_dev_server() {
     trap 'kill -- "-$dev_server_pid" 2> /dev/null || true' EXIT
     wait_for "$base/"
 }
+
+# start_tls_proxy UPSTREAM_PORT: a TLS terminator (scripts/tls_proxy.py) in
+# front of the moto on UPSTREAM_PORT, with a throwaway authority. Sets
+# $tls_endpoint and $tls_bundle (that authority beside the system roots,
+# for SSL_CERT_FILE) and adds its pid to $pids for the caller's cleanup.
+start_tls_proxy() {
+    local upstream=$1 port dir
+    port=$(free_port)
+    dir=target/bench-tls
+    rm -rf "$dir"
+    setsid .venv/bin/python scripts/tls_proxy.py "$port" "127.0.0.1:$upstream" "$dir" > target/tls-proxy.log 2>&1 &
+    pids+=($!)
+    for _ in $(seq 100); do
+        [ -f "$dir/ready" ] && break
+        sleep 0.1
+    done
+    if [ ! -f "$dir/ready" ]; then
+        cat target/tls-proxy.log
+        return 1
+    fi
+    tls_endpoint="https://localhost:$port"
+    tls_bundle="$PWD/$dir/ca-bundle.pem"
+}

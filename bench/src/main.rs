@@ -10,8 +10,10 @@
 //! wrk run, default 10), BENCH_BIN_DIR (the host release binaries, default
 //! target/release).
 
+mod cgroup;
 mod load;
 mod runtime;
+mod targets;
 mod warm;
 
 use std::collections::HashMap;
@@ -29,7 +31,9 @@ use phone_auth::config::{Settings, Tables};
 use phone_auth::ports::SystemClock;
 use serde_json::{Value, json};
 
+use cgroup::CpuGroup;
 use runtime::RuntimeApi;
+use targets::Targets;
 
 const FUNCTIONS: [&str; 5] = [
     "phone-enter",
@@ -258,10 +262,30 @@ impl Tokens {
     }
 }
 
+/// Where a cold start runs: on the whole machine, or inside a cgroup whose
+/// CPU quota is the function's Lambda share.
+#[derive(Clone, Copy)]
+enum Cpu<'a> {
+    Full,
+    Share(&'a CpuGroup),
+}
+
 struct ColdStart {
     median: Duration,
     max: Duration,
+    /// CPU the process used from exec to its first response (median).
+    cpu: Duration,
     peak_rss_kib: u64,
+}
+
+impl ColdStart {
+    fn times(&self) -> String {
+        format!("{:.1} / {:.1} ms", ms(self.median), ms(self.max))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }
 
 /// The high-water mark of a process's resident memory.
@@ -277,37 +301,54 @@ fn peak_rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// One way of starting a function: its binary, environment and Lambda
+/// memory size.
+struct Launch<'a> {
+    function: &'a str,
+    binary: &'a Path,
+    env: &'a HashMap<String, String>,
+    memory_mb: u32,
+}
+
 async fn cold_starts(
-    function: &str,
-    binary: &Path,
+    launch: &Launch<'_>,
     spawns: usize,
-    env: &HashMap<String, String>,
     tokens: &mut Tokens,
     io: bool,
+    cpu: Cpu<'_>,
 ) -> ColdStart {
+    let function = launch.function;
     let mut times = Vec::new();
+    let mut cpu_times = Vec::new();
     let mut peak = 0;
     for spawn in 0..spawns {
         let runtime = RuntimeApi::start().await;
         let answered = runtime.offer(event(function, spawn, tokens, io));
-        let started = Instant::now();
-        let mut child = Command::new(binary)
-            .envs(env)
+        let mut command = Command::new(launch.binary);
+        command
+            .envs(launch.env)
             .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
             .env("AWS_LAMBDA_FUNCTION_NAME", function)
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                launch.memory_mb.to_string(),
+            )
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the function starts");
+            .stderr(Stdio::null());
+        if let Cpu::Share(group) = cpu {
+            group.confine(&mut command);
+        }
+        let started = Instant::now();
+        let mut child = command.spawn().expect("the function starts");
         let response = tokio::time::timeout(Duration::from_secs(30), answered)
             .await
             .expect("the function answers within 30 s")
             .expect("a response");
         times.push(started.elapsed());
+        cpu_times.push(Duration::from_nanos(cgroup::process_cpu_ns(child.id())));
         peak = peak.max(peak_rss_kib(child.id()));
         child.kill().expect("stopping the function");
         child.wait().expect("reaping the function");
@@ -319,9 +360,11 @@ async fn cold_starts(
         );
     }
     times.sort();
+    cpu_times.sort();
     ColdStart {
         median: times[times.len() / 2],
         max: *times.last().unwrap(),
+        cpu: cpu_times[cpu_times.len() / 2],
         peak_rss_kib: peak,
     }
 }
@@ -340,12 +383,7 @@ async fn main() {
         .expect("BENCH_SPAWNS is a number");
     let bin_dir = env_or("BENCH_BIN_DIR", "target/release");
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&moto)
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
+    let sdk = phone_auth::startup::moto_sdk_config(&moto).await;
     // Tables of this run's own: a moto may serve several runs.
     let prefix = format!("bench{}", std::process::id());
     let tables = Tables {
@@ -451,7 +489,8 @@ async fn main() {
         refresh: Vec::new(),
         revoke: Vec::new(),
     };
-    for i in 0..spawns {
+    // Success-path starts at full CPU and at the share each use a token.
+    for i in 0..2 * spawns {
         let user = api.login(&format!("+79123001{i:03}")).await;
         tokens
             .refresh
@@ -462,9 +501,16 @@ async fn main() {
             .push(other["refresh"].as_str().unwrap().to_owned());
     }
 
+    // The functions reach moto over TLS when a terminator runs in front of
+    // it (`make bench`), trusting its authority through SSL_CERT_FILE, so
+    // loading the roots and the handshake are in the success-path figures.
+    let tls = std::env::var("MOTO_TLS_ENDPOINT")
+        .ok()
+        .zip(std::env::var("BENCH_CA_BUNDLE").ok());
     let mut env = settings(&tables);
+    let endpoint = tls.as_ref().map_or(moto.as_str(), |(url, _)| url.as_str());
     for (k, v) in [
-        ("AWS_ENDPOINT_URL", moto.as_str()),
+        ("AWS_ENDPOINT_URL", endpoint),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
         ("AWS_REGION", "us-east-1"),
@@ -472,30 +518,107 @@ async fn main() {
     ] {
         env.insert(k.into(), v.into());
     }
+    if let Some((_, bundle)) = &tls {
+        env.insert("SSL_CERT_FILE".into(), bundle.clone());
+    }
+
+    let memory: HashMap<String, u32> = schema::function_memory_sizes(schema::TEMPLATE)
+        .expect("template.yaml names each function's MemorySize")
+        .into_iter()
+        .collect();
+    let mut groups = HashMap::new();
+    let mut no_group = None;
+    for mb in memory.values() {
+        if groups.contains_key(mb) {
+            continue;
+        }
+        match CpuGroup::create(&format!("phone-auth-bench-{mb}mb"), *mb) {
+            Ok(group) => drop(groups.insert(*mb, group)),
+            Err(why) => no_group = Some(why),
+        }
+    }
+    if let Some(why) = &no_group {
+        println!("No cgroup for Lambda's CPU share ({why}): full-CPU columns only.\n");
+    }
 
     println!(
-        "| function | cold start, no I/O: median / max | cold start, success path: median / max | peak RSS | bootstrap (arm64) | zip | request | DynamoDB calls | SNS calls |"
+        "| function | MemorySize: CPU quota | no I/O, full CPU | no I/O, at its share | no I/O, CPU used | success over {}, full CPU | success, at its share | success, CPU used | peak RSS |",
+        if tls.is_some() { "TLS" } else { "plain HTTP" }
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut targets = Targets::default();
     for function in FUNCTIONS {
         let binary = Path::new(&bin_dir).join(function);
-        let bare = cold_starts(function, &binary, spawns, &env, &mut tokens, false).await;
-        let cold = cold_starts(function, &binary, spawns, &env, &mut tokens, true).await;
+        let memory_mb = memory[function];
+        let launch = Launch {
+            function,
+            binary: &binary,
+            env: &env,
+            memory_mb,
+        };
+        let group = groups.get(&memory_mb);
+        let bare = cold_starts(&launch, spawns, &mut tokens, false, Cpu::Full).await;
+        let cold = cold_starts(&launch, spawns, &mut tokens, true, Cpu::Full).await;
+        let mut shared = None;
+        if let Some(group) = group {
+            let throttled = group.throttled_periods();
+            let bare = cold_starts(&launch, spawns, &mut tokens, false, Cpu::Share(group)).await;
+            let cold = cold_starts(&launch, spawns, &mut tokens, true, Cpu::Share(group)).await;
+            let throttled = group.throttled_periods() - throttled;
+            shared = Some((bare, cold, throttled));
+        }
+        let na = || "n/a".to_owned();
+        let peak = [Some(&bare), Some(&cold)]
+            .into_iter()
+            .chain(shared.iter().flat_map(|(b, c, _)| [Some(b), Some(c)]))
+            .flatten()
+            .map(|c| c.peak_rss_kib)
+            .max()
+            .unwrap_or(0);
+        println!(
+            "| {function} | {memory_mb} MB: {} | {} | {} | {:.2} ms | {} | {} | {:.2} ms | {:.1} MiB |",
+            group.map_or_else(na, |g| format!("{:.1}%", g.quota_us as f64 / 1000.0)),
+            bare.times(),
+            shared.as_ref().map_or_else(na, |(b, _, _)| b.times()),
+            ms(shared.as_ref().map_or(bare.cpu, |(b, _, _)| b.cpu)),
+            cold.times(),
+            shared.as_ref().map_or_else(na, |(_, c, _)| c.times()),
+            ms(shared.as_ref().map_or(cold.cpu, |(_, c, _)| c.cpu)),
+            peak as f64 / 1024.0,
+        );
+        targets.add(
+            function,
+            &bare,
+            shared.as_ref().map(|(b, c, _)| (b, c)),
+            peak,
+        );
+        if let Some((_, _, throttled)) = shared
+            && throttled > 0
+        {
+            targets.throttled.push(format!("{function}: {throttled}"));
+        }
+    }
+    println!(
+        "\n{spawns} cold starts per function and column (median / max); binaries from {bin_dir}; moto at {endpoint}. \
+         A CPU quota is per 100 ms period (Lambda: MemorySize / {} MB of one vCPU); CPU used is the process's own, from exec to its first response, at its share.",
+        cgroup::MB_PER_VCPU
+    );
+
+    println!("\n| function | bootstrap (arm64) | zip | request | DynamoDB calls | SNS calls |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for function in FUNCTIONS {
+        let bootstrap = format!("target/lambda/{function}/bootstrap");
+        let zip = format!("target/lambda/{function}/bootstrap.zip");
+        targets.sizes(function, &bootstrap, &zip);
         for (path, (dynamodb, sns)) in &round_trips[function] {
             println!(
-                "| {function} | {:.1} / {:.1} ms | {:.1} / {:.1} ms | {:.1} MiB | {} | {} | {path} | {dynamodb} | {sns} |",
-                ms(bare.median),
-                ms(bare.max),
-                ms(cold.median),
-                ms(cold.max),
-                bare.peak_rss_kib.max(cold.peak_rss_kib) as f64 / 1024.0,
-                size(&format!("target/lambda/{function}/bootstrap")),
-                size(&format!("target/lambda/{function}/bootstrap.zip")),
+                "| {function} | {} | {} | {path} | {dynamodb} | {sns} |",
+                size(&bootstrap),
+                size(&zip),
             );
         }
     }
-    println!("\n{spawns} cold starts per function; binaries from {bin_dir}; moto at {moto}.");
+    targets.print();
 
     let requests: usize = env_or("BENCH_WARM_REQUESTS", "2000")
         .parse()

@@ -120,8 +120,8 @@ impl DevServer {
                 Backend::Memory => (Arc::new(MemoryStore::new()), Arc::new(ConsoleSms)),
                 Backend::Aws => {
                     let tables: Tables = settings.tables()?;
-                    let sdk = phone_auth::lambda::aws_sdk_config().await;
-                    phone_auth::lambda::aws_ports(&sdk, tables)
+                    let sdk = phone_auth::startup::aws_sdk_config().await;
+                    phone_auth::startup::aws_ports(&sdk, tables)
                 }
             };
         Ok(DevServer::new(config, store, sms, Arc::new(SystemClock)))

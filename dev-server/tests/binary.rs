@@ -192,12 +192,7 @@ async fn aws_backend_runs_on_moto() {
         sessions: format!("{prefix}-sessions"),
         invites: format!("{prefix}-invites"),
     };
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(&endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
+    let sdk = phone_auth::startup::moto_sdk_config(&endpoint).await;
     phone_auth::adapters::dynamodb::schema::create_tables(
         &aws_sdk_dynamodb::Client::new(&sdk),
         &tables,

@@ -2,45 +2,17 @@
 //! once per cold start, and translating events to and from `ApiRequest`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::secrets;
-use crate::adapters::sns::SnsSms;
-use crate::config::{Config, ConfigError, Settings, Tables};
+use crate::config::{Config, ConfigError, Settings};
 use crate::domain::service::Service;
 use crate::http::routes::Endpoint;
 use crate::http::{ApiRequest, ApiResponse, App};
-use crate::ports::{SmsSender, Store, SystemClock};
-
-/// Loads the AWS configuration (region, credentials, `AWS_ENDPOINT_URL`)
-/// with timeouts short enough that a stalled call fails well inside the
-/// function's own timeout.
-pub async fn aws_sdk_config() -> aws_config::SdkConfig {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(5))
-        .build();
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .load()
-        .await
-}
-
-/// The DynamoDB store and the SNS sender, built on one SDK configuration.
-pub fn aws_ports(
-    sdk: &aws_config::SdkConfig,
-    tables: Tables,
-) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), tables);
-    let sms = SnsSms::new(aws_sdk_sns::Client::new(sdk));
-    (Arc::new(store), Arc::new(sms))
-}
+use crate::ports::SystemClock;
+use crate::startup;
 
 /// Reads the configuration or stops the process with one clear line: a
 /// log line where logging is set up, else a line on standard error.
@@ -57,11 +29,11 @@ pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
 
 pub async fn app_from_env() -> App {
     let mut settings = Settings::from_env();
-    let sdk = aws_sdk_config().await;
+    let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     config_or_exit(secrets::resolve(&sdk, &mut settings).await);
     let config: Config = config_or_exit(settings.config());
     let tables = config_or_exit(settings.tables());
-    let (store, sms) = aws_ports(&sdk, tables);
+    let (store, sms) = startup::aws_ports(&sdk, tables);
     App::new(Service::new(config, store, sms, Arc::new(SystemClock)))
 }
 

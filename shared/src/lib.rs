@@ -9,5 +9,6 @@ pub mod error;
 pub mod http;
 pub mod lambda;
 pub mod ports;
+pub mod startup;
 
 pub use error::{Error, Result};

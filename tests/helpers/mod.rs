@@ -74,12 +74,7 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 /// Test credentials and region, every client aimed at `endpoint`.
 pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await
+    phone_auth::startup::moto_sdk_config(endpoint).await
 }
 
 /// Four new tables with a unique prefix, so every test starts empty.

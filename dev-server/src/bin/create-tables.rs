@@ -4,7 +4,8 @@
 
 use phone_auth::adapters::dynamodb::schema;
 use phone_auth::config::Settings;
-use phone_auth::lambda::{aws_sdk_config, config_or_exit};
+use phone_auth::lambda::config_or_exit;
+use phone_auth::startup::aws_sdk_config;
 
 #[tokio::main]
 async fn main() {

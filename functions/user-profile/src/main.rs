@@ -2,7 +2,8 @@
 
 use phone_auth::http::routes::Endpoint;
 
-#[tokio::main]
+// One request at a time per instance: one thread, no worker pool to start.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     phone_auth::lambda::run(Endpoint::Profile).await
 }

@@ -5,17 +5,27 @@ use async_trait::async_trait;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 
+use crate::adapters::lazy::LazyClient;
 use crate::domain::phone::Phone;
 use crate::error::{Error, Result};
 use crate::ports::SmsSender;
 
 pub struct SnsSms {
-    client: aws_sdk_sns::Client,
+    client: LazyClient<aws_sdk_sns::Client>,
 }
 
 impl SnsSms {
     pub fn new(client: aws_sdk_sns::Client) -> SnsSms {
-        SnsSms { client }
+        SnsSms {
+            client: LazyClient::ready(client),
+        }
+    }
+
+    /// A sender whose client is built on its first message.
+    pub fn lazy(sdk: &aws_config::SdkConfig) -> SnsSms {
+        SnsSms {
+            client: LazyClient::new(sdk, aws_sdk_sns::Client::new),
+        }
     }
 }
 

@@ -1,5 +1,10 @@
+mod metadata;
+
 use phonenumber::country::Id as Region;
-use phonenumber::{Mode, PhoneNumber};
+use std::sync::Arc;
+
+use phonenumber::PhoneNumber;
+use phonenumber::metadata::Database;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
@@ -26,13 +31,8 @@ impl Phone {
         {
             return Err(Error::InvalidPhone);
         }
-        let region = if input.starts_with('+') {
-            None
-        } else {
-            Some(default_region.ok_or(Error::InvalidPhone)?)
-        };
-        let number = phonenumber::parse(region, input).map_err(|_| Error::InvalidPhone)?;
-        if !phonenumber::is_valid(&number) {
+        let (database, number) = parse_split(input, default_region).ok_or(Error::InvalidPhone)?;
+        if !phonenumber::is_valid_with(&database, &number) {
             return Err(Error::InvalidPhone);
         }
         Ok(Phone(e164(&number)))
@@ -40,9 +40,8 @@ impl Phone {
 
     /// The ISO 3166-1 region libphonenumber assigns to this number.
     pub fn region(&self) -> Option<Region> {
-        phonenumber::parse(None, &self.0)
-            .ok()
-            .and_then(|number| number.country().id())
+        let (database, number) = parse_split(&self.0, None)?;
+        number.metadata(&database)?.id().parse().ok()
     }
 
     pub fn as_str(&self) -> &str {
@@ -55,8 +54,71 @@ impl Phone {
     }
 }
 
+/// Shortest national number worth parsing: no region has valid numbers of
+/// two digits or fewer (a test holds the metadata to this).
+const MIN_NATIONAL_DIGITS: usize = 3;
+
+/// Parses `input` with a database of only the regions the parse can
+/// consult: the calling code after a `+`; else the default region's, and
+/// the one after that region's international prefix when the number starts
+/// with it. A number with a `+` first, or none at all, goes to the parser
+/// as an RFC 3966 `tel:` URI of its digits, which the parser reads exactly
+/// as it reads the typed form, without compiling the Unicode patterns it
+/// needs for free text (tens of milliseconds at a cold start); any other
+/// shape (a `+` after a bracket, say) is parsed as typed.
+fn parse_split(
+    input: &str,
+    default_region: Option<Region>,
+) -> Option<(Arc<Database>, PhoneNumber)> {
+    let digits: String = input.chars().filter(char::is_ascii_digit).collect();
+    if input.starts_with('+') {
+        let code = metadata::code_prefix(&digits)?;
+        let national = &digits[code.to_string().len()..];
+        if national.len() < MIN_NATIONAL_DIGITS {
+            return None;
+        }
+        let database = metadata::for_codes(&[code]);
+        let number =
+            phonenumber::parse_with(&database, None, format!("tel:+{code}-{national}")).ok()?;
+        return Some((database, number));
+    }
+    let region = default_region?;
+    if digits.len() < MIN_NATIONAL_DIGITS {
+        return None;
+    }
+    let home = metadata::region_code(region)?;
+    let local = metadata::for_codes(&[home]);
+    let mut codes = vec![home];
+    let idd = local
+        .by_id(region.as_ref())
+        .and_then(|m| m.international_prefix())
+        .and_then(|prefix| prefix.find(&digits))
+        .filter(|m| m.start() == 0)
+        .map(|m| &digits[m.end()..]);
+    codes.extend(idd.and_then(metadata::code_prefix));
+    let typed = match input.split_once('+') {
+        None => format!("tel:{digits}"),
+        Some((_, after)) => {
+            // The parser reads a `+` after other characters as a calling code.
+            let after: String = after.chars().filter(char::is_ascii_digit).collect();
+            codes.extend(metadata::code_prefix(&after));
+            input.to_owned()
+        }
+    };
+    let database = if codes == [home] {
+        local
+    } else {
+        metadata::for_codes(&codes)
+    };
+    let number = phonenumber::parse_with(&database, Some(region), typed).ok()?;
+    Some((database, number))
+}
+
+/// E.164 as the crate's formatter writes it. Not through the formatter:
+/// it loads the whole database even when given one (`unwrap_or(&DATABASE)`
+/// forces its lazy static).
 fn e164(number: &PhoneNumber) -> String {
-    number.format().mode(Mode::E164).to_string()
+    format!("+{}{}", number.code().value(), number.national())
 }
 
 impl std::fmt::Display for Phone {
@@ -68,6 +130,142 @@ impl std::fmt::Display for Phone {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use phonenumber::Mode;
+    use phonenumber::metadata::DATABASE;
+
+    /// What the whole database says of an input, as this type read it
+    /// before the metadata was split: E.164 and region, or refused.
+    fn whole_database(input: &str, region: Option<Region>) -> Option<(String, Option<Region>)> {
+        let number = phonenumber::parse(region, input).ok()?;
+        if !phonenumber::is_valid(&number) {
+            return None;
+        }
+        let e164 = number.format().mode(Mode::E164).to_string();
+        let region = phonenumber::parse(None, &e164).ok()?.country().id();
+        Some((e164, region))
+    }
+
+    fn split_metadata(input: &str, region: Option<Region>) -> Option<(String, Option<Region>)> {
+        let phone = Phone::parse(input, region).ok()?;
+        let region = phone.region();
+        Some((phone.0, region))
+    }
+
+    /// Inputs of every shape, for every region's example numbers: with a
+    /// `+`, national in their own region and in others, after another
+    /// region's international prefix, with a `+` inside, and random digits.
+    fn corpus() -> Vec<(String, Option<Region>)> {
+        let regions =
+            |ids: &[&str]| -> Vec<Region> { ids.iter().map(|id| id.parse().unwrap()).collect() };
+        let elsewhere = regions(&["RU", "GB", "US", "IT"]);
+        let dialling_out = [("RU", "810"), ("GB", "00"), ("US", "011"), ("AU", "0011")];
+        let mut inputs = Vec::new();
+        for code in 1..=999u16 {
+            let Some(entries) = DATABASE.by_code(&code) else {
+                continue;
+            };
+            for meta in entries {
+                let own: Option<Region> = meta.id().parse().ok();
+                let d = meta.descriptors();
+                let examples: Vec<&str> = [
+                    Some(d.general()),
+                    d.fixed_line(),
+                    d.mobile(),
+                    d.toll_free(),
+                    d.premium_rate(),
+                    d.voip(),
+                    d.uan(),
+                ]
+                .into_iter()
+                .flatten()
+                .filter_map(|desc| desc.example())
+                .collect();
+                for (i, example) in examples.iter().enumerate() {
+                    inputs.push((format!("+{code}{example}"), None));
+                    inputs.push((format!("+{code} ({example})"), None));
+                    inputs.push((format!("+{code}0{example}"), None));
+                    if let Some(own) = own {
+                        inputs.push((example.to_string(), Some(own)));
+                        if let Some(prefix) = meta.national_prefix() {
+                            inputs.push((format!("{prefix}{example}"), Some(own)));
+                        }
+                        inputs.push((format!("{code}{example}"), Some(own)));
+                    }
+                    for other in &elsewhere {
+                        inputs.push((example.to_string(), Some(*other)));
+                    }
+                    if i == 0 {
+                        for (from, idd) in dialling_out {
+                            let from = from.parse().ok();
+                            inputs.push((format!("{idd}{code}{example}"), from));
+                            inputs.push((format!("{idd} {code} {example}"), from));
+                        }
+                        inputs.push((format!("8 (+{code}) {example}"), elsewhere.first().copied()));
+                    }
+                }
+            }
+        }
+        // Random digit runs, from a fixed seed.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..3000 {
+            let len = 4 + (next() % 13) as usize;
+            let digits: String = (0..len)
+                .map(|_| char::from(b'0' + (next() % 10) as u8))
+                .collect();
+            let region = elsewhere[(next() % 4) as usize];
+            match next() % 3 {
+                0 => inputs.push((format!("+{digits}"), None)),
+                1 => inputs.push((digits, Some(region))),
+                _ => inputs.push((
+                    format!("{}{digits}", dialling_out[(next() % 4) as usize].1),
+                    Some(region),
+                )),
+            }
+        }
+        inputs
+    }
+
+    #[test]
+    fn no_region_has_valid_numbers_of_two_digits() {
+        for code in 1..=999u16 {
+            for meta in DATABASE.by_code(&code).unwrap_or_default() {
+                let lengths = meta.descriptors().general().possible_length();
+                assert!(
+                    lengths.iter().all(|l| *l as usize >= MIN_NATIONAL_DIGITS),
+                    "{}: {lengths:?}",
+                    meta.id()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn reads_every_number_as_the_whole_database_does() {
+        let corpus = corpus();
+        assert!(corpus.len() > 10_000, "{} inputs", corpus.len());
+        let mut accepted = 0;
+        for (input, region) in &corpus {
+            let want = whole_database(input, *region);
+            accepted += usize::from(want.is_some());
+            assert_eq!(
+                split_metadata(input, *region),
+                want,
+                "{input:?} in {region:?}"
+            );
+        }
+        // The corpus is not all refusals.
+        assert!(
+            accepted > corpus.len() / 4,
+            "{accepted} of {} valid",
+            corpus.len()
+        );
+    }
 
     #[test]
     fn normalises_to_e164() {

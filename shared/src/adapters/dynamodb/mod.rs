@@ -15,6 +15,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
 use serde::Serialize;
 
+use crate::adapters::lazy::LazyClient;
 use crate::config::Tables;
 use crate::domain::code::CodeHash;
 use crate::domain::invite::InviteCode;
@@ -36,7 +37,7 @@ use items::{
 type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoStore {
-    client: Client,
+    client: LazyClient<Client>,
     tables: Tables,
 }
 
@@ -68,7 +69,18 @@ fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>)
 
 impl DynamoStore {
     pub fn new(client: Client, tables: Tables) -> DynamoStore {
-        DynamoStore { client, tables }
+        DynamoStore {
+            client: LazyClient::ready(client),
+            tables,
+        }
+    }
+
+    /// A store whose client is built on its first call.
+    pub fn lazy(sdk: &aws_config::SdkConfig, tables: Tables) -> DynamoStore {
+        DynamoStore {
+            client: LazyClient::new(sdk, Client::new),
+            tables,
+        }
     }
 
     async fn get(&self, table: &str, key: Item) -> Result<Option<Item>> {

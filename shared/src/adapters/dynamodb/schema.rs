@@ -94,6 +94,38 @@ pub fn table_specs(template: &str) -> Result<Vec<TableSpec>> {
     Ok(specs)
 }
 
+/// Each function's binary with the `MemorySize` it deploys with: its own,
+/// else the template's global one. Lambda's CPU share follows from it.
+pub fn function_memory_sizes(template: &str) -> Result<Vec<(String, u32)>> {
+    let doc: Value = serde_norway::from_str(template).map_err(|e| invalid(&e.to_string()))?;
+    let global = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("MemorySize"))
+        .and_then(Value::as_u64);
+    let resources = doc
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| invalid("no Resources"))?;
+    let mut sizes = Vec::new();
+    for resource in resources.values() {
+        if text(resource, &["Type"]).as_deref() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = text(resource, &["Metadata", "BuildProperties", "Binary"])
+            .ok_or_else(|| invalid("a function has no BuildProperties.Binary"))?;
+        let memory = resource
+            .get("Properties")
+            .and_then(|p| p.get("MemorySize"))
+            .and_then(Value::as_u64)
+            .or(global)
+            .ok_or_else(|| invalid(&format!("{binary} has no MemorySize")))?;
+        let memory = u32::try_from(memory).map_err(|_| invalid("MemorySize is too large"))?;
+        sizes.push((binary, memory));
+    }
+    Ok(sizes)
+}
+
 /// The name a table gets: `Tables` maps the template's logical ids.
 fn name_for<'a>(tables: &'a Tables, logical_id: &str) -> Result<&'a str> {
     Ok(match logical_id {
@@ -180,5 +212,18 @@ mod tests {
             find("InvitesTable").keys,
             vec![key("inviter", "N", "HASH"), key("sk", "S", "RANGE")]
         );
+    }
+
+    #[test]
+    fn reads_each_functions_memory_size_or_the_global_one() {
+        let template = "Globals: {Function: {MemorySize: 128}}\nResources:\n  \
+            A: {Type: AWS::Serverless::Function, Metadata: {BuildProperties: {Binary: a}}}\n  \
+            B: {Type: AWS::Serverless::Function, Metadata: {BuildProperties: {Binary: b}}, \
+            Properties: {MemorySize: 512}}\n  \
+            T: {Type: AWS::DynamoDB::Table}\n";
+        let mut sizes = function_memory_sizes(template).unwrap();
+        sizes.sort();
+        assert_eq!(sizes, vec![("a".into(), 128), ("b".into(), 512)]);
+        assert_eq!(function_memory_sizes(TEMPLATE).unwrap().len(), 5);
     }
 }
