@@ -12,7 +12,10 @@ use phone_auth::adapters::memory::MemoryStore;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::service::Service;
 use phone_auth::http::App;
-use phone_auth::http::routes::Endpoint;
+use phone_auth::http::routes::Function;
+use phone_auth::http::routes::function::{
+    CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke,
+};
 use phone_auth::lambda::handle_event;
 use phone_auth::ports::SystemClock;
 use serde_json::Value;
@@ -78,9 +81,9 @@ impl Lambda {
         }
     }
 
-    async fn invoke(&self, endpoint: Endpoint, json: &str) -> (u16, Value, Response<Body>) {
+    async fn invoke<F: Function>(&self, json: &str) -> (u16, Value, Response<Body>) {
         let request = lambda_http::request::from_str(json).expect("a valid API Gateway event");
-        let response = handle_event(&self.app, endpoint, request).await;
+        let response = handle_event::<F>(&self.app, request).await;
         let body = match response.body() {
             Body::Empty => Value::Null,
             other => serde_json::from_slice(other).expect("a JSON body"),
@@ -114,20 +117,16 @@ async fn events_run_through_their_functions() {
     let lambda = Lambda::new();
 
     // Before any SMS there is no code to enter.
-    let (status, body, _) = lambda
-        .invoke(Endpoint::CodeEnter, event("code-enter.json"))
-        .await;
+    let (status, body, _) = lambda.invoke::<CodeEnter>(event("code-enter.json")).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("code_expired")));
 
-    let (status, body, response) = lambda
-        .invoke(Endpoint::PhoneEnter, event("phone-enter.json"))
-        .await;
+    let (status, body, response) = lambda.invoke::<PhoneEnter>(event("phone-enter.json")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(response.headers()["cache-control"], "no-store");
     assert_eq!(lambda.sms_to(PHONE).len(), 1);
 
     let (status, _, _) = lambda
-        .invoke(Endpoint::PhoneEnter, event("phone-enter-base64.json"))
+        .invoke::<PhoneEnter>(event("phone-enter-base64.json"))
         .await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -137,7 +136,7 @@ async fn events_run_through_their_functions() {
     );
 
     let (status, body, response) = lambda
-        .invoke(Endpoint::PhoneEnter, event("phone-enter-invalid.json"))
+        .invoke::<PhoneEnter>(event("phone-enter-invalid.json"))
         .await;
     assert_eq!(
         (status, body["code"].as_str()),
@@ -151,54 +150,50 @@ async fn events_run_through_their_functions() {
     // The code event with the code the SMS carried logs in.
     let code = code_in(&lambda.sms_to(PHONE)[0]);
     let with_code = event("code-enter.json").replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
-    let (status, login, _) = lambda.invoke(Endpoint::CodeEnter, &with_code).await;
+    let (status, login, _) = lambda.invoke::<CodeEnter>(&with_code).await;
     assert_eq!(status, 200, "{login}");
     let access = login["access"].as_str().unwrap();
     let refresh = login["refresh"].as_str().unwrap();
 
-    let (status, body, _) = lambda
-        .invoke(Endpoint::Profile, event("user-profile.json"))
-        .await;
+    let (status, body, _) = lambda.invoke::<Profile>(event("user-profile.json")).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (401, Some("token_not_valid"))
     );
     let with_token = event("user-profile.json").replace("REPLACE_WITH_AN_ACCESS_TOKEN", access);
-    let (status, profile, _) = lambda.invoke(Endpoint::Profile, &with_token).await;
+    let (status, profile, _) = lambda.invoke::<Profile>(&with_token).await;
     assert_eq!(status, 200);
     assert_eq!(profile["phone"], PHONE);
 
     let (status, _, response) = lambda
-        .invoke(Endpoint::Profile, event("user-profile-method.json"))
+        .invoke::<Profile>(event("user-profile-method.json"))
         .await;
     assert_eq!(status, 405);
     assert_eq!(response.headers()["allow"], "GET, PATCH");
 
     let (status, _, _) = lambda
-        .invoke(Endpoint::TokenRefresh, event("token-refresh.json"))
+        .invoke::<TokenRefresh>(event("token-refresh.json"))
         .await;
     assert_eq!(status, 401);
     let refresh_event =
         event("token-refresh.json").replace("REPLACE_WITH_A_REFRESH_TOKEN", refresh);
-    let (status, rotated, _) = lambda.invoke(Endpoint::TokenRefresh, &refresh_event).await;
+    let (status, rotated, _) = lambda.invoke::<TokenRefresh>(&refresh_event).await;
     assert_eq!(status, 200);
     let newest = rotated["refresh"].as_str().unwrap();
 
     let (status, _, _) = lambda
-        .invoke(Endpoint::TokenRevoke, event("token-revoke.json"))
+        .invoke::<TokenRevoke>(event("token-revoke.json"))
         .await;
     assert_eq!(status, 401);
     let revoke_event = event("token-revoke.json").replace("REPLACE_WITH_A_REFRESH_TOKEN", newest);
-    let (status, body, _) = lambda.invoke(Endpoint::TokenRevoke, &revoke_event).await;
+    let (status, body, _) = lambda.invoke::<TokenRevoke>(&revoke_event).await;
     assert_eq!((status, body), (204, Value::Null));
 }
 
 #[tokio::test]
 async fn a_function_serves_only_its_own_routes() {
     let lambda = Lambda::new();
-    let (status, body, _) = lambda
-        .invoke(Endpoint::CodeEnter, event("phone-enter.json"))
-        .await;
+    let (status, body, _) = lambda.invoke::<CodeEnter>(event("phone-enter.json")).await;
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
     assert!(lambda.sms_to(PHONE).is_empty());
 }

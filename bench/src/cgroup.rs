@@ -59,18 +59,27 @@ impl CpuGroup {
             version,
             quota_us: quota,
         };
-        let written = match group.version {
-            Version::V1 => {
-                std::fs::write(group.dir.join("cpu.cfs_period_us"), PERIOD_US.to_string()).and_then(
-                    |()| std::fs::write(group.dir.join("cpu.cfs_quota_us"), quota.to_string()),
-                )
-            }
-            Version::V2 => {
-                std::fs::write(group.dir.join("cpu.max"), format!("{quota} {PERIOD_US}"))
-            }
-        };
-        written.map_err(|e| failed("cannot set the quota of", e))?;
+        group
+            .refill()
+            .map_err(|e| failed("cannot set the quota of", e))?;
         Ok(group)
+    }
+
+    /// Sets the quota again, which gives the group a whole period's quota
+    /// at once: a start right after another would otherwise begin with
+    /// what that one left of the current period, where a new Lambda
+    /// environment begins with all of it.
+    pub fn refill(&self) -> std::io::Result<()> {
+        match self.version {
+            Version::V1 => {
+                std::fs::write(self.dir.join("cpu.cfs_period_us"), PERIOD_US.to_string())?;
+                std::fs::write(self.dir.join("cpu.cfs_quota_us"), self.quota_us.to_string())
+            }
+            Version::V2 => std::fs::write(
+                self.dir.join("cpu.max"),
+                format!("{} {PERIOD_US}", self.quota_us),
+            ),
+        }
     }
 
     /// Makes `command`'s process start inside the group: it moves itself in

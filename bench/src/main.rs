@@ -339,6 +339,7 @@ async fn cold_starts(
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         if let Cpu::Share(group) = cpu {
+            group.refill().expect("the group's quota is writable");
             group.confine(&mut command);
         }
         let started = Instant::now();

@@ -8,10 +8,12 @@ use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::adapters::secrets;
 use crate::config::{Config, ConfigError, Settings};
+use crate::domain::phone::Phone;
 use crate::domain::service::Service;
-use crate::http::routes::Endpoint;
+use crate::error::Error;
+use crate::http::routes::Function;
 use crate::http::{ApiRequest, ApiResponse, App};
-use crate::ports::SystemClock;
+use crate::ports::{SmsSender, SystemClock};
 use crate::startup;
 
 /// Reads the configuration or stops the process with one clear line: a
@@ -27,31 +29,49 @@ pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
     })
 }
 
-pub async fn app_from_env() -> App {
+/// The app of function `F`: the DynamoDB store, and SNS only when `F`
+/// sends SMS.
+pub async fn app_from_env<F: Function>() -> App {
     let mut settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     config_or_exit(secrets::resolve(&sdk, &mut settings).await);
     let config: Config = config_or_exit(settings.config());
     let tables = config_or_exit(settings.tables());
-    let (store, sms) = startup::aws_ports(&sdk, tables);
+    let store = startup::aws_store(&sdk, tables);
+    let sms: Arc<dyn SmsSender> = if F::ENDPOINT.sends_sms() {
+        startup::aws_sms(&sdk)
+    } else {
+        Arc::new(NoSms)
+    };
     App::new(Service::new(config, store, sms, Arc::new(SystemClock)))
 }
 
 /// The whole `main` of a function: logs as JSON, configuration checked
 /// before the first request, one app for every invocation.
-pub async fn run(endpoint: Endpoint) -> Result<(), lambda_http::Error> {
+pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = Arc::new(app_from_env().await);
+    let app = Arc::new(app_from_env::<F>().await);
     lambda_http::run(lambda_http::service_fn(move |event: Request| {
         let app = Arc::clone(&app);
-        async move { Ok::<_, std::convert::Infallible>(handle_event(&app, endpoint, event).await) }
+        async move { Ok::<_, std::convert::Infallible>(handle_event::<F>(&app, event).await) }
     }))
     .await
 }
 
-pub async fn handle_event(app: &App, endpoint: Endpoint, event: Request) -> Response<Body> {
+pub async fn handle_event<F: Function>(app: &App, event: Request) -> Response<Body> {
     let request = api_request(event);
-    into_lambda(app.handle_for(endpoint, request).await)
+    into_lambda(app.handle_for::<F>(request).await)
+}
+
+/// The SMS sender of a function that sends none. It is never called, and
+/// it keeps the SNS client out of that function's binary.
+struct NoSms;
+
+#[async_trait::async_trait]
+impl SmsSender for NoSms {
+    async fn send(&self, _to: &Phone, _text: &str) -> crate::Result<()> {
+        Err(Error::Internal("this function sends no SMS".into()))
+    }
 }
 
 /// API Gateway has already decoded a base64 body into bytes.

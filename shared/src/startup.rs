@@ -73,12 +73,19 @@ pub async fn aws_sdk_config() -> SdkConfig {
         .await
 }
 
-/// The DynamoDB store and the SNS sender, built on one SDK configuration;
-/// each builds its client when it first calls.
+/// The DynamoDB store; it builds its client when it first calls.
+pub fn aws_store(sdk: &SdkConfig, tables: Tables) -> Arc<dyn Store> {
+    Arc::new(DynamoStore::lazy(sdk, tables))
+}
+
+/// The SNS sender; it builds its client when it first sends.
+pub fn aws_sms(sdk: &SdkConfig) -> Arc<dyn SmsSender> {
+    Arc::new(SnsSms::lazy(sdk))
+}
+
+/// The DynamoDB store and the SNS sender, built on one SDK configuration.
 pub fn aws_ports(sdk: &SdkConfig, tables: Tables) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
-    let store = DynamoStore::lazy(sdk, tables);
-    let sms = SnsSms::lazy(sdk);
-    (Arc::new(store), Arc::new(sms))
+    (aws_store(sdk, tables), aws_sms(sdk))
 }
 
 /// Test credentials and region, every client aimed at `endpoint` (a moto

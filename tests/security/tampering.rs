@@ -14,6 +14,7 @@ const SECRET: &[u8] = b"test-signing-key-test-signing-key-0001";
 const KID: &str = "test-key";
 
 fn sign(alg: Algorithm, kid: &str, secret: &[u8], claims: &Value) -> String {
+    phone_auth::domain::token::install_crypto_provider();
     let mut header = Header::new(alg);
     header.kid = Some(kid.into());
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
@@ -132,6 +133,7 @@ fn corpus(valid: &str, token_type: &str, user_id: &Value, sid: &str) -> Vec<(Str
         ),
         ("no kid".into(), {
             let header = Header::new(Algorithm::HS256);
+            phone_auth::domain::token::install_crypto_provider();
             jsonwebtoken::encode(&header, &good, &EncodingKey::from_secret(SECRET)).unwrap()
         }),
         ("truncated".into(), valid[..valid.len() - 4].to_owned()),

@@ -1,9 +1,9 @@
 //! The `phone-enter` Lambda function: wiring only.
 
-use phone_auth::http::routes::Endpoint;
+use phone_auth::http::routes::function::PhoneEnter;
 
 // One request at a time per instance: one thread, no worker pool to start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    phone_auth::lambda::run(Endpoint::PhoneEnter).await
+    phone_auth::lambda::run::<PhoneEnter>().await
 }

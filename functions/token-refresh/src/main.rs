@@ -1,9 +1,9 @@
 //! The `token-refresh` Lambda function: wiring only.
 
-use phone_auth::http::routes::Endpoint;
+use phone_auth::http::routes::function::TokenRefresh;
 
 // One request at a time per instance: one thread, no worker pool to start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    phone_auth::lambda::run(Endpoint::TokenRefresh).await
+    phone_auth::lambda::run::<TokenRefresh>().await
 }

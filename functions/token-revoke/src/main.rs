@@ -1,9 +1,9 @@
 //! The `token-revoke` Lambda function: wiring only.
 
-use phone_auth::http::routes::Endpoint;
+use phone_auth::http::routes::function::TokenRevoke;
 
 // One request at a time per instance: one thread, no worker pool to start.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    phone_auth::lambda::run(Endpoint::TokenRevoke).await
+    phone_auth::lambda::run::<TokenRevoke>().await
 }

@@ -2,6 +2,12 @@
 //! `user_id`), so a Django service holding the key can verify them, signed
 //! HS256 with a `kid` header so keys can rotate.
 
+mod hmac;
+
+/// For code that signs tokens with jsonwebtoken directly (tests forging
+/// them): the provider `Tokens` installs.
+pub use hmac::install as install_crypto_provider;
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +74,7 @@ impl Tokens {
         access_ttl: u64,
         refresh_ttl: u64,
     ) -> Tokens {
+        hmac::install();
         let decoding = std::iter::once(current)
             .chain(previous)
             .map(|key| (key.kid.clone(), DecodingKey::from_secret(&key.secret)))
@@ -203,6 +210,7 @@ mod tests {
     const NOW: Timestamp = Timestamp(1_795_774_530_000);
 
     fn sign(kid: &str, secret: &str, claims: serde_json::Value) -> String {
+        hmac::install();
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.into());
         jsonwebtoken::encode(

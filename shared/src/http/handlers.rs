@@ -9,16 +9,39 @@ use crate::domain::service::{Profile, ReferralsQuery, Service, invalid_referrals
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
-use crate::http::routes::{Endpoint, Matched, profile_ref};
+use crate::http::routes::{Endpoint, Function, Matched, function, profile_ref};
 use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
 
+/// Serves any endpoint (the dev server).
 pub async fn dispatch(
     service: &Service,
     matched: Matched,
     request: ApiRequest,
 ) -> Result<ApiResponse> {
-    body::check_size(&request.body)?;
     match matched.route.endpoint {
+        Endpoint::PhoneEnter => {
+            dispatch_to::<function::PhoneEnter>(service, matched, request).await
+        }
+        Endpoint::CodeEnter => dispatch_to::<function::CodeEnter>(service, matched, request).await,
+        Endpoint::Profile => dispatch_to::<function::Profile>(service, matched, request).await,
+        Endpoint::TokenRefresh => {
+            dispatch_to::<function::TokenRefresh>(service, matched, request).await
+        }
+        Endpoint::TokenRevoke => {
+            dispatch_to::<function::TokenRevoke>(service, matched, request).await
+        }
+    }
+}
+
+/// Serves `F`'s endpoint. `F::ENDPOINT` is a constant here, so a
+/// function's binary holds its own handler only.
+pub async fn dispatch_to<F: Function>(
+    service: &Service,
+    matched: Matched,
+    request: ApiRequest,
+) -> Result<ApiResponse> {
+    body::check_size(&request.body)?;
+    match F::ENDPOINT {
         Endpoint::PhoneEnter => phone_enter(service, &request).await,
         Endpoint::CodeEnter => code_enter(service, &request).await,
         Endpoint::Profile => {

@@ -13,7 +13,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::domain::service::Service;
 use crate::error::Error;
-use routes::{Endpoint, match_path};
+use routes::{Endpoint, Function, Matched, match_path};
 
 pub type ApiResponse = http::Response<Bytes>;
 
@@ -49,29 +49,38 @@ impl App {
 
     /// Serves any route of the table (the dev server).
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        self.serve(None, request).await
-    }
-
-    /// Serves only `endpoint`'s routes (one Lambda function); any other path
-    /// is not found.
-    pub async fn handle_for(&self, endpoint: Endpoint, request: ApiRequest) -> ApiResponse {
-        self.serve(Some(endpoint), request).await
-    }
-
-    async fn serve(&self, only: Option<Endpoint>, request: ApiRequest) -> ApiResponse {
-        let result = match match_path(&request.path) {
-            Some(matched) if only.is_none_or(|e| e == matched.route.endpoint) => {
-                if matched.route.methods.contains(&request.method) {
-                    handlers::dispatch(&self.service, matched, request).await
-                } else {
-                    Err(Error::MethodNotAllowed {
-                        allow: matched.route.allow,
-                    })
-                }
-            }
-            _ => Err(Error::NotFound),
+        let result = match route(None, &request) {
+            Ok(matched) => handlers::dispatch(&self.service, matched, request).await,
+            Err(error) => Err(error),
         };
         result.unwrap_or_else(|error| problem::response(&error))
+    }
+
+    /// Serves only `F`'s routes (one Lambda function); any other path is
+    /// not found.
+    pub async fn handle_for<F: Function>(&self, request: ApiRequest) -> ApiResponse {
+        let result = match route(Some(F::ENDPOINT), &request) {
+            Ok(matched) => handlers::dispatch_to::<F>(&self.service, matched, request).await,
+            Err(error) => Err(error),
+        };
+        result.unwrap_or_else(|error| problem::response(&error))
+    }
+}
+
+/// The route a request is for, among `only`'s when given: not found, or a
+/// method the path does not take.
+fn route(only: Option<Endpoint>, request: &ApiRequest) -> Result<Matched, Error> {
+    match match_path(&request.path) {
+        Some(matched) if only.is_none_or(|e| e == matched.route.endpoint) => {
+            if matched.route.methods.contains(&request.method) {
+                Ok(matched)
+            } else {
+                Err(Error::MethodNotAllowed {
+                    allow: matched.route.allow,
+                })
+            }
+        }
+        _ => Err(Error::NotFound),
     }
 }
 

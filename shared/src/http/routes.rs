@@ -16,6 +16,36 @@ pub enum Endpoint {
     TokenRevoke,
 }
 
+impl Endpoint {
+    /// Whether the endpoint sends SMS, and so needs SNS.
+    pub const fn sends_sms(self) -> bool {
+        matches!(self, Endpoint::PhoneEnter)
+    }
+}
+
+/// One Lambda function as a type. A function's binary is generic over it,
+/// so every choice made on `ENDPOINT` is settled when it is compiled: the
+/// binary links that endpoint's handler, and SNS only if it sends SMS.
+pub trait Function: Send + Sync + 'static {
+    const ENDPOINT: Endpoint;
+}
+
+macro_rules! functions {
+    ($($name:ident),*) => {$(
+        #[doc = concat!("The function that serves `Endpoint::", stringify!($name), "`.")]
+        pub struct $name;
+
+        impl super::Function for $name {
+            const ENDPOINT: super::Endpoint = super::Endpoint::$name;
+        }
+    )*};
+}
+
+/// The functions, one type each.
+pub mod function {
+    functions!(PhoneEnter, CodeEnter, Profile, TokenRefresh, TokenRevoke);
+}
+
 pub struct Route {
     pub endpoint: Endpoint,
     /// The path in API Gateway's form, without the trailing slash.
