@@ -194,3 +194,77 @@ fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> 
         ("refresh_ttl_secs", config.refresh_ttl_secs.to_string()),
     ])
 }
+
+fn tagged_ref(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag.to_string() == "!Ref" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn the_stage_throttles_by_its_parameters() {
+    let doc = template();
+    let settings = &doc["Resources"]["Api"]["Properties"]["DefaultRouteSettings"];
+    for (setting, parameter) in [
+        ("ThrottlingBurstLimit", "ThrottlingBurstLimit"),
+        ("ThrottlingRateLimit", "ThrottlingRateLimit"),
+    ] {
+        assert_eq!(tagged_ref(&settings[setting]), Some(parameter), "{setting}");
+        let default = doc["Parameters"][parameter]["Default"].as_u64();
+        assert!(default.is_some_and(|d| d > 0), "{parameter} has no default");
+    }
+    let burst = doc["Parameters"]["ThrottlingBurstLimit"]["Default"].as_u64();
+    let rate = doc["Parameters"]["ThrottlingRateLimit"]["Default"].as_u64();
+    assert!(burst >= rate, "a burst smaller than the rate never fills");
+}
+
+fn workflow(name: &str) -> Value {
+    let path = format!("{}/../.github/workflows/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn deploys_wait_for_ci_on_the_same_commit() {
+    let ci = workflow("ci.yml");
+    let deploy = workflow("deploy.yml");
+    // ci runs on every push to main, which deploy follows.
+    let pushed = ci["on"]["push"]["branches"].as_sequence().unwrap();
+    assert!(pushed.iter().any(|b| b.as_str() == Some("main")));
+
+    let triggers = deploy["on"].as_mapping().unwrap();
+    assert_eq!(
+        triggers
+            .keys()
+            .map(|k| k.as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["workflow_run"],
+        "a push or a manual run would deploy without ci"
+    );
+    let run = &deploy["on"]["workflow_run"];
+    assert_eq!(run["workflows"][0].as_str(), ci["name"].as_str());
+    assert_eq!(run["types"][0].as_str(), Some("completed"));
+    assert_eq!(run["branches"][0].as_str(), Some("main"));
+
+    let job = &deploy["jobs"]["deploy"];
+    let condition = job["if"].as_str().unwrap_or_default();
+    assert!(
+        condition.contains("github.event.workflow_run.conclusion == 'success'"),
+        "{condition}"
+    );
+    let checkout = job["steps"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout"))
+        })
+        .expect("a checkout step");
+    assert_eq!(
+        checkout["with"]["ref"].as_str(),
+        Some("${{ github.event.workflow_run.head_sha }}"),
+        "deploy the commit ci tested"
+    );
+}
