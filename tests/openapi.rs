@@ -79,6 +79,9 @@ fn every_error() -> Vec<Error> {
         Error::MethodNotAllowed { allow: "POST" },
         Error::PayloadTooLarge,
         Error::SmsUnavailable(String::new()),
+        Error::SmsBudgetSpent {
+            retry_after: Duration::from_secs(1),
+        },
         Error::StoreUnavailable(String::new()),
         Error::Internal(String::new()),
     ];
@@ -103,6 +106,7 @@ fn every_error() -> Vec<Error> {
             | Error::MethodNotAllowed { .. }
             | Error::PayloadTooLarge
             | Error::SmsUnavailable(_)
+            | Error::SmsBudgetSpent { .. }
             | Error::StoreUnavailable(_)
             | Error::Internal(_) => {}
         }

@@ -289,7 +289,7 @@ async fn races_have_exactly_one_winner(backend: Backend) {
 #[tokio::test]
 async fn keys_rotate_without_logging_anyone_out() {
     let store = Backend::Memory.store().await;
-    let sms = Backend::Memory.sms().await;
+    let sms = Backend::Memory.sms(&config(&[])).await;
     let key = |kid: &str, secret: &str| {
         [
             ("JWT_KEY_ID", kid.to_owned()),

@@ -192,12 +192,18 @@ fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> 
         ("sms_daily_budget", config.sms_daily_budget.to_string()),
         ("access_ttl_secs", config.access_ttl_secs.to_string()),
         ("refresh_ttl_secs", config.refresh_ttl_secs.to_string()),
+        (
+            "country_daily_budgets",
+            format!("{:?}", config.country_daily_budgets),
+        ),
+        ("sms_text", format!("{:?}", config.sms_text)),
+        ("sms_sending", format!("{:?}", config.sms_sending)),
     ])
 }
 
 fn tagged_ref(value: &Value) -> Option<&str> {
     match value {
-        Value::Tagged(tagged) if tagged.tag.to_string() == "!Ref" => tagged.value.as_str(),
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str(),
         _ => None,
     }
 }

@@ -99,7 +99,10 @@ impl Api {
             aws_sdk_dynamodb::Client::new(sdk),
             tables.clone(),
         ));
-        let sms = Arc::new(SnsSms::new(aws_sdk_sns::Client::new(sdk)));
+        let sms = Arc::new(SnsSms::new(
+            aws_sdk_sns::Client::new(sdk),
+            &config.sms_sending,
+        ));
         let server = Arc::new(DevServer::new(config, store, sms, Arc::new(SystemClock)));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

@@ -115,13 +115,16 @@ impl DevServer {
     /// Builds the server the environment asks for.
     pub async fn from_settings(settings: &Settings) -> Result<DevServer, ConfigError> {
         let config = settings.config()?;
+        for warning in config.warnings() {
+            tracing::warn!("configuration: {warning}");
+        }
         let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) =
             match Backend::from_settings(settings)? {
                 Backend::Memory => (Arc::new(MemoryStore::new()), Arc::new(ConsoleSms)),
                 Backend::Aws => {
                     let tables: Tables = settings.tables()?;
                     let sdk = phone_auth::startup::aws_sdk_config().await;
-                    phone_auth::startup::aws_ports(&sdk, tables)
+                    phone_auth::startup::aws_ports(&sdk, tables, &config.sms_sending)
                 }
             };
         Ok(DevServer::new(config, store, sms, Arc::new(SystemClock)))

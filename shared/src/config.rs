@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use phonenumber::country::Id as Region;
 
+use crate::domain::sms::{DEFAULT_TEMPLATE, SmsTemplate, SmsText};
 use crate::domain::token::SigningKey;
 
 /// Secrets shorter than this are refused: HMAC-SHA256 keys want 256 bits.
@@ -20,7 +21,7 @@ pub struct ConfigError {
 
 /// The contract's settings (besides keys and table names): a deployment
 /// passes each one through (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 11] = [
+pub const CONTRACT_SETTINGS: [&str; 19] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -32,6 +33,14 @@ pub const CONTRACT_SETTINGS: [&str; 11] = [
     "SMS_DAILY_BUDGET",
     "ACCESS_TTL_SECONDS",
     "REFRESH_TTL_SECONDS",
+    "SMS_TEMPLATE",
+    "SMS_APP_NAME",
+    "WEBOTP_DOMAIN",
+    "ANDROID_APP_HASH",
+    "SMS_SENDER_ID",
+    "SMS_ORIGINATION_NUMBER",
+    "SMS_MAX_PRICE_USD",
+    "SMS_COUNTRY_DAILY_BUDGET",
 ];
 
 #[derive(Clone, Debug)]
@@ -47,9 +56,24 @@ pub struct Config {
     pub ip_max_sends_per_hour: u32,
     /// 0 means no budget.
     pub sms_daily_budget: u32,
+    /// SMS per region per UTC day, for the regions that have a cap.
+    pub country_daily_budgets: Vec<(Region, u32)>,
+    pub sms_text: SmsText,
+    pub sms_sending: SmsSending,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
     pub secrets: Secrets,
+}
+
+/// How SMS are sent, as SNS message attributes; unset adds none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmsSending {
+    /// `SMS_SENDER_ID`: 1 to 11 letters and digits.
+    pub sender_id: Option<String>,
+    /// `SMS_ORIGINATION_NUMBER`: E.164.
+    pub origination_number: Option<String>,
+    /// `SMS_MAX_PRICE_USD`: a positive price, as SNS reads it.
+    pub max_price_usd: Option<String>,
 }
 
 #[derive(Clone)]
@@ -66,6 +90,29 @@ impl std::fmt::Debug for Secrets {
             .field("jwt_previous", &self.jwt_previous)
             .finish_non_exhaustive()
     }
+}
+
+impl Config {
+    /// What is allowed but worth a line in the log at start-up.
+    pub fn warnings(&self) -> Vec<String> {
+        let minutes = self.code_ttl_secs.div_ceil(60);
+        self.sms_text
+            .fit_warning(self.code_length, minutes)
+            .into_iter()
+            .collect()
+    }
+}
+
+/// A DNS host name: dot-separated labels of letters, digits and hyphens.
+fn is_host_name(name: &str) -> bool {
+    name.len() <= 253
+        && name.contains('.')
+        && name.split('.').all(|label| {
+            (1..=63).contains(&label.len())
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// DynamoDB table names, needed only where the DynamoDB store is used.
@@ -178,9 +225,136 @@ impl Settings {
             phone_max_sends_per_hour: self.number("PHONE_MAX_SENDS_PER_HOUR", 5, 1..=100)?,
             ip_max_sends_per_hour: self.number("IP_MAX_SENDS_PER_HOUR", 20, 1..=10_000_000)?,
             sms_daily_budget: self.number("SMS_DAILY_BUDGET", 0, 0..=10_000_000)?,
+            country_daily_budgets: self.country_budgets()?,
+            sms_text: self.sms_text()?,
+            sms_sending: self.sms_sending()?,
             access_ttl_secs: self.number("ACCESS_TTL_SECONDS", 300, 30..=86_400)?,
             refresh_ttl_secs: self.number("REFRESH_TTL_SECONDS", 2_592_000, 300..=31_536_000)?,
             secrets: self.secrets()?,
+        })
+    }
+
+    fn country_budgets(&self) -> Result<Vec<(Region, u32)>, ConfigError> {
+        const NAME: &str = "SMS_COUNTRY_DAILY_BUDGET";
+        let mut budgets: Vec<(Region, u32)> = Vec::new();
+        let raw = self.get(NAME).unwrap_or_default();
+        for entry in raw.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let bad = || ConfigError {
+                name: NAME,
+                problem: format!(
+                    "expected REGION:COUNT entries such as RU:500,GB:100, got {entry:?}"
+                ),
+            };
+            let (region, count) = entry.split_once(':').ok_or_else(bad)?;
+            let region = Self::region(NAME, region.trim())?;
+            let count: u32 = count.trim().parse().map_err(|_| bad())?;
+            if count == 0 || count > 10_000_000 {
+                return Err(bad());
+            }
+            if budgets.iter().any(|(r, _)| *r == region) {
+                return Err(ConfigError {
+                    name: NAME,
+                    problem: format!("{region:?} is listed twice"),
+                });
+            }
+            budgets.push((region, count));
+        }
+        Ok(budgets)
+    }
+
+    fn sms_text(&self) -> Result<SmsText, ConfigError> {
+        let raw = self.values.get("SMS_TEMPLATE").map(String::as_str);
+        let raw = raw
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or(DEFAULT_TEMPLATE);
+        let template = SmsTemplate::parse(raw).map_err(|problem| ConfigError {
+            name: "SMS_TEMPLATE",
+            problem,
+        })?;
+        let app_name = self.get("SMS_APP_NAME");
+        if template.uses_app() && app_name.is_none() {
+            return Err(ConfigError {
+                name: "SMS_APP_NAME",
+                problem: "SMS_TEMPLATE uses {app} and SMS_APP_NAME is not set".into(),
+            });
+        }
+        let webotp_domain = self
+            .get("WEBOTP_DOMAIN")
+            .map(|d| d.to_ascii_lowercase())
+            .map(|domain| {
+                if is_host_name(&domain) {
+                    Ok(domain)
+                } else {
+                    Err(ConfigError {
+                        name: "WEBOTP_DOMAIN",
+                        problem: format!("{domain:?} is not a host name such as example.com"),
+                    })
+                }
+            })
+            .transpose()?;
+        let android_app_hash = self
+            .get("ANDROID_APP_HASH")
+            .map(|hash| {
+                let base64 = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+                if hash.len() == 11 && hash.chars().all(base64) {
+                    Ok(hash)
+                } else {
+                    Err(ConfigError {
+                        name: "ANDROID_APP_HASH",
+                        problem: "expected the app's 11-character hash (letters, digits, + and /)"
+                            .into(),
+                    })
+                }
+            })
+            .transpose()?;
+        Ok(SmsText {
+            template,
+            app_name,
+            webotp_domain,
+            android_app_hash,
+        })
+    }
+
+    fn sms_sending(&self) -> Result<SmsSending, ConfigError> {
+        let check = |name: &'static str, valid: fn(&str) -> bool, expected: &str| {
+            self.get(name)
+                .map(|value| {
+                    if valid(&value) {
+                        Ok(value)
+                    } else {
+                        Err(ConfigError {
+                            name,
+                            problem: format!("expected {expected}, got {value:?}"),
+                        })
+                    }
+                })
+                .transpose()
+        };
+        Ok(SmsSending {
+            sender_id: check(
+                "SMS_SENDER_ID",
+                |v| (1..=11).contains(&v.len()) && v.chars().all(|c| c.is_ascii_alphanumeric()),
+                "1 to 11 letters and digits",
+            )?,
+            origination_number: check(
+                "SMS_ORIGINATION_NUMBER",
+                |v| {
+                    v.strip_prefix('+').is_some_and(|digits| {
+                        (7..=15).contains(&digits.len())
+                            && !digits.starts_with('0')
+                            && digits.chars().all(|c| c.is_ascii_digit())
+                    })
+                },
+                "an E.164 number such as +15555550100",
+            )?,
+            max_price_usd: check(
+                "SMS_MAX_PRICE_USD",
+                |v| {
+                    !v.starts_with(['+', '-'])
+                        && v.parse::<f64>().is_ok_and(|p| p.is_finite() && p > 0.0)
+                },
+                "a positive price in US dollars such as 0.05",
+            )?,
         })
     }
 
@@ -307,6 +481,114 @@ mod tests {
             err.to_string(),
             "configuration: MAX_CODE_ATTEMPTS: expected a whole number from 1 to 20, got \"0\""
         );
+    }
+
+    #[test]
+    fn reads_the_sms_settings() {
+        let config = Settings::from_map(settings(&[
+            ("SMS_TEMPLATE", "{app}: {code} ({minutes} min)"),
+            ("SMS_APP_NAME", "Acme"),
+            ("WEBOTP_DOMAIN", "Example.com"),
+            ("ANDROID_APP_HASH", "FA+9qCX9VSu"),
+            ("SMS_SENDER_ID", "Acme1"),
+            ("SMS_ORIGINATION_NUMBER", "+15555550100"),
+            ("SMS_MAX_PRICE_USD", "0.05"),
+            ("SMS_COUNTRY_DAILY_BUDGET", "ru:500, GB:100"),
+        ]))
+        .config()
+        .unwrap();
+        assert_eq!(
+            config.sms_text.render("1234", 5),
+            "Acme: 1234 (5 min)\n\n@example.com #1234\nFA+9qCX9VSu"
+        );
+        assert_eq!(
+            config.sms_sending,
+            SmsSending {
+                sender_id: Some("Acme1".into()),
+                origination_number: Some("+15555550100".into()),
+                max_price_usd: Some("0.05".into()),
+            }
+        );
+        assert_eq!(
+            config.country_daily_budgets,
+            vec![(Region::RU, 500), (Region::GB, 100)]
+        );
+        let defaults = Settings::from_map(settings(&[])).config().unwrap();
+        assert_eq!(defaults.sms_text, SmsText::default());
+        assert_eq!(defaults.sms_sending, SmsSending::default());
+        assert!(defaults.country_daily_budgets.is_empty());
+        assert!(defaults.warnings().is_empty());
+    }
+
+    #[test]
+    fn refuses_each_bad_sms_setting_in_one_line() {
+        for (pairs, name) in [
+            (&[("SMS_TEMPLATE", "no code")][..], "SMS_TEMPLATE"),
+            (&[("SMS_TEMPLATE", "{code} {code}")][..], "SMS_TEMPLATE"),
+            (&[("SMS_TEMPLATE", "{code} {user}")][..], "SMS_TEMPLATE"),
+            (&[("SMS_TEMPLATE", "{app} {code}")][..], "SMS_APP_NAME"),
+            (
+                &[("WEBOTP_DOMAIN", "https://example.com")][..],
+                "WEBOTP_DOMAIN",
+            ),
+            (&[("WEBOTP_DOMAIN", "localhost")][..], "WEBOTP_DOMAIN"),
+            (&[("ANDROID_APP_HASH", "short")][..], "ANDROID_APP_HASH"),
+            (
+                &[("ANDROID_APP_HASH", "FA+9qCX9VS!")][..],
+                "ANDROID_APP_HASH",
+            ),
+            (&[("SMS_SENDER_ID", "TwelveLetter")][..], "SMS_SENDER_ID"),
+            (&[("SMS_SENDER_ID", "Acme Inc")][..], "SMS_SENDER_ID"),
+            (
+                &[("SMS_ORIGINATION_NUMBER", "15555550100")][..],
+                "SMS_ORIGINATION_NUMBER",
+            ),
+            (
+                &[("SMS_ORIGINATION_NUMBER", "+0123456789")][..],
+                "SMS_ORIGINATION_NUMBER",
+            ),
+            (&[("SMS_MAX_PRICE_USD", "0")][..], "SMS_MAX_PRICE_USD"),
+            (&[("SMS_MAX_PRICE_USD", "-1")][..], "SMS_MAX_PRICE_USD"),
+            (&[("SMS_MAX_PRICE_USD", "cheap")][..], "SMS_MAX_PRICE_USD"),
+            (
+                &[("SMS_COUNTRY_DAILY_BUDGET", "RU")][..],
+                "SMS_COUNTRY_DAILY_BUDGET",
+            ),
+            (
+                &[("SMS_COUNTRY_DAILY_BUDGET", "XX:5")][..],
+                "SMS_COUNTRY_DAILY_BUDGET",
+            ),
+            (
+                &[("SMS_COUNTRY_DAILY_BUDGET", "RU:0")][..],
+                "SMS_COUNTRY_DAILY_BUDGET",
+            ),
+            (
+                &[("SMS_COUNTRY_DAILY_BUDGET", "RU:5,RU:6")][..],
+                "SMS_COUNTRY_DAILY_BUDGET",
+            ),
+        ] {
+            let error = error_for(pairs);
+            assert_eq!(error.name, name, "{pairs:?}");
+            let line = error.to_string();
+            assert!(!line.contains('\n'), "{line}");
+            assert!(
+                line.starts_with(&format!("configuration: {name}: ")),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn warns_of_a_text_longer_than_one_sms() {
+        let config = Settings::from_map(settings(&[(
+            "SMS_TEMPLATE",
+            "Ваш код подтверждения: {code}",
+        )]))
+        .config()
+        .unwrap();
+        let warnings = config.warnings();
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("outside GSM-7"), "{warnings:?}");
     }
 
     #[test]

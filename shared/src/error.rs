@@ -45,8 +45,13 @@ pub enum Error {
     MethodNotAllowed { allow: &'static str },
     #[error("payload too large")]
     PayloadTooLarge,
+    /// SNS refused or failed the message.
     #[error("sms unavailable: {0}")]
     SmsUnavailable(String),
+    /// The day's SMS budget, the service's or the number's region's, is
+    /// spent until the next UTC midnight.
+    #[error("sms budget spent")]
+    SmsBudgetSpent { retry_after: Duration },
     /// The store is throttling or unreachable: worth retrying shortly.
     #[error("store unavailable: {0}")]
     StoreUnavailable(String),

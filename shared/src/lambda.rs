@@ -36,10 +36,13 @@ pub async fn app_from_env<F: Function>() -> App {
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     config_or_exit(secrets::resolve(&sdk, &mut settings).await);
     let config: Config = config_or_exit(settings.config());
+    for warning in config.warnings() {
+        tracing::warn!("configuration: {warning}");
+    }
     let tables = config_or_exit(settings.tables());
     let store = startup::aws_store(&sdk, tables);
     let sms: Arc<dyn SmsSender> = if F::ENDPOINT.sends_sms() {
-        startup::aws_sms(&sdk)
+        startup::aws_sms(&sdk, &config.sms_sending)
     } else {
         Arc::new(NoSms)
     };

@@ -14,7 +14,7 @@ use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
 use crate::adapters::dynamodb::DynamoStore;
 use crate::adapters::sns::SnsSms;
-use crate::config::{ConfigError, Settings, Tables};
+use crate::config::{ConfigError, Settings, SmsSending, Tables};
 use crate::ports::{SmsSender, Store};
 
 /// HTTPS on rustls with ring. The trust store is the platform's, or the
@@ -79,13 +79,17 @@ pub fn aws_store(sdk: &SdkConfig, tables: Tables) -> Arc<dyn Store> {
 }
 
 /// The SNS sender; it builds its client when it first sends.
-pub fn aws_sms(sdk: &SdkConfig) -> Arc<dyn SmsSender> {
-    Arc::new(SnsSms::lazy(sdk))
+pub fn aws_sms(sdk: &SdkConfig, sending: &SmsSending) -> Arc<dyn SmsSender> {
+    Arc::new(SnsSms::lazy(sdk, sending))
 }
 
 /// The DynamoDB store and the SNS sender, built on one SDK configuration.
-pub fn aws_ports(sdk: &SdkConfig, tables: Tables) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
-    (aws_store(sdk, tables), aws_sms(sdk))
+pub fn aws_ports(
+    sdk: &SdkConfig,
+    tables: Tables,
+    sending: &SmsSending,
+) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
+    (aws_store(sdk, tables), aws_sms(sdk, sending))
 }
 
 /// Test credentials and region, every client aimed at `endpoint` (a moto

@@ -161,12 +161,14 @@ impl Backend {
         }
     }
 
-    pub async fn sms(self) -> Arc<dyn SmsSender> {
+    /// The backend's SMS sender, sending as `config` says.
+    pub async fn sms(self, config: &Config) -> Arc<dyn SmsSender> {
         match self {
             Backend::Memory => Arc::new(ConsoleSms),
             Backend::Moto => {
                 let client = aws_sdk_sns::Client::new(&sdk_config().await);
-                Arc::new(phone_auth::adapters::sns::SnsSms::new(client))
+                let sms = phone_auth::adapters::sns::SnsSms::new(client, &config.sms_sending);
+                Arc::new(sms)
             }
         }
     }
@@ -202,7 +204,8 @@ pub async fn spawn_app(backend: Backend, overrides: &[(&str, &str)]) -> TestApp 
 
 pub async fn spawn_app_with(backend: Backend, config: Config, clock: Arc<dyn Clock>) -> TestApp {
     let store = backend.store().await;
-    spawn_app_on(backend, store, backend.sms().await, config, clock).await
+    let sms = backend.sms(&config).await;
+    spawn_app_on(backend, store, sms, config, clock).await
 }
 
 /// A dev server on given ports: a shared store, a failing SMS sender, ...

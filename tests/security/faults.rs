@@ -5,6 +5,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use phone_auth::adapters::dynamodb::DynamoStore;
+use phone_auth::config::SmsSending;
 use phone_auth::config::Tables;
 use phone_auth::error::Error;
 use phone_auth::ports::{SmsSender, Store, SystemClock};
@@ -138,7 +139,7 @@ fn assert_unavailable(replies: &[(&str, Reply)], code: &str, status: u16) {
 async fn store_faults_answer_without_detail_and_lose_nothing() {
     let handle = Backend::Memory.store().await;
     let faulty = Arc::new(FaultyStore::new(handle.store()));
-    let sms = Backend::Memory.sms().await;
+    let sms = Backend::Memory.sms(&config(&[])).await;
     let app = spawn_server(
         Backend::Memory,
         handle.clone(),
@@ -221,7 +222,7 @@ async fn dynamodb_unreachable_is_503() {
         Backend::Memory,
         handle,
         unreachable_store().await,
-        Backend::Memory.sms().await,
+        Backend::Memory.sms(&config(&[])).await,
         config(&[]),
         Arc::new(SystemClock),
     )
@@ -238,6 +239,7 @@ async fn sns_unreachable_is_503_and_spends_nothing() {
     let sdk = sdk_config_at("http://127.0.0.1:1").await;
     let sns: Arc<dyn SmsSender> = Arc::new(phone_auth::adapters::sns::SnsSms::new(
         aws_sdk_sns::Client::new(&sdk),
+        &SmsSending::default(),
     ));
     let handle = Backend::Memory.store().await;
     let app = spawn_app_on(
@@ -329,6 +331,7 @@ async fn moto_stopped_mid_test_is_503() {
         .unwrap();
     let sms: Arc<dyn SmsSender> = Arc::new(phone_auth::adapters::sns::SnsSms::new(
         aws_sdk_sns::Client::new(&sdk),
+        &SmsSending::default(),
     ));
     let handle = api_tests::StoreHandle::Moto(client, tables);
     let app = spawn_app_on(

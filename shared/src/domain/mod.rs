@@ -6,6 +6,7 @@ pub mod cursor;
 pub mod invite;
 pub mod phone;
 pub mod service;
+pub mod sms;
 pub mod time;
 pub mod token;
 pub mod user;

@@ -34,6 +34,29 @@ pub struct Service {
     cursors: CursorSigner,
 }
 
+/// What a shared counter of a send limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Limit {
+    /// Sends per source IP per hour: 429, until the hour ends.
+    IpHour,
+    /// SMS per UTC day, the service's or a region's: 503, until midnight.
+    Day,
+}
+
+fn limit_error(limit: Option<Limit>, now: Timestamp) -> Error {
+    match limit {
+        Some(Limit::IpHour) => {
+            let hour_ends =
+                Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
+            rate_limited(now.secs_until(hour_ends))
+        }
+        Some(Limit::Day) => Error::SmsBudgetSpent {
+            retry_after: Duration::from_secs(now.secs_until(now.next_utc_midnight()).max(1)),
+        },
+        None => Error::Internal("the store named a charge that was not made".into()),
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct CodeSent {
     pub expires_in: u64,
@@ -135,21 +158,20 @@ impl Service {
         let previous = self.store.code(phone).await?;
         let code = OtpCode::generate(config.code_length, &mut rand::rng());
         let record = self.next_record(phone, &code, previous.as_ref(), now)?;
-        let charges = self.charges(source_ip, now);
+        let (charges, limits): (Vec<Charge>, Vec<Limit>) =
+            self.charges(phone, source_ip, now).into_iter().unzip();
 
         match self.store.save_code(&record, &charges).await? {
             SaveCode::Saved => {}
             SaveCode::Conflict => return Err(rate_limited(config.resend_cooldown_secs.max(1))),
             SaveCode::LimitReached(index) => {
-                return Err(self.limit_error(source_ip.is_some() && index == 0, now));
+                return Err(limit_error(limits.get(index).copied(), now));
             }
         }
 
-        let text = format!(
-            "Your verification code is {}. It expires in {} minutes.",
-            code.expose(),
-            config.code_ttl_secs.div_ceil(60)
-        );
+        let text = config
+            .sms_text
+            .render(code.expose(), config.code_ttl_secs.div_ceil(60));
         if let Err(send_error) = self.sms.send(phone, &text).await {
             if let Err(undo_error) = self
                 .store
@@ -217,36 +239,45 @@ impl Service {
             && record.attempts < self.config.max_code_attempts
     }
 
-    /// The shared counters a send adds to: first the source IP's hour (when
-    /// the IP is known), then the service's UTC day (when budgeted).
-    fn charges(&self, source_ip: Option<&str>, now: Timestamp) -> Vec<Charge> {
+    /// The shared counters a send adds to, with the limit each stands for:
+    /// the source IP's hour (when the IP is known), the service's UTC day
+    /// and the number's region's UTC day (when budgeted).
+    fn charges(
+        &self,
+        phone: &Phone,
+        source_ip: Option<&str>,
+        now: Timestamp,
+    ) -> Vec<(Charge, Limit)> {
+        let config = &self.config;
         let mut charges = Vec::new();
         if let Some(ip) = source_ip {
             let hour = now.secs() / HOUR_SECS as i64;
-            charges.push(Charge {
+            let charge = Charge {
                 key: format!("ip#{ip}#{hour}"),
-                cap: self.config.ip_max_sends_per_hour,
+                cap: config.ip_max_sends_per_hour,
                 expires_at: Timestamp::from_secs((hour + 1) * HOUR_SECS as i64),
-            });
+            };
+            charges.push((charge, Limit::IpHour));
         }
-        if self.config.sms_daily_budget > 0 {
-            charges.push(Charge {
-                key: format!("sms#{}", now.utc_day()),
-                cap: self.config.sms_daily_budget,
-                expires_at: now.next_utc_midnight(),
-            });
+        let day = |key: String, cap: u32| Charge {
+            key,
+            cap,
+            expires_at: now.next_utc_midnight(),
+        };
+        if config.sms_daily_budget > 0 {
+            let charge = day(format!("sms#{}", now.utc_day()), config.sms_daily_budget);
+            charges.push((charge, Limit::Day));
+        }
+        let region = phone.region();
+        let budget = config
+            .country_daily_budgets
+            .iter()
+            .find(|(r, _)| Some(*r) == region);
+        if let Some((region, cap)) = budget {
+            let key = format!("sms#{}#{}", region.as_ref(), now.utc_day());
+            charges.push((day(key, *cap), Limit::Day));
         }
         charges
-    }
-
-    fn limit_error(&self, ip_limit: bool, now: Timestamp) -> Error {
-        if ip_limit {
-            let hour_ends =
-                Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
-            rate_limited(now.secs_until(hour_ends))
-        } else {
-            Error::SmsUnavailable("daily SMS budget spent".into())
-        }
     }
 
     /// Checks a code and logs its phone in, creating the user on first login.

@@ -116,7 +116,7 @@ fn describe(error: &Error) -> Problem {
             "payload_too_large",
             "The request body is larger than 4 KiB.",
         ),
-        Error::SmsUnavailable(_) => problem(
+        Error::SmsUnavailable(_) | Error::SmsBudgetSpent { .. } => problem(
             S::SERVICE_UNAVAILABLE,
             "sms_unavailable",
             "The SMS could not be sent. Try again later.",
@@ -134,14 +134,20 @@ fn describe(error: &Error) -> Problem {
     }
 }
 
+/// Seconds to wait after SNS failed a message: the send was taken back, so
+/// no cooldown applies.
+const SMS_RETRY_SECS: u64 = 30;
+
 /// Seconds a client should wait before trying again, where there is a
-/// sensible number.
+/// sensible number: on every 429 and 503.
 fn retry_after(error: &Error) -> Option<u64> {
     match error {
-        Error::RateLimited { retry_after } | Error::TooManyAttempts { retry_after } => {
-            Some(retry_after.as_secs().max(1))
-        }
+        Error::RateLimited { retry_after }
+        | Error::TooManyAttempts { retry_after }
+        | Error::SmsBudgetSpent { retry_after } => Some(retry_after.as_secs().max(1)),
         Error::StoreUnavailable(_) => Some(1),
+        // SNS throttling or a passing fault: worth another try soon.
+        Error::SmsUnavailable(_) => Some(SMS_RETRY_SECS),
         _ => None,
     }
 }
