@@ -64,6 +64,36 @@ async fn seed_flow_through_the_lambda_functions() {
     assert_eq!((status, bad["code"].as_str()), (400, Some("invalid_phone")));
 }
 
+#[tokio::test]
+#[ignore = "needs `make emulate`; `make test` starts it and runs this"]
+async fn unknown_paths_answer_the_contract_s_404() {
+    let api = env("EMULATE_API");
+    for path in [
+        "/",
+        "/nope",
+        "/profile",
+        "/token",
+        "/phone/extra",
+        "/a/b/c/",
+    ] {
+        let response = reqwest::Client::new()
+            .get(format!("{api}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 404, "{path}");
+        let headers = response.headers().clone();
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{path}"
+        );
+        assert_eq!(headers["cache-control"], "no-store", "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "not_found", "{path}");
+        assert_eq!(body["status"], 404, "{path}");
+    }
+}
+
 /// What each event in `events/` answers on a fresh emulator.
 const EXPECTED: &[(&str, u16)] = &[
     ("code-enter.json", 400),

@@ -88,10 +88,22 @@ fn the_emulator_routes_like_the_template() {
     let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
         .as_table()
         .unwrap();
-    let routes: BTreeSet<(String, String)> = router
+    let mut routes: BTreeSet<(String, String)> = router
         .iter()
         .map(|(path, function)| (function.as_str().unwrap().to_owned(), path.clone()))
         .collect();
+    // The template's $default: every path the table does not serve.
+    let default = template_routes()
+        .into_iter()
+        .find(|(_, path)| path == "$default")
+        .map(|(function, _)| function)
+        .expect("the template has a $default route");
+    for catch_all in ["/", "/{*path}"] {
+        assert!(
+            routes.remove(&(default.clone(), catch_all.to_owned())),
+            "the emulator sends {catch_all:?} to {default}, as the stack's $default"
+        );
+    }
     assert_eq!(routes, table_routes());
 }
 
