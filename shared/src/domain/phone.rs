@@ -1,9 +1,9 @@
 mod metadata;
 
-use phonenumber::country::Id as Region;
 use std::sync::Arc;
 
 use phonenumber::PhoneNumber;
+pub use phonenumber::country::Id as Region;
 use phonenumber::metadata::Database;
 use serde::{Deserialize, Serialize};
 

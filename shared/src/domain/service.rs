@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::domain::code::{CodeHasher, OtpCode};
 use crate::domain::cursor::CursorSigner;
 use crate::domain::invite::InviteCode;
-use crate::domain::phone::Phone;
+use crate::domain::phone::{Phone, Region};
 use crate::domain::time::Timestamp;
 use crate::domain::token::{Claims, TokenType, Tokens};
 use crate::domain::user::{ActivatedInvite, User, UserId};
@@ -147,10 +147,10 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn send_code(&self, phone: &Phone, source_ip: Option<&str>) -> Result<CodeSent> {
         let config = &self.config;
+        // Read once: the allow-list, the region's budget and the log use it.
+        let region = phone.region();
         if !config.allowed_regions.is_empty()
-            && !phone
-                .region()
-                .is_some_and(|region| config.allowed_regions.contains(&region))
+            && !region.is_some_and(|region| config.allowed_regions.contains(&region))
         {
             return Err(Error::PhoneNotAllowed);
         }
@@ -159,7 +159,7 @@ impl Service {
         let code = OtpCode::generate(config.code_length, &mut rand::rng());
         let record = self.next_record(phone, &code, previous.as_ref(), now)?;
         let (charges, limits): (Vec<Charge>, Vec<Limit>) =
-            self.charges(phone, source_ip, now).into_iter().unzip();
+            self.charges(region, source_ip, now).into_iter().unzip();
 
         match self.store.save_code(&record, &charges).await? {
             SaveCode::Saved => {}
@@ -182,7 +182,7 @@ impl Service {
             }
             return Err(send_error);
         }
-        tracing::info!(phone_region = ?phone.region(), "verification code sent");
+        tracing::info!(phone_region = ?region, "verification code sent");
         Ok(CodeSent {
             expires_in: config.code_ttl_secs,
             retry_after: config.resend_cooldown_secs,
@@ -244,7 +244,7 @@ impl Service {
     /// and the number's region's UTC day (when budgeted).
     fn charges(
         &self,
-        phone: &Phone,
+        region: Option<Region>,
         source_ip: Option<&str>,
         now: Timestamp,
     ) -> Vec<(Charge, Limit)> {
@@ -268,7 +268,6 @@ impl Service {
             let charge = day(format!("sms#{}", now.utc_day()), config.sms_daily_budget);
             charges.push((charge, Limit::Day));
         }
-        let region = phone.region();
         let budget = config
             .country_daily_budgets
             .iter()
