@@ -17,7 +17,7 @@ mod targets;
 mod warm;
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -308,7 +308,7 @@ fn peak_rss_kib(pid: u32) -> u64 {
 /// memory size.
 struct Launch<'a> {
     function: &'a str,
-    binary: &'a Path,
+    binary: PathBuf,
     env: &'a HashMap<String, String>,
     memory_mb: u32,
 }
@@ -327,7 +327,7 @@ async fn cold_starts(
     for spawn in 0..spawns {
         let runtime = RuntimeApi::start().await;
         let answered = runtime.offer(event(function, spawn, tokens, io));
-        let mut command = Command::new(launch.binary);
+        let mut command = Command::new(&launch.binary);
         command
             .envs(launch.env)
             .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
@@ -551,16 +551,16 @@ async fn main() {
         if tls.is_some() { "TLS" } else { "plain HTTP" }
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let launch = |function, env| Launch {
+        function,
+        binary: Path::new(&bin_dir).join(function),
+        env,
+        memory_mb: memory[function],
+    };
     let mut targets = Targets::default();
     for function in FUNCTIONS {
-        let binary = Path::new(&bin_dir).join(function);
-        let memory_mb = memory[function];
-        let launch = Launch {
-            function,
-            binary: &binary,
-            env: &env,
-            memory_mb,
-        };
+        let launch = launch(function, &env);
+        let memory_mb = launch.memory_mb;
         let group = groups.get(&memory_mb);
         let bare = cold_starts(&launch, spawns, &mut tokens, false, Cpu::Full).await;
         let cold = cold_starts(&launch, spawns, &mut tokens, true, Cpu::Full).await;
@@ -635,21 +635,12 @@ async fn main() {
     );
     println!("| --- | --- | --- | --- |");
     for function in FUNCTIONS {
-        let binary = Path::new(&bin_dir).join(function);
-        let memory_mb = memory[function];
-        let launch = Launch {
-            function,
-            binary: &binary,
-            env: &deployed,
-            memory_mb,
-        };
+        let launch = launch(function, &deployed);
         let full = cold_starts(&launch, spawns, &mut tokens, true, Cpu::Full).await;
-        let share = match groups.get(&memory_mb) {
-            Some(group) => {
-                Some(cold_starts(&launch, spawns, &mut tokens, true, Cpu::Share(group)).await)
-            }
-            None => None,
-        };
+        let mut share = None;
+        if let Some(group) = groups.get(&launch.memory_mb) {
+            share = Some(cold_starts(&launch, spawns, &mut tokens, true, Cpu::Share(group)).await);
+        }
         println!(
             "| {function} | {} | {} | {:.2} ms |",
             full.times(),
