@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make dev` and `make test`.
-.PHONY: dev test fuzz browser emulate build bench
+.PHONY: dev test fuzz browser clients emulate build bench
 
 PORT ?= 3000
 BACKEND ?= memory
@@ -19,6 +19,10 @@ fuzz:
 ## browser: the try-it page (GET / of the dev server) through the whole flow in headless Chromium
 browser:
 	scripts/browser.sh
+
+## clients: a Python client and TypeScript types generated from openapi.yaml, driven against dev servers
+clients:
+	scripts/clients.sh
 
 ## emulate: the Lambda binaries under cargo lambda watch on 127.0.0.1:$(API_PORT), moto on $(MOTO_PORT)
 API_PORT ?= 9000

@@ -57,6 +57,8 @@ echo "==> make fuzz: schemathesis from openapi.yaml against the dev server"
 scripts/fuzz.sh 2>&1 | tee target/fuzz.log
 echo "==> make browser: the try-it page in headless Chromium"
 scripts/browser.sh 2>&1 | tee target/browser.log
+echo "==> make clients: the clients openapi.yaml generates, against dev servers"
+scripts/clients.sh 2>&1 | tee target/clients.log
 
 echo "==> make emulate, and the tests that run through it"
 api_port=$(free_port)
@@ -80,8 +82,9 @@ start_tls_proxy "$moto_port"
 MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" \
     BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_WRK_SECONDS=1 BENCH_BIN_DIR=target/debug target/debug/bench
 
-# Closing lines: schemathesis's count, the browser test's outcome, and the
-# Rust tests summed over every test binary.
+# Closing lines: schemathesis's count, the browser test's outcome, the
+# generated client's count, and the Rust tests summed over every test binary.
 grep -h -A1 "^Test cases:" target/fuzz.log | tail -1 | sed 's/^ */schemathesis: /'
 grep -h "^browser test: passed\|^SKIPPED" target/browser.log
+grep -h "^generated Python client:" target/clients.log
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

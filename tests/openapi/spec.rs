@@ -18,15 +18,19 @@ impl Spec {
     /// Follows a local `$ref`, as often as it takes.
     pub fn resolve<'a>(&'a self, mut node: &'a Value) -> &'a Value {
         while let Some(target) = node["$ref"].as_str() {
-            let pointer = target
-                .strip_prefix('#')
-                .unwrap_or_else(|| panic!("{target} is not a local $ref"));
-            node = self
-                .0
-                .pointer(pointer)
-                .unwrap_or_else(|| panic!("{target} points at nothing"));
+            node = self.target(target);
         }
         node
+    }
+
+    /// What one local `$ref` points at.
+    fn target(&self, reference: &str) -> &Value {
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("{reference} is not a local $ref"));
+        self.0
+            .pointer(pointer)
+            .unwrap_or_else(|| panic!("{reference} points at nothing"))
     }
 
     /// (path, method, operation) for every operation.
@@ -141,13 +145,22 @@ impl Spec {
         object.properties.get("code").and_then(|s| self.allowed(s))
     }
 
-    /// The name of the component schema a body is an instance of.
-    pub fn schema_name(&self, node: &Value) -> String {
-        let node = node.get("allOf").and_then(|all| all.get(0)).unwrap_or(node);
-        node["$ref"]
-            .as_str()
-            .and_then(|r| r.rsplit('/').next())
-            .unwrap_or_else(|| panic!("response schema without a $ref: {node}"))
+    /// The name of the component schema a body is an instance of. A
+    /// narrowed problem (`allOf` of `Problem` and a `code`) is a `Problem`.
+    pub fn schema_name<'a>(&'a self, mut node: &'a Value) -> String {
+        let mut name = None;
+        loop {
+            if let Some(first) = node.get("allOf").and_then(|all| all.get(0)) {
+                node = first;
+                continue;
+            }
+            let Some(target) = node["$ref"].as_str() else {
+                break;
+            };
+            name = target.rsplit('/').next();
+            node = self.target(target);
+        }
+        name.unwrap_or_else(|| panic!("response schema without a $ref: {node}"))
             .to_owned()
     }
 }
