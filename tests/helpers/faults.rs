@@ -12,8 +12,9 @@ use phone_auth::domain::time::Timestamp;
 use phone_auth::domain::user::{User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, ReferralKey,
-    ReferralPage, Rotation, SaveCode, Session, SmsSender, Store,
+    Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
+    LoginOutcome, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionStore, SmsSender,
+    Store, UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -74,7 +75,7 @@ impl FaultyStore {
 }
 
 #[async_trait]
-impl Store for FaultyStore {
+impl CodeStore for FaultyStore {
     async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
         self.check("code")?;
         self.inner.code(phone).await
@@ -96,6 +97,10 @@ impl Store for FaultyStore {
         self.check("count_wrong_attempt")?;
         self.inner.count_wrong_attempt(phone, hash, max).await
     }
+}
+
+#[async_trait]
+impl UserStore for FaultyStore {
     async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
         self.check("user_id_by_phone")?;
         self.inner.user_id_by_phone(phone).await
@@ -113,6 +118,10 @@ impl Store for FaultyStore {
         self.check("login")?;
         self.inner.login(claim, login, session).await
     }
+}
+
+#[async_trait]
+impl SessionStore for FaultyStore {
     async fn rotate_session(
         &self,
         sid: &str,
@@ -127,6 +136,10 @@ impl Store for FaultyStore {
         self.check("revoke_session")?;
         self.inner.revoke_session(sid).await
     }
+}
+
+#[async_trait]
+impl InviteStore for FaultyStore {
     async fn activation_context(
         &self,
         user: UserId,

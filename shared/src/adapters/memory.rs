@@ -13,8 +13,9 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{ActivatedInvite, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, Referral,
-    ReferralKey, ReferralPage, Rotation, SaveCode, Session, Store,
+    Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
+    LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionStore,
+    UserStore,
 };
 
 #[derive(Default)]
@@ -103,7 +104,7 @@ impl State {
 }
 
 #[async_trait]
-impl Store for MemoryStore {
+impl CodeStore for MemoryStore {
     async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
         Ok(self.state()?.codes.get(phone).cloned())
     }
@@ -160,7 +161,10 @@ impl Store for MemoryStore {
             _ => Ok(false),
         }
     }
+}
 
+#[async_trait]
+impl UserStore for MemoryStore {
     async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
         Ok(self.state()?.phones.get(phone).copied())
     }
@@ -215,7 +219,10 @@ impl Store for MemoryStore {
         );
         Ok(LoginOutcome::LoggedIn)
     }
+}
 
+#[async_trait]
+impl SessionStore for MemoryStore {
     async fn rotate_session(
         &self,
         sid: &str,
@@ -242,7 +249,10 @@ impl Store for MemoryStore {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl InviteStore for MemoryStore {
     async fn activation_context(
         &self,
         user: UserId,

@@ -24,8 +24,9 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, Referral,
-    ReferralKey, ReferralPage, Rotation, SaveCode, Session, Store,
+    Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
+    LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionStore,
+    UserStore,
 };
 
 use errors::{Cancelled, TransactError, conditional, store_error};
@@ -203,7 +204,7 @@ impl DynamoStore {
 }
 
 #[async_trait]
-impl Store for DynamoStore {
+impl CodeStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
         let item = self
@@ -315,7 +316,10 @@ impl Store for DynamoStore {
             .await;
         conditional("UpdateItem", result)
     }
+}
 
+#[async_trait]
+impl UserStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
         let item = self
@@ -395,7 +399,10 @@ impl Store for DynamoStore {
             },
         })
     }
+}
 
+#[async_trait]
+impl SessionStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn rotate_session(
         &self,
@@ -432,7 +439,10 @@ impl Store for DynamoStore {
     async fn revoke_session(&self, sid: &str) -> Result<()> {
         self.set_revoked(sid).await
     }
+}
 
+#[async_trait]
+impl InviteStore for DynamoStore {
     #[tracing::instrument(skip_all)]
     async fn activation_context(
         &self,

@@ -1,0 +1,156 @@
+//! Logging in with a code: wrong tries counted against the code, the first
+//! login creating the account, a fresh session each time.
+
+use std::time::Duration;
+
+use super::Service;
+use crate::domain::code::{CodeHash, OtpCode};
+use crate::domain::invite::InviteCode;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{CodeClaim, CodeRecord, Login, LoginOutcome, Session};
+
+/// Random ids and invite codes collide rarely (1 in 2^53, 1 in 2^30 per
+/// existing user); a few fresh draws settle it.
+const LOGIN_TRIES: usize = 5;
+
+#[derive(Debug)]
+pub struct LoggedIn {
+    pub access: String,
+    pub refresh: String,
+    pub expires_in: u64,
+    pub user_id: UserId,
+    pub created: bool,
+}
+
+impl Service {
+    /// Checks a code and logs its phone in, creating the user on first login.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_code(&self, phone: &Phone, code: &OtpCode) -> Result<LoggedIn> {
+        let now = self.clock.now();
+        let max = self.config.max_code_attempts;
+        let (record, existing) =
+            tokio::try_join!(self.store.code(phone), self.store.user_id_by_phone(phone))?;
+        let record = record.filter(|r| r.hash.is_some() && now < r.expires_at);
+        let Some(record) = record else {
+            return Err(Error::CodeExpired);
+        };
+        let stored = record.hash.clone().ok_or(Error::CodeExpired)?;
+        if record.attempts >= max {
+            return Err(self.burned(&record, now));
+        }
+        if !self.hasher.matches(phone, code, &stored) {
+            return Err(self.wrong_code(phone, &stored).await?);
+        }
+
+        let claim = CodeClaim {
+            phone: phone.clone(),
+            hash: stored,
+            max_attempts: max,
+            now,
+        };
+        self.login(&claim, existing, now).await
+    }
+
+    async fn wrong_code(&self, phone: &Phone, stored: &CodeHash) -> Result<Error> {
+        let max = self.config.max_code_attempts;
+        if self.store.count_wrong_attempt(phone, stored, max).await? {
+            return Ok(Error::InvalidCode);
+        }
+        // Not counted: a concurrent try burned the code, or a new one
+        // replaced it. Tell the two apart by what is there now.
+        let now = self.clock.now();
+        Ok(match self.store.code(phone).await? {
+            Some(r)
+                if r.hash.as_ref() == Some(stored) && now < r.expires_at && r.attempts >= max =>
+            {
+                self.burned(&r, now)
+            }
+            _ => Error::InvalidCode,
+        })
+    }
+
+    /// A burned code: the client may ask for a new one once the resend
+    /// cooldown of the last send is over.
+    fn burned(&self, record: &CodeRecord, now: Timestamp) -> Error {
+        let cooldown_ends = record.sent_at.plus_secs(self.config.resend_cooldown_secs);
+        Error::TooManyAttempts {
+            retry_after: Duration::from_secs(now.secs_until(cooldown_ends).max(1)),
+        }
+    }
+
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        mut existing: Option<UserId>,
+        now: Timestamp,
+    ) -> Result<LoggedIn> {
+        for _ in 0..LOGIN_TRIES {
+            let new_user = match existing {
+                Some(_) => None,
+                None => Some(self.new_user(&claim.phone, now)),
+            };
+            let user_id = existing
+                .or(new_user.as_ref().map(|u| u.id))
+                .ok_or_else(|| Error::Internal("a login without a user".into()))?;
+            let sid = uuid::Uuid::new_v4().simple().to_string();
+            let refresh = self.tokens.issue_refresh(user_id, &sid, now)?;
+            let session = Session {
+                sid,
+                user: user_id,
+                current_jti: refresh.jti,
+                expires_at: refresh.exp,
+            };
+            let login = match &new_user {
+                Some(user) => Login::New(user),
+                None => Login::Existing {
+                    user: user_id,
+                    at: now,
+                },
+            };
+            match self.store.login(claim, login, &session).await? {
+                LoginOutcome::LoggedIn => {
+                    let access = self.tokens.issue_access(user_id, now)?;
+                    tracing::info!(
+                        user_id = user_id.0,
+                        created = new_user.is_some(),
+                        "logged in"
+                    );
+                    return Ok(LoggedIn {
+                        access: access.token,
+                        refresh: refresh.token,
+                        expires_in: self.tokens.access_ttl(),
+                        user_id,
+                        created: new_user.is_some(),
+                    });
+                }
+                LoginOutcome::CodeGone => return Err(Error::CodeExpired),
+                LoginOutcome::PhoneTaken => {
+                    existing = self.store.user_id_by_phone(&claim.phone).await?
+                }
+                LoginOutcome::InviteTaken | LoginOutcome::IdTaken => {}
+                LoginOutcome::UserGone => {
+                    return Err(Error::Internal("phone points at a missing user".into()));
+                }
+            }
+        }
+        Err(Error::Internal(
+            "no free user id or invite code after several draws".into(),
+        ))
+    }
+
+    fn new_user(&self, phone: &Phone, now: Timestamp) -> User {
+        let mut rng = rand::rng();
+        User {
+            id: UserId::generate(&mut rng),
+            phone: phone.clone(),
+            invite: InviteCode::generate(&mut rng),
+            activated: None,
+            last_login: Some(now),
+            date_joined: now,
+            referrals_count: 0,
+        }
+    }
+}

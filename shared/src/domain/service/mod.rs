@@ -1,0 +1,84 @@
+//! The rules, one use case a file: sending a code, logging in with it,
+//! sessions (refresh, revoke), the profile and invites. Each takes
+//! validated values and talks to the world only through the ports.
+
+mod login;
+mod profile;
+mod send_code;
+mod sessions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::domain::code::{CodeHasher, OtpCode};
+use crate::domain::cursor::CursorSigner;
+use crate::domain::phone::Phone;
+use crate::domain::token::Tokens;
+use crate::error::{Error, Result};
+use crate::ports::{Clock, SmsSender, Store};
+
+pub use login::LoggedIn;
+pub use profile::{
+    DEFAULT_REFERRALS_LIMIT, MAX_REFERRALS_LIMIT, Profile, ProfileRef, ReferralsQuery,
+    invalid_referrals_limit,
+};
+pub use send_code::CodeSent;
+pub use sessions::Refreshed;
+
+const HOUR_SECS: u64 = 3600;
+
+pub struct Service {
+    config: Config,
+    store: Arc<dyn Store>,
+    sms: Arc<dyn SmsSender>,
+    clock: Arc<dyn Clock>,
+    hasher: CodeHasher,
+    tokens: Tokens,
+    cursors: CursorSigner,
+}
+
+impl Service {
+    pub fn new(
+        config: Config,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        clock: Arc<dyn Clock>,
+    ) -> Service {
+        let hasher = CodeHasher::new(&config.secrets.code_hash_secret);
+        let tokens = Tokens::new(
+            &config.secrets.jwt_current,
+            config.secrets.jwt_previous.as_ref(),
+            config.access_ttl_secs,
+            config.refresh_ttl_secs,
+        );
+        let cursors = CursorSigner::new(&config.secrets.code_hash_secret);
+        Service {
+            config,
+            store,
+            sms,
+            clock,
+            hasher,
+            tokens,
+            cursors,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn parse_phone(&self, input: &str) -> Result<Phone> {
+        Phone::parse(input, self.config.default_region)
+    }
+
+    pub fn parse_code(&self, input: &str) -> Result<OtpCode> {
+        OtpCode::parse(input, self.config.code_length)
+    }
+}
+
+fn rate_limited(secs: u64) -> Error {
+    Error::RateLimited {
+        retry_after: Duration::from_secs(secs.max(1)),
+    }
+}

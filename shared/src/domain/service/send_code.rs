@@ -1,0 +1,181 @@
+//! Sending a code: the per-phone cooldown and hourly cap, the shared
+//! counters (source IP, the day's SMS budgets), and taking a send back when
+//! its SMS fails.
+
+use std::time::Duration;
+
+use super::{HOUR_SECS, Service, rate_limited};
+use crate::domain::code::OtpCode;
+use crate::domain::phone::{Phone, Region};
+use crate::domain::time::Timestamp;
+use crate::error::{Error, Result};
+use crate::ports::{Charge, CodeRecord, SaveCode};
+
+/// What a shared counter of a send limits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Limit {
+    /// Sends per source IP per hour: 429, until the hour ends.
+    IpHour,
+    /// SMS per UTC day, the service's or a region's: 503, until midnight.
+    Day,
+}
+
+fn limit_error(limit: Option<Limit>, now: Timestamp) -> Error {
+    match limit {
+        Some(Limit::IpHour) => {
+            let hour_ends =
+                Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
+            rate_limited(now.secs_until(hour_ends))
+        }
+        Some(Limit::Day) => Error::SmsBudgetSpent {
+            retry_after: Duration::from_secs(now.secs_until(now.next_utc_midnight()).max(1)),
+        },
+        None => Error::Internal("the store named a charge that was not made".into()),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct CodeSent {
+    pub expires_in: u64,
+    pub retry_after: u64,
+}
+
+impl Service {
+    /// Sends a fresh code to `phone`, within the per-phone, per-IP and
+    /// daily limits. Every limit is checked before anything is sent, and a
+    /// send whose SMS fails is taken back.
+    #[tracing::instrument(skip_all)]
+    pub async fn send_code(&self, phone: &Phone, source_ip: Option<&str>) -> Result<CodeSent> {
+        let config = &self.config;
+        // Read once: the allow-list, the region's budget and the log use it.
+        let region = phone.region();
+        if !config.allowed_regions.is_empty()
+            && !region.is_some_and(|region| config.allowed_regions.contains(&region))
+        {
+            return Err(Error::PhoneNotAllowed);
+        }
+        let now = self.clock.now();
+        let previous = self.store.code(phone).await?;
+        let code = OtpCode::generate(config.code_length, &mut rand::rng());
+        let record = self.next_record(phone, &code, previous.as_ref(), now)?;
+        let (charges, limits): (Vec<Charge>, Vec<Limit>) =
+            self.charges(region, source_ip, now).into_iter().unzip();
+
+        match self.store.save_code(&record, &charges).await? {
+            SaveCode::Saved => {}
+            SaveCode::Conflict => return Err(rate_limited(config.resend_cooldown_secs.max(1))),
+            SaveCode::LimitReached(index) => {
+                return Err(limit_error(limits.get(index).copied(), now));
+            }
+        }
+
+        let text = config
+            .sms_text
+            .render(code.expose(), config.code_ttl_secs.div_ceil(60));
+        if let Err(send_error) = self.sms.send(phone, &text).await {
+            if let Err(undo_error) = self
+                .store
+                .undo_save_code(previous.as_ref(), &record, &charges)
+                .await
+            {
+                tracing::error!(error = %undo_error, "taking back a failed send failed");
+            }
+            return Err(send_error);
+        }
+        tracing::info!(phone_region = ?region, "verification code sent");
+        Ok(CodeSent {
+            expires_in: config.code_ttl_secs,
+            retry_after: config.resend_cooldown_secs,
+        })
+    }
+
+    /// The record a send writes, or the limit that forbids the send.
+    fn next_record(
+        &self,
+        phone: &Phone,
+        code: &OtpCode,
+        previous: Option<&CodeRecord>,
+        now: Timestamp,
+    ) -> Result<CodeRecord> {
+        let config = &self.config;
+        let mut window_start = now;
+        let mut window_sends = 0;
+        let mut attempts = 0;
+        if let Some(prev) = previous {
+            let cooldown_ends = prev.sent_at.plus_secs(config.resend_cooldown_secs);
+            if now < cooldown_ends {
+                return Err(rate_limited(now.secs_until(cooldown_ends)));
+            }
+            let window_ends = prev.window_start.plus_secs(HOUR_SECS);
+            if now < window_ends {
+                if prev.window_sends >= config.phone_max_sends_per_hour {
+                    return Err(rate_limited(now.secs_until(window_ends)));
+                }
+                window_start = prev.window_start;
+                window_sends = prev.window_sends;
+            }
+            // A resend while a code is live keeps its count of wrong tries,
+            // so asking again never buys fresh guesses.
+            if self.is_live(prev, now) {
+                attempts = prev.attempts;
+            }
+        }
+        Ok(CodeRecord {
+            phone: phone.clone(),
+            hash: Some(self.hasher.hash(phone, code)),
+            expires_at: now.plus_secs(config.code_ttl_secs),
+            attempts,
+            sent_at: now,
+            window_start,
+            window_sends: window_sends + 1,
+            version: previous.map_or(0, |prev| prev.version) + 1,
+        })
+    }
+
+    /// A code is live while it is unused, unexpired and not burned.
+    fn is_live(&self, record: &CodeRecord, now: Timestamp) -> bool {
+        record.hash.is_some()
+            && now < record.expires_at
+            && record.attempts < self.config.max_code_attempts
+    }
+
+    /// The shared counters a send adds to, with the limit each stands for:
+    /// the source IP's hour (when the IP is known), the service's UTC day
+    /// and the number's region's UTC day (when budgeted).
+    fn charges(
+        &self,
+        region: Option<Region>,
+        source_ip: Option<&str>,
+        now: Timestamp,
+    ) -> Vec<(Charge, Limit)> {
+        let config = &self.config;
+        let mut charges = Vec::new();
+        if let Some(ip) = source_ip {
+            let hour = now.secs() / HOUR_SECS as i64;
+            let charge = Charge {
+                key: format!("ip#{ip}#{hour}"),
+                cap: config.ip_max_sends_per_hour,
+                expires_at: Timestamp::from_secs((hour + 1) * HOUR_SECS as i64),
+            };
+            charges.push((charge, Limit::IpHour));
+        }
+        let day = |key: String, cap: u32| Charge {
+            key,
+            cap,
+            expires_at: now.next_utc_midnight(),
+        };
+        if config.sms_daily_budget > 0 {
+            let charge = day(format!("sms#{}", now.utc_day()), config.sms_daily_budget);
+            charges.push((charge, Limit::Day));
+        }
+        let budget = config
+            .country_daily_budgets
+            .iter()
+            .find(|(r, _)| Some(*r) == region);
+        if let Some((region, cap)) = budget {
+            let key = format!("sms#{}#{}", region.as_ref(), now.utc_day());
+            charges.push((day(key, *cap), Limit::Day));
+        }
+        charges
+    }
+}

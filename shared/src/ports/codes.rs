@@ -1,0 +1,84 @@
+//! Verification codes and the shared counters a send adds to.
+
+use async_trait::async_trait;
+
+use crate::domain::code::CodeHash;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::error::Result;
+
+/// Everything the service keeps about one phone's verification code, and the
+/// phone's send history for the hourly limit. `version` grows by one on
+/// every send, so a send is a compare-and-swap on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub phone: Phone,
+    /// `None` once the code has been used.
+    pub hash: Option<CodeHash>,
+    pub expires_at: Timestamp,
+    /// Wrong tries against the current code.
+    pub attempts: u32,
+    pub sent_at: Timestamp,
+    pub window_start: Timestamp,
+    pub window_sends: u32,
+    pub version: u64,
+}
+
+impl CodeRecord {
+    /// When the store may forget the record: once neither the code nor the
+    /// send window it counts is live.
+    pub fn forget_at(&self) -> Timestamp {
+        self.expires_at.max(self.window_start.plus_secs(3600))
+    }
+
+    /// This record put back in place of `written`, under a version past
+    /// it: versions only grow, so no stale compare-and-swap can match again.
+    pub fn restored_after(&self, written: &CodeRecord) -> CodeRecord {
+        CodeRecord {
+            version: written.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
+/// One more unit on a shared counter, refused when it would pass `cap`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Charge {
+    pub key: String,
+    pub cap: u32,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SaveCode {
+    Saved,
+    /// Another send changed the record first.
+    Conflict,
+    /// The charge at this index would have passed its cap; nothing was written.
+    LimitReached(usize),
+}
+
+/// Verification codes and the shared send counters.
+#[async_trait]
+pub trait CodeStore: Send + Sync {
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>>;
+
+    /// Writes `record` if the stored record's version is still
+    /// `record.version - 1` (absent when that is 0), and adds one to each
+    /// charge; all or nothing.
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode>;
+
+    /// Takes back a send whose SMS failed: restores `previous` (see
+    /// `CodeRecord::restored_after`, or removes the record) if `written` is
+    /// still there, and takes one off each charge.
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()>;
+
+    /// Counts one wrong try against the code with this hash, unless it is
+    /// burned already. Returns whether the try was counted.
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool>;
+}

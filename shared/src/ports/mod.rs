@@ -1,0 +1,45 @@
+//! What the domain needs from the outside world. Each trait has a DynamoDB or
+//! SNS adapter for production and an in-memory one for development and tests;
+//! one contract test suite holds both to the same behaviour.
+
+mod codes;
+mod invites;
+mod sessions;
+mod users;
+
+use async_trait::async_trait;
+
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::error::Result;
+
+pub use codes::{Charge, CodeRecord, CodeStore, SaveCode};
+pub use invites::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
+pub use sessions::{Rotation, Session, SessionStore};
+pub use users::{CodeClaim, Login, LoginOutcome, UserStore};
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        Timestamp(since_epoch.as_millis() as i64)
+    }
+}
+
+#[async_trait]
+pub trait SmsSender: Send + Sync {
+    /// Sends one transactional SMS. An error means it was not sent.
+    async fn send(&self, to: &Phone, text: &str) -> Result<()>;
+}
+
+/// Everything the service keeps: one adapter serves all four stores.
+pub trait Store: CodeStore + UserStore + SessionStore + InviteStore {}
+
+impl<T: CodeStore + UserStore + SessionStore + InviteStore> Store for T {}

@@ -1,0 +1,56 @@
+//! Users, and logging one in with a code.
+
+use async_trait::async_trait;
+
+use super::Session;
+use crate::domain::code::CodeHash;
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::error::Result;
+
+/// What a login must find to consume a code: the hash it matched, still
+/// unused, still live, not burned.
+#[derive(Clone, Debug)]
+pub struct CodeClaim {
+    pub phone: Phone,
+    pub hash: CodeHash,
+    pub max_attempts: u32,
+    pub now: Timestamp,
+}
+
+pub enum Login<'a> {
+    Existing { user: UserId, at: Timestamp },
+    New(&'a User),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginOutcome {
+    LoggedIn,
+    /// The code was used, replaced, burned or expired meanwhile.
+    CodeGone,
+    /// Another login created this phone's user first.
+    PhoneTaken,
+    InviteTaken,
+    IdTaken,
+    /// The user the phone pointed at no longer exists.
+    UserGone,
+}
+
+/// Users: found by phone or id, and logging in.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>>;
+
+    async fn user(&self, id: UserId) -> Result<Option<User>>;
+
+    /// Consumes the claimed code, logs the user in (creating it for
+    /// `Login::New`, with its phone and invite code claimed uniquely) and
+    /// starts `session`; all or nothing.
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome>;
+}
