@@ -78,6 +78,8 @@ if ! command -v wrk > /dev/null; then
     (apt-get update -qq && apt-get install -y -qq wrk) > target/apt.log 2>&1 || echo "wrk could not be installed: see target/apt.log"
 fi
 cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke
+echo "==> the functions under a Lambda runtime API: the metric lines they write"
+FUNCTION_BIN_DIR="$PWD/target/debug" cargo test --locked -p api-tests --test lambda_metrics -- --ignored 2>&1 | tee -a "$log"
 start_tls_proxy "$moto_port"
 MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" \
     BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_WRK_SECONDS=1 BENCH_BIN_DIR=target/debug target/debug/bench

@@ -4,7 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use phone_auth::adapters::dynamodb::schema::TEMPLATE;
+use phone_auth::adapters::emf::NAMESPACE;
 use phone_auth::config::CONTRACT_SETTINGS;
+use phone_auth::domain::metric::NAMES;
 use phone_auth::http::routes::ROUTES;
 use serde_norway::Value;
 
@@ -235,6 +237,79 @@ fn the_stage_throttles_by_its_parameters() {
     let burst = doc["Parameters"]["ThrottlingBurstLimit"]["Default"].as_u64();
     let rate = doc["Parameters"]["ThrottlingRateLimit"]["Default"].as_u64();
     assert!(burst >= rate, "a burst smaller than the rate never fills");
+}
+
+/// The alarms and the dashboard read the metrics the functions write: the
+/// namespace, the names and the `Stack` dimension they carry.
+#[test]
+fn the_alarms_and_the_dashboard_read_the_metrics_the_functions_write() {
+    let doc = template();
+    let env = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    assert_eq!(tagged_ref(&env["METRICS_STACK"]), Some("AWS::StackName"));
+    for (alarm, metric) in [
+        ("SmsFailuresAlarm", "SmsFailures"),
+        ("RefreshReuseAlarm", "RefreshReuse"),
+    ] {
+        let properties = &doc["Resources"][alarm]["Properties"];
+        assert_eq!(properties["Namespace"].as_str(), Some(NAMESPACE), "{alarm}");
+        assert_eq!(properties["MetricName"].as_str(), Some(metric), "{alarm}");
+        assert!(NAMES.contains(&metric));
+        let dimension = &properties["Dimensions"][0];
+        assert_eq!(dimension["Name"].as_str(), Some("Stack"), "{alarm}");
+        assert_eq!(tagged_ref(&dimension["Value"]), Some("AWS::StackName"));
+        assert_eq!(
+            tagged_ref(&properties["AlarmActions"][0]),
+            Some("AlarmTopic")
+        );
+        let threshold = tagged_ref(&properties["Threshold"]).expect("a parameter");
+        assert!(doc["Parameters"][threshold]["Default"].as_u64().is_some());
+    }
+
+    let Value::Tagged(body) = &doc["Resources"]["Dashboard"]["Properties"]["DashboardBody"] else {
+        panic!("the dashboard body is a !Sub")
+    };
+    assert_eq!(body.tag, "!Sub");
+    // Each `${...}` of the !Sub stands for a plain string.
+    let mut text = body.value.as_str().unwrap().to_owned();
+    while let Some(start) = text.find("${") {
+        let end = start + text[start..].find('}').unwrap();
+        let name = &text[start + 2..end];
+        assert!(
+            ["AWS::StackName", "AWS::Region"].contains(&name)
+                || name
+                    .strip_suffix(".Arn")
+                    .is_some_and(|alarm| doc["Resources"][alarm]["Type"].as_str()
+                        == Some("AWS::CloudWatch::Alarm")),
+            "${{{name}}} in the dashboard"
+        );
+        text.replace_range(start..=end, "x");
+    }
+    let body: serde_json::Value = serde_json::from_str(&text).expect("the body is JSON");
+    let mut drawn = BTreeSet::new();
+    for widget in body["widgets"].as_array().unwrap() {
+        for line in widget["properties"]["metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
+            let line = line.as_array().unwrap();
+            match line[0].as_str() {
+                Some(namespace) => {
+                    assert_eq!(namespace, NAMESPACE);
+                    assert_eq!(line[2], "Stack", "{line:?}");
+                    drawn.insert(line[1].as_str().unwrap().to_owned());
+                }
+                None => {
+                    let search = line[0]["expression"].as_str().unwrap();
+                    let name = search.split("MetricName=\"").nth(1).unwrap();
+                    assert!(search.starts_with(&format!("SEARCH('{{{NAMESPACE},Stack,")));
+                    drawn.insert(name.split('"').next().unwrap().to_owned());
+                }
+            }
+        }
+    }
+    let every: BTreeSet<String> = NAMES.iter().map(|n| n.to_string()).collect();
+    assert_eq!(drawn, every, "the dashboard draws every metric");
 }
 
 fn workflow(name: &str) -> Value {

@@ -12,7 +12,6 @@
 
 mod cgroup;
 mod load;
-mod runtime;
 mod targets;
 mod warm;
 
@@ -31,8 +30,8 @@ use phone_auth::config::{Settings, Tables};
 use phone_auth::ports::SystemClock;
 use serde_json::{Value, json};
 
+use api_tests::runtime::RuntimeApi;
 use cgroup::CpuGroup;
-use runtime::RuntimeApi;
 use targets::Targets;
 
 const FUNCTIONS: [&str; 5] = [

@@ -28,7 +28,7 @@ use phone_auth::domain::service::Service;
 use phone_auth::error::Error;
 use phone_auth::http::body::MAX_BODY_BYTES;
 use phone_auth::http::{ApiRequest, ApiResponse, App, problem, query};
-use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
+use phone_auth::ports::{Clock, Metrics, NoMetrics, SmsSender, Store, SystemClock};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -97,6 +97,17 @@ impl DevServer {
         sms: Arc<dyn SmsSender>,
         clock: Arc<dyn Clock>,
     ) -> DevServer {
+        DevServer::with_metrics(config, store, sms, clock, Arc::new(NoMetrics))
+    }
+
+    /// A server whose service counts into `metrics` (tests read them).
+    pub fn with_metrics(
+        config: Config,
+        store: Arc<dyn Store>,
+        sms: Arc<dyn SmsSender>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<dyn Metrics>,
+    ) -> DevServer {
         let outbox = Arc::new(Outbox::new(sms, Arc::clone(&clock)));
         let default_region = config.default_region;
         let service = Service::new(
@@ -104,7 +115,8 @@ impl DevServer {
             store,
             Arc::clone(&outbox) as Arc<dyn SmsSender>,
             clock,
-        );
+        )
+        .with_metrics(metrics);
         DevServer {
             app: App::new(service),
             outbox,

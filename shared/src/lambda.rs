@@ -6,6 +6,7 @@ use std::sync::Arc;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets;
 use crate::config::{Config, ConfigError, Settings};
 use crate::domain::phone::Phone;
@@ -29,8 +30,8 @@ pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
     })
 }
 
-/// The app of function `F`: the DynamoDB store, and SNS only when `F`
-/// sends SMS.
+/// The app of function `F`: the DynamoDB store, SNS only when `F` sends
+/// SMS, and metrics as EMF lines under the `METRICS_STACK` dimension.
 pub async fn app_from_env<F: Function>() -> App {
     let mut settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
@@ -46,7 +47,12 @@ pub async fn app_from_env<F: Function>() -> App {
     } else {
         Arc::new(NoSms)
     };
-    App::new(Service::new(config, store, sms, Arc::new(SystemClock)))
+    let clock = Arc::new(SystemClock);
+    let stack = settings
+        .get("METRICS_STACK")
+        .unwrap_or_else(|| "phone-auth".into());
+    let metrics = Arc::new(EmfMetrics::new(stack, clock.clone()));
+    App::new(Service::new(config, store, sms, clock).with_metrics(metrics))
 }
 
 /// The whole `main` of a function: logs as JSON, configuration checked

@@ -8,13 +8,14 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use dev_server::DevServer;
 use phone_auth::adapters::console::ConsoleSms;
 use phone_auth::adapters::dynamodb::{DynamoStore, schema};
-use phone_auth::adapters::memory::MemoryStore;
+use phone_auth::adapters::memory::{MemoryMetrics, MemoryStore};
 use phone_auth::config::{Config, Settings, Tables};
 use phone_auth::domain::time::Timestamp;
 use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
 use serde_json::Value;
 
 mod faults;
+pub mod runtime;
 pub use faults::{FaultyStore, FlakySms};
 
 pub const PHONE: &str = "+79123456789";
@@ -180,6 +181,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub backend: Backend,
     pub store: StoreHandle,
+    /// What the service counted.
+    pub metrics: Arc<MemoryMetrics>,
 }
 
 pub struct Reply {
@@ -230,7 +233,8 @@ pub async fn spawn_server(
     config: Config,
     clock: Arc<dyn Clock>,
 ) -> TestApp {
-    let server = DevServer::new(config, serving, sms, clock);
+    let metrics = Arc::new(MemoryMetrics::default());
+    let server = DevServer::with_metrics(config, serving, sms, clock, metrics.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding a test port");
@@ -241,6 +245,7 @@ pub async fn spawn_server(
         http: reqwest::Client::new(),
         backend,
         store,
+        metrics,
     }
 }
 

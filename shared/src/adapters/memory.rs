@@ -8,14 +8,15 @@ use async_trait::async_trait;
 
 use crate::domain::code::CodeHash;
 use crate::domain::invite::InviteCode;
+use crate::domain::metric::Metric;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{ActivatedInvite, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
     Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
-    LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionStore,
-    UserStore,
+    LoginOutcome, Metrics, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session,
+    SessionStore, UserStore,
 };
 
 #[derive(Default)]
@@ -334,5 +335,28 @@ impl InviteStore for MemoryStore {
             .map(|(_, r)| r.clone())
             .collect();
         Ok(ReferralPage { items, next })
+    }
+}
+
+/// The metrics recorded, in order: for tests.
+#[derive(Default)]
+pub struct MemoryMetrics {
+    recorded: Mutex<Vec<Metric>>,
+}
+
+impl MemoryMetrics {
+    pub fn recorded(&self) -> Vec<Metric> {
+        self.recorded
+            .lock()
+            .map(|recorded| recorded.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    fn record(&self, metric: Metric) {
+        if let Ok(mut recorded) = self.recorded.lock() {
+            recorded.push(metric);
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod dynamodb;
+pub mod emf;
 pub mod lazy;
 pub mod memory;
 pub mod secrets;

@@ -4,6 +4,7 @@
 pub mod code;
 pub mod cursor;
 pub mod invite;
+pub mod metric;
 pub mod phone;
 pub mod service;
 pub mod sms;

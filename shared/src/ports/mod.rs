@@ -9,6 +9,7 @@ mod users;
 
 use async_trait::async_trait;
 
+use crate::domain::metric::Metric;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::Result;
@@ -37,6 +38,19 @@ impl Clock for SystemClock {
 pub trait SmsSender: Send + Sync {
     /// Sends one transactional SMS. An error means it was not sent.
     async fn send(&self, to: &Phone, text: &str) -> Result<()>;
+}
+
+/// Where the service's counts go: EMF log lines in a function. Recording
+/// never fails and never waits.
+pub trait Metrics: Send + Sync {
+    fn record(&self, metric: Metric);
+}
+
+/// Counts nothing: the dev server.
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn record(&self, _metric: Metric) {}
 }
 
 /// Everything the service keeps: one adapter serves all four stores.

@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::Service;
 use crate::domain::code::{CodeHash, OtpCode};
 use crate::domain::invite::InviteCode;
+use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
@@ -42,7 +43,11 @@ impl Service {
             return Err(self.burned(&record, now));
         }
         if !self.hasher.matches(phone, code, &stored) {
-            return Err(self.wrong_code(phone, &stored).await?);
+            let error = self.wrong_code(phone, &stored).await?;
+            if matches!(error, Error::InvalidCode) {
+                self.metrics.record(Metric::WrongCode);
+            }
+            return Err(error);
         }
 
         let claim = CodeClaim {
@@ -76,9 +81,10 @@ impl Service {
     /// cooldown of the last send is over.
     fn burned(&self, record: &CodeRecord, now: Timestamp) -> Error {
         let cooldown_ends = record.sent_at.plus_secs(self.config.resend_cooldown_secs);
-        Error::TooManyAttempts {
+        let error = Error::TooManyAttempts {
             retry_after: Duration::from_secs(now.secs_until(cooldown_ends).max(1)),
-        }
+        };
+        self.limit_hit(Limit::CodeAttempts, error)
     }
 
     async fn login(
@@ -113,17 +119,15 @@ impl Service {
             match self.store.login(claim, login, &session).await? {
                 LoginOutcome::LoggedIn => {
                     let access = self.tokens.issue_access(user_id, now)?;
-                    tracing::info!(
-                        user_id = user_id.0,
-                        created = new_user.is_some(),
-                        "logged in"
-                    );
+                    let created = new_user.is_some();
+                    self.metrics.record(Metric::LoggedIn { created });
+                    tracing::info!(user_id = user_id.0, created, "logged in");
                     return Ok(LoggedIn {
                         access: access.token,
                         refresh: refresh.token,
                         expires_in: self.tokens.access_ttl(),
                         user_id,
-                        created: new_user.is_some(),
+                        created,
                     });
                 }
                 LoginOutcome::CodeGone => return Err(Error::CodeExpired),

@@ -13,10 +13,11 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::domain::code::{CodeHasher, OtpCode};
 use crate::domain::cursor::CursorSigner;
+use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::Phone;
 use crate::domain::token::Tokens;
 use crate::error::{Error, Result};
-use crate::ports::{Clock, SmsSender, Store};
+use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
 
 pub use login::LoggedIn;
 pub use profile::{
@@ -33,6 +34,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     sms: Arc<dyn SmsSender>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<dyn Metrics>,
     hasher: CodeHasher,
     tokens: Tokens,
     cursors: CursorSigner,
@@ -58,10 +60,17 @@ impl Service {
             store,
             sms,
             clock,
+            metrics: Arc::new(NoMetrics),
             hasher,
             tokens,
             cursors,
         }
+    }
+
+    /// Where the service's counts go; by default nowhere.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Service {
+        self.metrics = metrics;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -74,6 +83,12 @@ impl Service {
 
     pub fn parse_code(&self, input: &str) -> Result<OtpCode> {
         OtpCode::parse(input, self.config.code_length)
+    }
+
+    /// Counts a refusal by `limit`, and answers it.
+    fn limit_hit(&self, limit: Limit, error: Error) -> Error {
+        self.metrics.record(Metric::LimitHit(limit));
+        error
     }
 }
 

@@ -6,20 +6,14 @@ use std::time::Duration;
 
 use super::{HOUR_SECS, Service, rate_limited};
 use crate::domain::code::OtpCode;
+use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::{Phone, Region};
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::ports::{Charge, CodeRecord, SaveCode};
 
-/// What a shared counter of a send limits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Limit {
-    /// Sends per source IP per hour: 429, until the hour ends.
-    IpHour,
-    /// SMS per UTC day, the service's or a region's: 503, until midnight.
-    Day,
-}
-
+/// The answer to a send refused by a shared counter: 429 until the IP's
+/// hour ends, or 503 until the budget's day does.
 fn limit_error(limit: Option<Limit>, now: Timestamp) -> Error {
     match limit {
         Some(Limit::IpHour) => {
@@ -27,10 +21,10 @@ fn limit_error(limit: Option<Limit>, now: Timestamp) -> Error {
                 Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
             rate_limited(now.secs_until(hour_ends))
         }
-        Some(Limit::Day) => Error::SmsBudgetSpent {
+        Some(Limit::DailyBudget | Limit::RegionDailyBudget) => Error::SmsBudgetSpent {
             retry_after: Duration::from_secs(now.secs_until(now.next_utc_midnight()).max(1)),
         },
-        None => Error::Internal("the store named a charge that was not made".into()),
+        Some(_) | None => Error::Internal("the store named a charge that was not made".into()),
     }
 }
 
@@ -63,9 +57,18 @@ impl Service {
 
         match self.store.save_code(&record, &charges).await? {
             SaveCode::Saved => {}
-            SaveCode::Conflict => return Err(rate_limited(config.resend_cooldown_secs.max(1))),
+            // Another send for this phone won the race: its cooldown holds.
+            SaveCode::Conflict => {
+                let error = rate_limited(config.resend_cooldown_secs.max(1));
+                return Err(self.limit_hit(Limit::ResendCooldown, error));
+            }
             SaveCode::LimitReached(index) => {
-                return Err(limit_error(limits.get(index).copied(), now));
+                let limit = limits.get(index).copied();
+                let error = limit_error(limit, now);
+                return Err(match limit {
+                    Some(limit) => self.limit_hit(limit, error),
+                    None => error,
+                });
             }
         }
 
@@ -80,8 +83,10 @@ impl Service {
             {
                 tracing::error!(error = %undo_error, "taking back a failed send failed");
             }
+            self.metrics.record(Metric::SmsFailed { region });
             return Err(send_error);
         }
+        self.metrics.record(Metric::CodeSent { region });
         tracing::info!(phone_region = ?region, "verification code sent");
         Ok(CodeSent {
             expires_in: config.code_ttl_secs,
@@ -104,12 +109,14 @@ impl Service {
         if let Some(prev) = previous {
             let cooldown_ends = prev.sent_at.plus_secs(config.resend_cooldown_secs);
             if now < cooldown_ends {
-                return Err(rate_limited(now.secs_until(cooldown_ends)));
+                let error = rate_limited(now.secs_until(cooldown_ends));
+                return Err(self.limit_hit(Limit::ResendCooldown, error));
             }
             let window_ends = prev.window_start.plus_secs(HOUR_SECS);
             if now < window_ends {
                 if prev.window_sends >= config.phone_max_sends_per_hour {
-                    return Err(rate_limited(now.secs_until(window_ends)));
+                    let error = rate_limited(now.secs_until(window_ends));
+                    return Err(self.limit_hit(Limit::PhoneHour, error));
                 }
                 window_start = prev.window_start;
                 window_sends = prev.window_sends;
@@ -166,7 +173,7 @@ impl Service {
         };
         if config.sms_daily_budget > 0 {
             let charge = day(format!("sms#{}", now.utc_day()), config.sms_daily_budget);
-            charges.push((charge, Limit::Day));
+            charges.push((charge, Limit::DailyBudget));
         }
         let budget = config
             .country_daily_budgets
@@ -174,7 +181,7 @@ impl Service {
             .find(|(r, _)| Some(*r) == region);
         if let Some((region, cap)) = budget {
             let key = format!("sms#{}#{}", region.as_ref(), now.utc_day());
-            charges.push((day(key, *cap), Limit::Day));
+            charges.push((day(key, *cap), Limit::RegionDailyBudget));
         }
         charges
     }

@@ -2,6 +2,7 @@
 //! presented again revokes its session) and logging out.
 
 use super::Service;
+use crate::domain::metric::Metric;
 use crate::domain::token::{Claims, TokenType};
 use crate::error::{Error, Result};
 use crate::ports::Rotation;
@@ -47,6 +48,7 @@ impl Service {
         {
             Rotation::Rotated => {}
             Rotation::Rejected => {
+                self.metrics.record(Metric::RefreshReuse);
                 tracing::warn!(
                     user_id = claims.user_id.0,
                     "refresh token reused or revoked; session revoked"

@@ -1,6 +1,7 @@
 //! A minimal Lambda runtime API: hands one event to the function process
 //! that asks for it and reports when the response comes back, so a cold
-//! start can be timed from spawn to first response, as Lambda sees it.
+//! start can be timed from spawn to first response, as Lambda sees it (the
+//! bench), and a test can run a function as Lambda does.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -74,11 +75,11 @@ async fn serve(
             let event = pending.lock().unwrap().event.take();
             if let Some(event) = event {
                 let response = Response::builder()
-                    .header("lambda-runtime-aws-request-id", "bench-request")
+                    .header("lambda-runtime-aws-request-id", "local-request")
                     .header("lambda-runtime-deadline-ms", "9999999999999")
                     .header(
                         "lambda-runtime-invoked-function-arn",
-                        "arn:aws:lambda:us-east-1:123456789012:function:bench",
+                        "arn:aws:lambda:us-east-1:123456789012:function:local",
                     )
                     .header(
                         "lambda-runtime-trace-id",

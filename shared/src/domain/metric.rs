@@ -1,0 +1,94 @@
+//! What the service counts for its operators: one `Metric` per event, each
+//! with at most one low-cardinality dimension (a number's region, a limit's
+//! name, a login's kind). Never a phone, a user id, an IP or a secret.
+
+use crate::domain::phone::Region;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// A code went out by SMS.
+    CodeSent { region: Option<Region> },
+    /// SNS refused or failed an SMS; the send was taken back.
+    SmsFailed { region: Option<Region> },
+    /// A right code logged a phone in.
+    LoggedIn { created: bool },
+    /// A wrong code, counted against the live one.
+    WrongCode,
+    /// A request refused by a limit.
+    LimitHit(Limit),
+    /// A retired or revoked refresh token was presented: its session is
+    /// revoked. A burst of these is a stolen token being tried.
+    RefreshReuse,
+}
+
+/// The limits a request can run into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The phone's resend cooldown (`RESEND_COOLDOWN_SECONDS`).
+    ResendCooldown,
+    /// The phone's sends per hour (`PHONE_MAX_SENDS_PER_HOUR`).
+    PhoneHour,
+    /// The source IP's sends per hour (`IP_MAX_SENDS_PER_HOUR`).
+    IpHour,
+    /// The service's SMS per UTC day (`SMS_DAILY_BUDGET`).
+    DailyBudget,
+    /// A region's SMS per UTC day (`SMS_COUNTRY_DAILY_BUDGET`).
+    RegionDailyBudget,
+    /// A code burned by wrong tries (`MAX_CODE_ATTEMPTS`).
+    CodeAttempts,
+}
+
+impl Limit {
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::ResendCooldown => "resend_cooldown",
+            Limit::PhoneHour => "phone_hour",
+            Limit::IpHour => "ip_hour",
+            Limit::DailyBudget => "daily_budget",
+            Limit::RegionDailyBudget => "region_daily_budget",
+            Limit::CodeAttempts => "code_attempts",
+        }
+    }
+}
+
+/// Where a number's region is unknown, its dimension says so.
+pub const UNKNOWN_REGION: &str = "unknown";
+
+impl Metric {
+    /// The metric's name in CloudWatch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::CodeSent { .. } => "CodesSent",
+            Metric::SmsFailed { .. } => "SmsFailures",
+            Metric::LoggedIn { .. } => "Logins",
+            Metric::WrongCode => "WrongCodes",
+            Metric::LimitHit(_) => "LimitsHit",
+            Metric::RefreshReuse => "RefreshReuse",
+        }
+    }
+
+    /// Its one dimension, if it has one: (name, value).
+    pub fn dimension(&self) -> Option<(&'static str, &str)> {
+        match self {
+            Metric::CodeSent { region } | Metric::SmsFailed { region } => Some((
+                "Region",
+                region.as_ref().map_or(UNKNOWN_REGION, |r| r.as_ref()),
+            )),
+            Metric::LoggedIn { created } => {
+                Some(("Kind", if *created { "new" } else { "returning" }))
+            }
+            Metric::LimitHit(limit) => Some(("Limit", limit.name())),
+            Metric::WrongCode | Metric::RefreshReuse => None,
+        }
+    }
+}
+
+/// Every metric name the service writes, for the dashboard and the tests.
+pub const NAMES: [&str; 6] = [
+    "CodesSent",
+    "SmsFailures",
+    "Logins",
+    "WrongCodes",
+    "LimitsHit",
+    "RefreshReuse",
+];

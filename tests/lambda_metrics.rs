@@ -1,0 +1,221 @@
+//! The functions as Lambda runs them: each binary started against a local
+//! runtime API (`api_tests::runtime`, as the bench starts them), fed the
+//! events of `events/` on moto, and the embedded-metric-format lines it
+//! writes to standard output read as CloudWatch Logs would read them.
+//!
+//! Needs the debug function binaries: `make test` builds them and runs this
+//! with `FUNCTION_BIN_DIR` set (`--ignored`).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use api_tests::runtime::RuntimeApi;
+use api_tests::{code_in, fresh_tables, moto_endpoint, moto_sms};
+use phone_auth::domain::metric::NAMES;
+use phone_auth::ports::{Clock, SystemClock};
+use serde_json::{Value, json};
+
+/// One function process and everything it writes to standard output.
+struct Function {
+    runtime: RuntimeApi,
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: JoinHandle<()>,
+}
+
+impl Function {
+    async fn start(name: &str, env: &BTreeMap<&str, String>) -> Function {
+        let dir = std::env::var("FUNCTION_BIN_DIR")
+            .expect("FUNCTION_BIN_DIR is not set: run this with `make test`");
+        let runtime = RuntimeApi::start().await;
+        let mut child = Command::new(format!("{dir}/{name}"))
+            .envs(env)
+            .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {dir}/{name}: {e}"));
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Function {
+            runtime,
+            child,
+            lines,
+            reader,
+        }
+    }
+
+    /// Invokes the function with `events/<file>` carrying `body`; answers
+    /// the response's status and body.
+    async fn invoke(&self, file: &str, body: Value) -> (u64, Value) {
+        let path = format!("{}/../events/{file}", env!("CARGO_MANIFEST_DIR"));
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        event["body"] = Value::from(body.to_string());
+        let answered = self.runtime.offer(event.to_string());
+        let response = tokio::time::timeout(Duration::from_secs(30), answered)
+            .await
+            .expect("the function answers within 30 s")
+            .expect("a response");
+        let response: Value = serde_json::from_str(&response).unwrap();
+        let body = response["body"].as_str().map_or(Value::Null, |b| {
+            serde_json::from_str(b).unwrap_or(Value::Null)
+        });
+        (response["statusCode"].as_u64().unwrap(), body)
+    }
+
+    /// Stops the process; answers every line it wrote.
+    fn stop(mut self) -> Vec<String> {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.reader.join().unwrap();
+        Arc::try_unwrap(self.lines).unwrap().into_inner().unwrap()
+    }
+}
+
+/// The EMF lines among a function's output, each checked against the
+/// format's rules; answers (metric, its dimensions) for each.
+fn metrics_in(lines: &[String]) -> Vec<(String, BTreeMap<String, String>)> {
+    let now = SystemClock.now().0;
+    let mut metrics = Vec::new();
+    for line in lines {
+        let Ok(Value::Object(root)) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(aws) = root.get("_aws") else {
+            continue;
+        };
+        let stamp = aws["Timestamp"].as_i64().expect("Timestamp in ms");
+        assert!((now - 120_000..=now).contains(&stamp), "{line}");
+        let directives = aws["CloudWatchMetrics"].as_array().expect("directives");
+        assert_eq!(directives.len(), 1, "{line}");
+        let directive = &directives[0];
+        assert_eq!(directive["Namespace"], "PhoneAuth", "{line}");
+        let declared = directive["Metrics"].as_array().unwrap();
+        assert_eq!(declared.len(), 1, "{line}");
+        let name = declared[0]["Name"].as_str().unwrap().to_owned();
+        assert_eq!(declared[0]["Unit"], "Count");
+        assert!(NAMES.contains(&name.as_str()), "{name} is not a metric");
+        assert_eq!(root[&name], 1, "{line}");
+        let mut dimensions = BTreeMap::new();
+        let sets = directive["Dimensions"].as_array().unwrap();
+        assert_eq!(sets[0], json!(["Stack"]), "every set starts with Stack");
+        for set in sets {
+            let set = set.as_array().unwrap();
+            assert!(set.len() <= 30, "EMF allows 30 dimensions a set");
+            for key in set {
+                let key = key.as_str().unwrap();
+                let value = root[key]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("dimension {key} has no string value in {line}"));
+                dimensions.insert(key.to_owned(), value.to_owned());
+            }
+        }
+        // Only the metric, its dimensions and `_aws`: no request data.
+        assert_eq!(root.len(), dimensions.len() + 2, "{line}");
+        metrics.push((name, dimensions));
+    }
+    metrics
+}
+
+fn metric(name: &str, dimension: Option<(&str, &str)>) -> (String, BTreeMap<String, String>) {
+    let mut dimensions = BTreeMap::from([("Stack".to_owned(), "emf-test".to_owned())]);
+    if let Some((key, value)) = dimension {
+        dimensions.insert(key.to_owned(), value.to_owned());
+    }
+    (name.to_owned(), dimensions)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the function binaries: make test runs it"]
+async fn functions_write_their_metrics_as_emf_lines() {
+    let (_, tables) = fresh_tables().await;
+    let secret = uuid::Uuid::new_v4().simple().to_string();
+    let env = BTreeMap::from([
+        ("USERS_TABLE", tables.users.clone()),
+        ("CODES_TABLE", tables.codes.clone()),
+        ("SESSIONS_TABLE", tables.sessions.clone()),
+        ("INVITES_TABLE", tables.invites.clone()),
+        ("JWT_KEY_ID", "emf".to_owned()),
+        ("JWT_SIGNING_KEY", secret.clone()),
+        ("CODE_HASH_SECRET", secret.clone()),
+        ("METRICS_STACK", "emf-test".to_owned()),
+        ("AWS_ENDPOINT_URL", moto_endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]);
+    let phone = format!("+7912{}", 3_000_000 + SystemClock.now().0 % 1_000_000);
+    let [send, enter, refresh] = ["phone-enter", "code-enter", "token-refresh"];
+    let (send, enter, refresh) = (
+        Function::start(send, &env).await,
+        Function::start(enter, &env).await,
+        Function::start(refresh, &env).await,
+    );
+
+    let to_phone = json!({ "phone": phone });
+    assert_eq!(
+        send.invoke("phone-enter.json", to_phone.clone()).await.0,
+        200
+    );
+    assert_eq!(send.invoke("phone-enter.json", to_phone).await.0, 429);
+    let sms = moto_sms().await;
+    let (_, text) = sms.iter().rev().find(|(to, _)| *to == phone).unwrap();
+    let code = code_in(text);
+    // Every digit one up: never the right code.
+    let wrong: String = code
+        .chars()
+        .map(|c| char::from_digit((c.to_digit(10).unwrap() + 1) % 10, 10).unwrap())
+        .collect();
+    let wrong = json!({ "phone": phone, "code": wrong });
+    assert_eq!(enter.invoke("code-enter.json", wrong).await.0, 400);
+    let right = json!({ "phone": phone, "code": code });
+    let (status, login) = enter.invoke("code-enter.json", right).await;
+    assert_eq!(status, 200);
+    let token = json!({ "refresh": login["refresh"] });
+    assert_eq!(
+        refresh.invoke("token-refresh.json", token.clone()).await.0,
+        200
+    );
+    assert_eq!(refresh.invoke("token-refresh.json", token).await.0, 401);
+
+    let outputs = [send.stop(), enter.stop(), refresh.stop()];
+    let seen: Vec<_> = outputs.iter().flat_map(|lines| metrics_in(lines)).collect();
+    assert_eq!(
+        seen,
+        [
+            metric("CodesSent", Some(("Region", "RU"))),
+            metric("LimitsHit", Some(("Limit", "resend_cooldown"))),
+            metric("WrongCodes", None),
+            metric("Logins", Some(("Kind", "new"))),
+            metric("RefreshReuse", None),
+        ]
+    );
+    // Nothing a request carried reaches a metric line.
+    let secrets = [
+        phone.trim_start_matches('+'),
+        code.as_str(),
+        login["refresh"].as_str().unwrap(),
+        secret.as_str(),
+    ];
+    for line in outputs.iter().flatten().filter(|l| l.contains("\"_aws\"")) {
+        for secret in secrets {
+            assert!(!line.contains(secret), "{line}");
+        }
+    }
+}
