@@ -321,8 +321,11 @@ async fn profiles_need_the_owner_s_access_token(backend: Backend) {
     );
 }
 
+/// With no grace, a retired token presented again revokes at once
+/// (tests/sessions.rs has the grace).
 async fn refresh_tokens_rotate_and_reuse_revokes_the_session(backend: Backend) {
-    let app = spawn_app(backend, NO_COOLDOWN).await;
+    let settings = [NO_COOLDOWN, &[("REFRESH_REUSE_GRACE_SECONDS", "0")]].concat();
+    let app = spawn_app(backend, &settings).await;
     let login = app.login(PHONE).await.body;
     let first = str_of(&login, "refresh").to_owned();
 

@@ -155,6 +155,8 @@ async fn functions_write_their_metrics_as_emf_lines() {
         ("JWT_SIGNING_KEY", secret.clone()),
         ("CODE_HASH_SECRET", secret.clone()),
         ("METRICS_STACK", "emf-test".to_owned()),
+        // The retired token at once: reuse, not its grace.
+        ("REFRESH_REUSE_GRACE_SECONDS", "0".to_owned()),
         ("AWS_ENDPOINT_URL", moto_endpoint()),
         ("AWS_ACCESS_KEY_ID", "test".to_owned()),
         ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),

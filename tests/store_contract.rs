@@ -11,7 +11,7 @@ use phone_auth::domain::time::Timestamp;
 use phone_auth::domain::user::{User, UserId};
 use phone_auth::ports::{
     Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, Referral,
-    ReferralKey, Rotation, SaveCode, Session, Store,
+    ReferralKey, Rotation, SaveCode, Session, SessionState, Store,
 };
 
 const NOW: Timestamp = Timestamp(1_795_774_530_000);
@@ -322,9 +322,13 @@ async fn phone_invite_and_id_are_unique_and_failures_write_nothing(store: Arc<dy
     let live = store.code(&phone(OTHER_PHONE)).await.unwrap().unwrap();
     assert!(live.hash.is_some());
     // Nor did they start a session.
+    assert_eq!(store.session("s3").await.unwrap(), None);
     assert_eq!(
-        store.rotate_session("s3", "j0", "j1", NOW).await.unwrap(),
-        Rotation::Rejected
+        store
+            .rotate_session("s3", "j0", "j1", NOW, NOW)
+            .await
+            .unwrap(),
+        Rotation::Refused(None)
     );
 }
 
@@ -412,33 +416,55 @@ async fn a_returning_login_sets_last_login(store: Arc<dyn Store>) {
     );
 }
 
-async fn sessions_rotate_once_and_reuse_revokes(store: Arc<dyn Store>) {
+async fn sessions_rotate_and_remember_the_retired_token(store: Arc<dyn Store>) {
     let u = user(4001, PHONE, "FFFFFF");
     assert_eq!(
         register(store.as_ref(), &u, "s1").await,
         LoginOutcome::LoggedIn
     );
+    let later = NOW.plus_secs(5);
+    let expires = NOW.plus_secs(100_000);
     assert_eq!(
-        store.rotate_session("s1", "j0", "j1", NOW).await.unwrap(),
+        store
+            .rotate_session("s1", "j0", "j1", expires, NOW)
+            .await
+            .unwrap(),
         Rotation::Rotated
     );
     assert_eq!(
-        store.rotate_session("s1", "j1", "j2", NOW).await.unwrap(),
+        store
+            .rotate_session("s1", "j1", "j2", expires, later)
+            .await
+            .unwrap(),
         Rotation::Rotated
     );
-    // j1 is retired: presenting it again revokes the session, so even the
-    // current token j2 stops working.
+    let state = SessionState {
+        user: u.id,
+        current_jti: "j2".into(),
+        previous_jti: Some("j1".into()),
+        rotated_at: Some(later),
+        expires_at: expires,
+        revoked: false,
+    };
+    assert_eq!(store.session("s1").await.unwrap(), Some(state.clone()));
+    // A retired token is refused with the session as it stands, and
+    // nothing is written: deciding is the service's.
+    for retired in ["j0", "j1"] {
+        assert_eq!(
+            store
+                .rotate_session("s1", retired, "j3", expires, later)
+                .await
+                .unwrap(),
+            Rotation::Refused(Some(state.clone()))
+        );
+    }
+    assert_eq!(store.session("s1").await.unwrap(), Some(state));
     assert_eq!(
-        store.rotate_session("s1", "j1", "j3", NOW).await.unwrap(),
-        Rotation::Rejected
-    );
-    assert_eq!(
-        store.rotate_session("s1", "j2", "j4", NOW).await.unwrap(),
-        Rotation::Rejected
-    );
-    assert_eq!(
-        store.rotate_session("nope", "j0", "j1", NOW).await.unwrap(),
-        Rotation::Rejected
+        store
+            .rotate_session("nope", "j0", "j1", expires, NOW)
+            .await
+            .unwrap(),
+        Rotation::Refused(None)
     );
 }
 
@@ -449,11 +475,55 @@ async fn revoking_ends_a_session_at_once(store: Arc<dyn Store>) {
         LoginOutcome::LoggedIn
     );
     store.revoke_session("s1").await.unwrap();
-    assert_eq!(
-        store.rotate_session("s1", "j0", "j1", NOW).await.unwrap(),
-        Rotation::Rejected
-    );
+    let Rotation::Refused(Some(state)) = store
+        .rotate_session("s1", "j0", "j1", NOW, NOW)
+        .await
+        .unwrap()
+    else {
+        panic!("a revoked session rotated")
+    };
+    assert!(state.revoked);
     store.revoke_session("unknown").await.unwrap();
+    assert_eq!(store.session("unknown").await.unwrap(), None);
+}
+
+/// Logout everywhere ends every session of the user, and only theirs,
+/// past one page of the index and one batch of deletes.
+async fn revoking_all_ends_every_session_of_the_user(store: Arc<dyn Store>) {
+    let u = user(5101, PHONE, "GGGGGH");
+    let other = user(5102, OTHER_PHONE, "GGGGGJ");
+    assert_eq!(
+        register(store.as_ref(), &u, "a0").await,
+        LoginOutcome::LoggedIn
+    );
+    assert_eq!(
+        register(store.as_ref(), &other, "b0").await,
+        LoginOutcome::LoggedIn
+    );
+    for i in 1..60 {
+        // Each login consumes a code: send one first.
+        let version = store.code(&u.phone).await.unwrap().map_or(0, |r| r.version) + 1;
+        let saved = store.save_code(&record(PHONE, "h", version), &[]).await;
+        assert_eq!(saved.unwrap(), SaveCode::Saved);
+        let login = Login::Existing {
+            user: u.id,
+            at: NOW,
+        };
+        let outcome = store
+            .login(
+                &claim(PHONE, "h"),
+                login,
+                &session(&format!("a{i}"), u.id.0, "j0"),
+            )
+            .await;
+        assert_eq!(outcome.unwrap(), LoginOutcome::LoggedIn);
+    }
+    assert_eq!(store.revoke_all_sessions(u.id).await.unwrap(), 60);
+    for i in 0..60 {
+        assert_eq!(store.session(&format!("a{i}")).await.unwrap(), None, "a{i}");
+    }
+    assert!(store.session("b0").await.unwrap().is_some());
+    assert_eq!(store.revoke_all_sessions(u.id).await.unwrap(), 0);
 }
 
 async fn concurrent_logins_with_one_code_have_one_winner(store: Arc<dyn Store>) {
@@ -501,7 +571,7 @@ async fn concurrent_rotations_have_one_winner(store: Arc<dyn Store>) {
             let store = Arc::clone(&store);
             tokio::spawn(async move {
                 store
-                    .rotate_session("s1", "j0", &format!("n{i}"), NOW)
+                    .rotate_session("s1", "j0", &format!("n{i}"), NOW, NOW)
                     .await
                     .unwrap()
             })
@@ -780,8 +850,9 @@ api_tests::on_both_backends!(
     phone_invite_and_id_are_unique_and_failures_write_nothing,
     a_login_needs_a_live_unburned_matching_code,
     a_returning_login_sets_last_login,
-    sessions_rotate_once_and_reuse_revokes,
+    sessions_rotate_and_remember_the_retired_token,
     revoking_ends_a_session_at_once,
+    revoking_all_ends_every_session_of_the_user,
     concurrent_logins_with_one_code_have_one_winner,
     concurrent_rotations_have_one_winner,
     concurrent_sends_have_one_winner,

@@ -207,6 +207,10 @@ fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> 
         ("access_ttl_secs", config.access_ttl_secs.to_string()),
         ("refresh_ttl_secs", config.refresh_ttl_secs.to_string()),
         (
+            "refresh_reuse_grace_secs",
+            config.refresh_reuse_grace_secs.to_string(),
+        ),
+        (
             "country_daily_budgets",
             format!("{:?}", config.country_daily_budgets),
         ),

@@ -464,6 +464,40 @@ async fn main() {
                 .await
         })
         .await;
+    // The same token again, within its grace: answered from the refused
+    // rotation, no second read.
+    let grace = recorder
+        .count(async {
+            drop(
+                api.call(
+                    "POST",
+                    "/token/refresh/",
+                    None,
+                    Some(json!({"refresh": login["refresh"]})),
+                )
+                .await,
+            )
+        })
+        .await;
+    // Logout everywhere for a user with 30 sessions: one read of the
+    // session, one query, two batches of deletes.
+    let mut last = Value::Null;
+    for _ in 0..30 {
+        last = api.login("+79123000003").await;
+    }
+    let revoke_all = recorder
+        .count(async {
+            drop(
+                api.call(
+                    "POST",
+                    "/token/revoke/",
+                    None,
+                    Some(json!({"refresh": last["refresh"], "scope": "all"})),
+                )
+                .await,
+            )
+        })
+        .await;
     let revoke = recorder
         .count(async {
             drop(
@@ -483,8 +517,20 @@ async fn main() {
         "user-profile",
         vec![("GET /profile/", profile), ("PATCH /profile/", activated)],
     );
-    round_trips.insert("token-refresh", vec![("POST /token/refresh/", refresh)]);
-    round_trips.insert("token-revoke", vec![("POST /token/revoke/", revoke)]);
+    round_trips.insert(
+        "token-refresh",
+        vec![
+            ("POST /token/refresh/", refresh),
+            ("POST /token/refresh/ (within the grace)", grace),
+        ],
+    );
+    round_trips.insert(
+        "token-revoke",
+        vec![
+            ("POST /token/revoke/", revoke),
+            ("POST /token/revoke/ all (30 sessions)", revoke_all),
+        ],
+    );
 
     // Tokens for the cold starts that need them.
     let mut tokens = Tokens {

@@ -21,7 +21,7 @@ pub struct ConfigError {
 
 /// The contract's settings (besides keys and table names): a deployment
 /// passes each one through (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 19] = [
+pub const CONTRACT_SETTINGS: [&str; 20] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -33,6 +33,7 @@ pub const CONTRACT_SETTINGS: [&str; 19] = [
     "SMS_DAILY_BUDGET",
     "ACCESS_TTL_SECONDS",
     "REFRESH_TTL_SECONDS",
+    "REFRESH_REUSE_GRACE_SECONDS",
     "SMS_TEMPLATE",
     "SMS_APP_NAME",
     "WEBOTP_DOMAIN",
@@ -62,6 +63,9 @@ pub struct Config {
     pub sms_sending: SmsSending,
     pub access_ttl_secs: u64,
     pub refresh_ttl_secs: u64,
+    /// How long the token a refresh retired still answers the session's
+    /// current one (0: never).
+    pub refresh_reuse_grace_secs: u64,
     pub secrets: Secrets,
 }
 
@@ -230,6 +234,7 @@ impl Settings {
             sms_sending: self.sms_sending()?,
             access_ttl_secs: self.number("ACCESS_TTL_SECONDS", 300, 30..=86_400)?,
             refresh_ttl_secs: self.number("REFRESH_TTL_SECONDS", 2_592_000, 300..=31_536_000)?,
+            refresh_reuse_grace_secs: self.number("REFRESH_REUSE_GRACE_SECONDS", 10, 0..=60)?,
             secrets: self.secrets()?,
         })
     }

@@ -13,8 +13,8 @@ use phone_auth::domain::user::{User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
     Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
-    LoginOutcome, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionStore, SmsSender,
-    Store, UserStore,
+    LoginOutcome, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionState,
+    SessionStore, SmsSender, Store, UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -128,13 +128,24 @@ impl SessionStore for FaultyStore {
         old: &str,
         new: &str,
         expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<Rotation> {
         self.check("rotate_session")?;
-        self.inner.rotate_session(sid, old, new, expires_at).await
+        self.inner
+            .rotate_session(sid, old, new, expires_at, now)
+            .await
+    }
+    async fn session(&self, sid: &str) -> Result<Option<SessionState>> {
+        self.check("session")?;
+        self.inner.session(sid).await
     }
     async fn revoke_session(&self, sid: &str) -> Result<()> {
         self.check("revoke_session")?;
         self.inner.revoke_session(sid).await
+    }
+    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
+        self.check("revoke_all_sessions")?;
+        self.inner.revoke_all_sessions(user).await
     }
 }
 

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::ports::{
     Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
     LoginOutcome, Metrics, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session,
-    SessionStore, UserStore,
+    SessionState, SessionStore, UserStore,
 };
 
 #[derive(Default)]
@@ -31,14 +31,8 @@ struct State {
     phones: HashMap<Phone, UserId>,
     invites: HashMap<InviteCode, UserId>,
     users: HashMap<UserId, User>,
-    sessions: HashMap<String, StoredSession>,
+    sessions: HashMap<String, SessionState>,
     referrals: HashMap<UserId, BTreeMap<ReferralKey, Referral>>,
-}
-
-struct StoredSession {
-    current_jti: String,
-    expires_at: Timestamp,
-    revoked: bool,
 }
 
 impl MemoryStore {
@@ -212,8 +206,11 @@ impl UserStore for MemoryStore {
         }
         state.sessions.insert(
             session.sid.clone(),
-            StoredSession {
+            SessionState {
+                user: session.user,
                 current_jti: session.current_jti.clone(),
+                previous_jti: None,
+                rotated_at: None,
                 expires_at: session.expires_at,
                 revoked: false,
             },
@@ -230,18 +227,26 @@ impl SessionStore for MemoryStore {
         old_jti: &str,
         new_jti: &str,
         expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<Rotation> {
         let mut state = self.state()?;
         let Some(session) = state.sessions.get_mut(sid) else {
-            return Ok(Rotation::Rejected);
+            return Ok(Rotation::Refused(None));
         };
         if session.revoked || session.current_jti != old_jti {
-            session.revoked = true;
-            return Ok(Rotation::Rejected);
+            return Ok(Rotation::Refused(Some(session.clone())));
         }
-        session.current_jti = new_jti.to_owned();
+        session.previous_jti = Some(std::mem::replace(
+            &mut session.current_jti,
+            new_jti.to_owned(),
+        ));
+        session.rotated_at = Some(now);
         session.expires_at = expires_at;
         Ok(Rotation::Rotated)
+    }
+
+    async fn session(&self, sid: &str) -> Result<Option<SessionState>> {
+        Ok(self.state()?.sessions.get(sid).cloned())
     }
 
     async fn revoke_session(&self, sid: &str) -> Result<()> {
@@ -249,6 +254,13 @@ impl SessionStore for MemoryStore {
             session.revoked = true;
         }
         Ok(())
+    }
+
+    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
+        let mut state = self.state()?;
+        let before = state.sessions.len();
+        state.sessions.retain(|_, session| session.user != user);
+        Ok(before - state.sessions.len())
     }
 }
 

@@ -104,6 +104,26 @@ impl Tokens {
         self.issue(TokenType::Refresh, user, Some(sid), now, self.refresh_ttl)
     }
 
+    /// A refresh token that already exists, signed again: the same `jti`
+    /// and expiry, so the session sees one token (the grace answer).
+    pub fn reissue_refresh(
+        &self,
+        user: UserId,
+        sid: &str,
+        jti: &str,
+        exp: Timestamp,
+        now: Timestamp,
+    ) -> Result<Issued, Error> {
+        self.sign(
+            TokenType::Refresh,
+            user,
+            Some(sid),
+            jti.to_owned(),
+            now,
+            exp,
+        )
+    }
+
     fn issue(
         &self,
         token_type: TokenType,
@@ -113,7 +133,18 @@ impl Tokens {
         ttl: u64,
     ) -> Result<Issued, Error> {
         let jti = uuid::Uuid::new_v4().simple().to_string();
-        let exp = now.plus_secs(ttl);
+        self.sign(token_type, user_id, sid, jti, now, now.plus_secs(ttl))
+    }
+
+    fn sign(
+        &self,
+        token_type: TokenType,
+        user_id: UserId,
+        sid: Option<&str>,
+        jti: String,
+        now: Timestamp,
+        exp: Timestamp,
+    ) -> Result<Issued, Error> {
         let claims = Claims {
             token_type,
             exp: exp.secs(),

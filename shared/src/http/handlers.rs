@@ -5,7 +5,9 @@ use http::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::domain::service::{Profile, ReferralsQuery, Service, invalid_referrals_limit};
+use crate::domain::service::{
+    Profile, ReferralsQuery, RevokeScope, Service, invalid_referrals_limit,
+};
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
@@ -75,6 +77,12 @@ struct CodeBody {
 #[derive(Deserialize)]
 struct RefreshBody {
     refresh: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct RevokeBody {
+    refresh: Option<Value>,
+    scope: Option<Value>,
 }
 
 async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
@@ -163,21 +171,31 @@ fn profile_json(profile: &Profile) -> Value {
     })
 }
 
-fn refresh_token(request: &ApiRequest) -> Result<String> {
-    let body: RefreshBody = body::parse(&request.body)?;
-    text("refresh", body.refresh)?
+fn refresh_token(value: Option<Value>) -> Result<String> {
+    text("refresh", value)?
         .filter(|token| !token.is_empty())
         .ok_or_else(|| Error::InvalidRequest("The field `refresh` is required.".into()))
 }
 
 async fn token_refresh(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
-    let refreshed = service.refresh(&refresh_token(request)?).await?;
+    let body: RefreshBody = body::parse(&request.body)?;
+    let refreshed = service.refresh(&refresh_token(body.refresh)?).await?;
     Ok(ok(
         json!({"access": refreshed.access, "refresh": refreshed.refresh}),
     ))
 }
 
 async fn token_revoke(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
-    service.revoke(&refresh_token(request)?).await?;
+    let body: RevokeBody = body::parse(&request.body)?;
+    let scope = match text("scope", body.scope)?.as_deref() {
+        None | Some("session") => RevokeScope::Session,
+        Some("all") => RevokeScope::All,
+        Some(_) => {
+            return Err(Error::InvalidRequest(
+                "The field `scope` must be \"session\" or \"all\".".into(),
+            ));
+        }
+    };
+    service.revoke(&refresh_token(body.refresh)?, scope).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }

@@ -16,7 +16,7 @@ use crate::error::Result;
 
 pub use codes::{Charge, CodeRecord, CodeStore, SaveCode};
 pub use invites::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
-pub use sessions::{Rotation, Session, SessionStore};
+pub use sessions::{Rotation, Session, SessionState, SessionStore};
 pub use users::{CodeClaim, Login, LoginOutcome, UserStore};
 
 pub trait Clock: Send + Sync {

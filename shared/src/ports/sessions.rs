@@ -14,26 +14,47 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
+/// A session as the store holds it, for the rules that decide on a refused
+/// rotation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionState {
+    pub user: UserId,
+    pub current_jti: String,
+    /// The token the last rotation retired, and when.
+    pub previous_jti: Option<String>,
+    pub rotated_at: Option<Timestamp>,
+    pub expires_at: Timestamp,
+    pub revoked: bool,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum Rotation {
     Rotated,
-    /// The presented token was not the session's current one (or the
-    /// session is revoked or gone). The store has revoked the session.
-    Rejected,
+    /// The presented token was not the session's current one, or the
+    /// session is revoked: nothing was written. The session as it stands,
+    /// or `None` when there is no such session.
+    Refused(Option<SessionState>),
 }
 
 /// Refresh sessions.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    /// Moves the session from `old_jti` to `new_jti`, only if `old_jti` is
-    /// its current token and it is not revoked; otherwise revokes it.
+    /// Moves the session from `old_jti` to `new_jti` (remembering `old_jti`
+    /// as retired at `now`), only if `old_jti` is its current token and it
+    /// is not revoked. In one round trip either way.
     async fn rotate_session(
         &self,
         sid: &str,
         old_jti: &str,
         new_jti: &str,
         expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<Rotation>;
 
+    async fn session(&self, sid: &str) -> Result<Option<SessionState>>;
+
     async fn revoke_session(&self, sid: &str) -> Result<()>;
+
+    /// Ends every session of `user` (logout everywhere); answers how many.
+    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize>;
 }

@@ -8,7 +8,7 @@ use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{ActivatedInvite, User, UserId};
-use crate::ports::{CodeRecord, InviteOwner, Referral, ReferralKey, Session};
+use crate::ports::{CodeRecord, InviteOwner, Referral, ReferralKey, Session, SessionState};
 
 pub fn phone_key(phone: &Phone) -> String {
     format!("phone#{phone}")
@@ -157,9 +157,27 @@ pub struct SessionItem {
     pub sid: String,
     pub user_id: u64,
     pub current_jti: String,
+    /// The token the last rotation retired, and when (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated_at: Option<i64>,
     pub revoked: bool,
     pub expires_at: i64,
     pub ttl: i64,
+}
+
+impl From<SessionItem> for SessionState {
+    fn from(item: SessionItem) -> SessionState {
+        SessionState {
+            user: UserId(item.user_id),
+            current_jti: item.current_jti,
+            previous_jti: item.previous_jti,
+            rotated_at: item.rotated_at.map(Timestamp),
+            expires_at: Timestamp(item.expires_at),
+            revoked: item.revoked,
+        }
+    }
 }
 
 impl From<&Session> for SessionItem {
@@ -168,6 +186,8 @@ impl From<&Session> for SessionItem {
             sid: s.sid.clone(),
             user_id: s.user.0,
             current_jti: s.current_jti.clone(),
+            previous_jti: None,
+            rotated_at: None,
             revoked: false,
             expires_at: s.expires_at.0,
             ttl: s.expires_at.secs(),

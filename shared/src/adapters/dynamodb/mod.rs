@@ -12,7 +12,11 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, DeleteRequest, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
+    TransactWriteItem, Update, WriteRequest,
+};
 use serde::Serialize;
 
 use crate::adapters::lazy::LazyClient;
@@ -25,8 +29,8 @@ use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
     Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
-    LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionStore,
-    UserStore,
+    LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionState,
+    SessionStore, UserStore,
 };
 
 use errors::{Cancelled, TransactError, conditional, store_error};
@@ -36,6 +40,10 @@ use items::{
 };
 
 type Item = HashMap<String, AttributeValue>;
+
+/// The sessions table's index by `user_id` (template.yaml), for logging a
+/// user out everywhere.
+const SESSIONS_BY_USER: &str = "by_user";
 
 pub struct DynamoStore {
     client: LazyClient<Client>,
@@ -183,6 +191,47 @@ impl DynamoStore {
                 .build(),
         )?;
         Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// Deletes every key, 25 to a BatchWriteItem, asking again (with a
+    /// growing pause) for what DynamoDB left unprocessed.
+    async fn batch_delete(&self, table: &str, keys: Vec<Item>) -> Result<()> {
+        for chunk in keys.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|key| {
+                    let delete =
+                        built(DeleteRequest::builder().set_key(Some(key.clone())).build())?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>>>()?;
+            for attempt in 0..8u32 {
+                if requests.is_empty() {
+                    break;
+                }
+                if attempt > 0 {
+                    let pause = 25u64 << attempt.min(5);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .request_items(table, requests)
+                    .send()
+                    .await
+                    .map_err(|e| store_error("BatchWriteItem", e))?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(table))
+                    .unwrap_or_default();
+            }
+            if !requests.is_empty() {
+                return Err(Error::StoreUnavailable(
+                    "BatchWriteItem left items unprocessed".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     async fn set_revoked(&self, sid: &str) -> Result<()> {
@@ -410,34 +459,88 @@ impl SessionStore for DynamoStore {
         old_jti: &str,
         new_jti: &str,
         expires_at: Timestamp,
+        now: Timestamp,
     ) -> Result<Rotation> {
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.sessions)
             .set_key(Some(key("sid", s(sid))))
-            .update_expression("SET current_jti = :new, expires_at = :exp, #ttl = :ttl")
+            .update_expression(
+                "SET current_jti = :new, previous_jti = :old, rotated_at = :now, \
+                 expires_at = :exp, #ttl = :ttl",
+            )
             .condition_expression("current_jti = :old AND revoked = :no")
+            // A refused rotation answers the session as it stands, so the
+            // grace rule needs no second read.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .expression_attribute_names("#ttl", "ttl")
             .expression_attribute_values(":new", s(new_jti))
             .expression_attribute_values(":old", s(old_jti))
+            .expression_attribute_values(":now", n(now.0))
             .expression_attribute_values(":exp", n(expires_at.0))
             .expression_attribute_values(":ttl", n(expires_at.secs()))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .send()
             .await;
-        if conditional("UpdateItem", result)? {
-            return Ok(Rotation::Rotated);
+        match result {
+            Ok(_) => Ok(Rotation::Rotated),
+            Err(error) => match error.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(failed)) => {
+                    let state = match failed.item() {
+                        Some(item) => Some(from_item::<SessionItem>(item.clone())?.into()),
+                        None => None,
+                    };
+                    Ok(Rotation::Refused(state))
+                }
+                _ => Err(store_error("UpdateItem", error)),
+            },
         }
-        // A retired token came back: whoever holds it, the session can no
-        // longer be trusted.
-        self.set_revoked(sid).await?;
-        Ok(Rotation::Rejected)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn session(&self, sid: &str) -> Result<Option<SessionState>> {
+        let item = self.get(&self.tables.sessions, key("sid", s(sid))).await?;
+        item.map(|item| from_item::<SessionItem>(item).map(SessionState::from))
+            .transpose()
     }
 
     #[tracing::instrument(skip_all)]
     async fn revoke_session(&self, sid: &str) -> Result<()> {
         self.set_revoked(sid).await
+    }
+
+    /// One query of the user's sessions (by the `user_id` index, a page at
+    /// a time), then their deletion, 25 to a request.
+    #[tracing::instrument(skip_all)]
+    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.tables.sessions)
+                .index_name(SESSIONS_BY_USER)
+                .key_condition_expression("user_id = :user")
+                .expression_attribute_values(":user", n(user.0))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Query", e))?;
+            for mut item in output.items.unwrap_or_default() {
+                if let Some(sid) = item.remove("sid") {
+                    keys.push(key("sid", sid));
+                }
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        let count = keys.len();
+        self.batch_delete(&self.tables.sessions, keys).await?;
+        Ok(count)
     }
 }
 

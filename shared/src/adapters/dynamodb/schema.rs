@@ -4,8 +4,8 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -14,13 +14,25 @@ use crate::error::{Error, Result};
 
 pub const TEMPLATE: &str = include_str!("../../../../template.yaml");
 
+/// (name, type, HASH or RANGE)
+pub type KeySpec = (String, String, String);
+
 /// One `AWS::DynamoDB::Table` of the template, as far as creating it needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TableSpec {
     pub logical_id: String,
-    /// (name, type, HASH or RANGE)
-    pub keys: Vec<(String, String, String)>,
+    pub keys: Vec<KeySpec>,
+    pub indexes: Vec<IndexSpec>,
     pub ttl_attribute: Option<String>,
+}
+
+/// A global secondary index of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexSpec {
+    pub name: String,
+    pub keys: Vec<KeySpec>,
+    /// `ALL`, `KEYS_ONLY` or `INCLUDE`.
+    pub projection: String,
 }
 
 fn text(value: &Value, path: &[&str]) -> Option<String> {
@@ -61,20 +73,37 @@ pub fn table_specs(template: &str) -> Result<Vec<TableSpec>> {
             .iter()
             .filter_map(|d| Some((text(d, &["AttributeName"])?, text(d, &["AttributeType"])?)))
             .collect();
-        let keys = properties
-            .get("KeySchema")
+        let key_schema = |schema: Option<&Value>| -> Result<Vec<KeySpec>> {
+            schema
+                .and_then(Value::as_sequence)
+                .ok_or_else(|| invalid("a table or index has no KeySchema"))?
+                .iter()
+                .map(|k| {
+                    let name =
+                        text(k, &["AttributeName"]).ok_or_else(|| invalid("a key has no name"))?;
+                    let kind =
+                        text(k, &["KeyType"]).ok_or_else(|| invalid("a key has no KeyType"))?;
+                    let (_, scalar) = types
+                        .iter()
+                        .find(|(n, _)| *n == name)
+                        .ok_or_else(|| invalid("a key has no AttributeDefinition"))?;
+                    Ok((name, scalar.clone(), kind))
+                })
+                .collect()
+        };
+        let keys = key_schema(properties.get("KeySchema"))?;
+        let indexes = properties
+            .get("GlobalSecondaryIndexes")
             .and_then(Value::as_sequence)
-            .ok_or_else(|| invalid("a table has no KeySchema"))?
-            .iter()
-            .map(|k| {
-                let name =
-                    text(k, &["AttributeName"]).ok_or_else(|| invalid("a key has no name"))?;
-                let kind = text(k, &["KeyType"]).ok_or_else(|| invalid("a key has no KeyType"))?;
-                let (_, scalar) = types
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .ok_or_else(|| invalid("a key has no AttributeDefinition"))?;
-                Ok((name, scalar.clone(), kind))
+            .into_iter()
+            .flatten()
+            .map(|index| {
+                Ok(IndexSpec {
+                    name: text(index, &["IndexName"]).ok_or_else(|| invalid("an unnamed index"))?,
+                    keys: key_schema(index.get("KeySchema"))?,
+                    projection: text(index, &["Projection", "ProjectionType"])
+                        .ok_or_else(|| invalid("an index has no ProjectionType"))?,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         let ttl_enabled = properties
@@ -88,6 +117,7 @@ pub fn table_specs(template: &str) -> Result<Vec<TableSpec>> {
         specs.push(TableSpec {
             logical_id,
             keys,
+            indexes,
             ttl_attribute,
         });
     }
@@ -141,6 +171,15 @@ fn built<T>(result: std::result::Result<T, aws_sdk_dynamodb::error::BuildError>)
     result.map_err(|e| Error::Internal(format!("building a table definition: {e}")))
 }
 
+fn key_element((name, _, kind): &KeySpec) -> Result<KeySchemaElement> {
+    built(
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(KeyType::from(kind.as_str()))
+            .build(),
+    )
+}
+
 /// Creates every table of `template.yaml` under the names in `tables`.
 pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
     for spec in table_specs(TEMPLATE)? {
@@ -149,20 +188,39 @@ pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest);
-        for (attribute, scalar, kind) in &spec.keys {
-            request = request
-                .attribute_definitions(built(
-                    AttributeDefinition::builder()
-                        .attribute_name(attribute)
-                        .attribute_type(ScalarAttributeType::from(scalar.as_str()))
+        let mut defined: Vec<&KeySpec> = Vec::new();
+        for spec_key in spec
+            .keys
+            .iter()
+            .chain(spec.indexes.iter().flat_map(|i| &i.keys))
+        {
+            if !defined.iter().any(|(name, ..)| *name == spec_key.0) {
+                defined.push(spec_key);
+            }
+        }
+        for (attribute, scalar, _) in defined {
+            request = request.attribute_definitions(built(
+                AttributeDefinition::builder()
+                    .attribute_name(attribute)
+                    .attribute_type(ScalarAttributeType::from(scalar.as_str()))
+                    .build(),
+            )?);
+        }
+        for key in &spec.keys {
+            request = request.key_schema(key_element(key)?);
+        }
+        for index in &spec.indexes {
+            let mut gsi = GlobalSecondaryIndex::builder()
+                .index_name(&index.name)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(index.projection.as_str()))
                         .build(),
-                )?)
-                .key_schema(built(
-                    KeySchemaElement::builder()
-                        .attribute_name(attribute)
-                        .key_type(KeyType::from(kind.as_str()))
-                        .build(),
-                )?);
+                );
+            for key in &index.keys {
+                gsi = gsi.key_schema(key_element(key)?);
+            }
+            request = request.global_secondary_indexes(built(gsi.build())?);
         }
         request.send().await.map_err(|e| {
             Error::Internal(format!(
@@ -208,6 +266,14 @@ mod tests {
         assert_eq!(find("CodesTable").ttl_attribute.as_deref(), Some("ttl"));
         assert_eq!(find("SessionsTable").keys, vec![key("sid", "S", "HASH")]);
         assert_eq!(find("SessionsTable").ttl_attribute.as_deref(), Some("ttl"));
+        assert_eq!(
+            find("SessionsTable").indexes,
+            vec![IndexSpec {
+                name: "by_user".into(),
+                keys: vec![key("user_id", "N", "HASH")],
+                projection: "KEYS_ONLY".into(),
+            }]
+        );
         assert_eq!(
             find("InvitesTable").keys,
             vec![key("inviter", "N", "HASH"), key("sk", "S", "RANGE")]

@@ -25,7 +25,7 @@ pub use profile::{
     invalid_referrals_limit,
 };
 pub use send_code::CodeSent;
-pub use sessions::Refreshed;
+pub use sessions::{Refreshed, RevokeScope};
 
 const HOUR_SECS: u64 = 3600;
 

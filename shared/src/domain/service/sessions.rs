@@ -1,11 +1,23 @@
 //! Sessions: the bearer access token, refreshing (a retired refresh token
-//! presented again revokes its session) and logging out.
+//! presented again revokes its session, but for a short grace) and logging
+//! out, of one session or all of them.
 
 use super::Service;
 use crate::domain::metric::Metric;
+use crate::domain::time::Timestamp;
 use crate::domain::token::{Claims, TokenType};
 use crate::error::{Error, Result};
-use crate::ports::Rotation;
+use crate::ports::{Rotation, SessionState};
+
+/// What a logout ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RevokeScope {
+    /// The token's own session.
+    #[default]
+    Session,
+    /// Every session of the token's user.
+    All,
+}
 
 #[derive(Debug)]
 pub struct Refreshed {
@@ -30,8 +42,11 @@ impl Service {
     }
 
     /// Trades a refresh token for a new access token and a new refresh token,
-    /// retiring the old one. A retired token presented again revokes its
-    /// whole session.
+    /// retiring the old one. The token the last rotation retired, presented
+    /// again within `REFRESH_REUSE_GRACE_SECONDS`, answers the session's
+    /// current refresh token (same `jti`) and revokes nothing: a lost answer
+    /// or two racing refreshes log no one out. Any other retired token
+    /// revokes the whole session.
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed> {
         let now = self.clock.now();
@@ -40,39 +55,89 @@ impl Service {
             .sid
             .as_deref()
             .ok_or(Error::TokenNotValid("no session"))?;
-        let refresh = self.tokens.issue_refresh(claims.user_id, sid, now)?;
-        match self
+        let user = claims.user_id;
+        let fresh = self.tokens.issue_refresh(user, sid, now)?;
+        let rotation = self
             .store
-            .rotate_session(sid, &claims.jti, &refresh.jti, refresh.exp)
-            .await?
-        {
-            Rotation::Rotated => {}
-            Rotation::Rejected => {
+            .rotate_session(sid, &claims.jti, &fresh.jti, fresh.exp, now)
+            .await?;
+        let refresh = match rotation {
+            Rotation::Rotated => fresh,
+            Rotation::Refused(Some(session)) if self.in_grace(&session, &claims.jti, now) => {
+                tracing::info!(user_id = user.0, "retired refresh token within its grace");
+                self.tokens.reissue_refresh(
+                    user,
+                    sid,
+                    &session.current_jti,
+                    session.expires_at,
+                    now,
+                )?
+            }
+            Rotation::Refused(session) => {
                 self.metrics.record(Metric::RefreshReuse);
                 tracing::warn!(
-                    user_id = claims.user_id.0,
+                    user_id = user.0,
                     "refresh token reused or revoked; session revoked"
                 );
+                if session.is_some_and(|session| !session.revoked) {
+                    self.store.revoke_session(sid).await?;
+                }
                 return Err(Error::TokenNotValid("refresh token retired or revoked"));
             }
-        }
-        let access = self.tokens.issue_access(claims.user_id, now)?;
+        };
+        let access = self.tokens.issue_access(user, now)?;
         Ok(Refreshed {
             access: access.token,
             refresh: refresh.token,
         })
     }
 
-    /// Logs a session out: its refresh tokens stop working at once.
+    /// Whether `jti` is the token the session's last rotation retired, and
+    /// the grace after that rotation has not run out.
+    fn in_grace(&self, session: &SessionState, jti: &str, now: Timestamp) -> bool {
+        let grace = self.config.refresh_reuse_grace_secs;
+        grace > 0
+            && !session.revoked
+            && now < session.expires_at
+            && session.previous_jti.as_deref() == Some(jti)
+            && session
+                .rotated_at
+                .is_some_and(|at| now < at.plus_secs(grace))
+    }
+
+    /// Logs out: the token's session (`Session`), or every session of its
+    /// user (`All`), whose refresh tokens then stop working at once.
+    /// Logging out everywhere takes a live token: the session's current
+    /// one, or the one in its grace.
     #[tracing::instrument(skip_all)]
-    pub async fn revoke(&self, refresh_token: &str) -> Result<()> {
-        let claims = self
-            .tokens
-            .verify(refresh_token, TokenType::Refresh, self.clock.now())?;
+    pub async fn revoke(&self, refresh_token: &str, scope: RevokeScope) -> Result<()> {
+        let now = self.clock.now();
+        let claims = self.tokens.verify(refresh_token, TokenType::Refresh, now)?;
         let sid = claims
             .sid
             .as_deref()
             .ok_or(Error::TokenNotValid("no session"))?;
-        self.store.revoke_session(sid).await
+        match scope {
+            RevokeScope::Session => self.store.revoke_session(sid).await,
+            RevokeScope::All => {
+                let session = self.store.session(sid).await?;
+                let live = session.is_some_and(|session| {
+                    !session.revoked
+                        && now < session.expires_at
+                        && (session.current_jti == claims.jti
+                            || self.in_grace(&session, &claims.jti, now))
+                });
+                if !live {
+                    return Err(Error::TokenNotValid("refresh token retired or revoked"));
+                }
+                let ended = self.store.revoke_all_sessions(claims.user_id).await?;
+                tracing::info!(
+                    user_id = claims.user_id.0,
+                    sessions = ended,
+                    "logged out everywhere"
+                );
+                Ok(())
+            }
+        }
     }
 }
