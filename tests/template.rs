@@ -216,6 +216,7 @@ fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> 
         ),
         ("sms_text", format!("{:?}", config.sms_text)),
         ("sms_sending", format!("{:?}", config.sms_sending)),
+        ("test_phones", format!("{:?}", config.test_phones)),
     ])
 }
 

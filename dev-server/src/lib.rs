@@ -23,7 +23,6 @@ use hyper_util::rt::TokioIo;
 use phone_auth::adapters::console::{ConsoleSms, Outbox};
 use phone_auth::adapters::memory::MemoryStore;
 use phone_auth::config::{Config, ConfigError, Settings, Tables};
-use phone_auth::domain::phone::Phone;
 use phone_auth::domain::service::Service;
 use phone_auth::error::Error;
 use phone_auth::http::body::MAX_BODY_BYTES;
@@ -54,7 +53,6 @@ impl Backend {
 pub struct DevServer {
     app: App,
     outbox: Arc<Outbox>,
-    default_region: Option<phonenumber::country::Id>,
 }
 
 /// Settings the dev server fills in when they are unset, so that `make dev`
@@ -109,7 +107,6 @@ impl DevServer {
         metrics: Arc<dyn Metrics>,
     ) -> DevServer {
         let outbox = Arc::new(Outbox::new(sms, Arc::clone(&clock)));
-        let default_region = config.default_region;
         let service = Service::new(
             config,
             store,
@@ -120,14 +117,13 @@ impl DevServer {
         DevServer {
             app: App::new(service),
             outbox,
-            default_region,
         }
     }
 
     /// Builds the server the environment asks for.
     pub async fn from_settings(settings: &Settings) -> Result<DevServer, ConfigError> {
         let config = settings.config()?;
-        for warning in config.warnings() {
+        for warning in config.warnings(SystemClock.now()) {
             tracing::warn!("configuration: {warning}");
         }
         let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) =
@@ -174,7 +170,7 @@ impl DevServer {
         }
         let phone = query::param(query, "phone")
             .ok_or(Error::InvalidPhone)
-            .and_then(|raw| Phone::parse(&raw, self.default_region));
+            .and_then(|raw| self.app.service().parse_phone(&raw));
         let phone = match phone {
             Ok(phone) => phone,
             Err(error) => return problem::response(&error),

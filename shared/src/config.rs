@@ -7,6 +7,8 @@ use std::str::FromStr;
 use phonenumber::country::Id as Region;
 
 use crate::domain::sms::{DEFAULT_TEMPLATE, SmsTemplate, SmsText};
+use crate::domain::test_phones::TestPhones;
+use crate::domain::time::Timestamp;
 use crate::domain::token::SigningKey;
 
 /// Secrets shorter than this are refused: HMAC-SHA256 keys want 256 bits.
@@ -21,7 +23,7 @@ pub struct ConfigError {
 
 /// The contract's settings (besides keys and table names): a deployment
 /// passes each one through (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 20] = [
+pub const CONTRACT_SETTINGS: [&str; 22] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -42,6 +44,8 @@ pub const CONTRACT_SETTINGS: [&str; 20] = [
     "SMS_ORIGINATION_NUMBER",
     "SMS_MAX_PRICE_USD",
     "SMS_COUNTRY_DAILY_BUDGET",
+    "TEST_PHONE_CODES",
+    "TEST_PHONE_CODES_UNTIL",
 ];
 
 #[derive(Clone, Debug)]
@@ -66,6 +70,8 @@ pub struct Config {
     /// How long the token a refresh retired still answers the session's
     /// current one (0: never).
     pub refresh_reuse_grace_secs: u64,
+    /// Numbers for app-store review, with their fixed codes.
+    pub test_phones: TestPhones,
     pub secrets: Secrets,
 }
 
@@ -98,12 +104,20 @@ impl std::fmt::Debug for Secrets {
 
 impl Config {
     /// What is allowed but worth a line in the log at start-up.
-    pub fn warnings(&self) -> Vec<String> {
+    pub fn warnings(&self, now: Timestamp) -> Vec<String> {
         let minutes = self.code_ttl_secs.div_ceil(60);
-        self.sms_text
+        let mut warnings: Vec<String> = self
+            .sms_text
             .fit_warning(self.code_length, minutes)
             .into_iter()
-            .collect()
+            .collect();
+        if let Some(lapsed) = self.test_phones.lapsed_at(now) {
+            warnings.push(format!(
+                "TEST_PHONE_CODES lapsed at {}: the listed numbers are ordinary numbers again",
+                lapsed.rfc3339()
+            ));
+        }
+        warnings
     }
 }
 
@@ -219,10 +233,20 @@ impl Settings {
             .map(|raw| Self::region("ALLOWED_COUNTRY_CODES", raw))
             .collect::<Result<_, _>>()?;
         let code_ttl_secs = self.number("CODE_TTL_SECONDS", 300, 30..=3600)?;
+        let code_length = self.number("CODE_LENGTH", 4, 4..=8)?;
+        let test_phones = TestPhones::parse(
+            &self.get("TEST_PHONE_CODES").unwrap_or_default(),
+            self.get("TEST_PHONE_CODES_UNTIL").as_deref(),
+            code_length,
+        )
+        .map_err(|problem| ConfigError {
+            name: "TEST_PHONE_CODES",
+            problem,
+        })?;
         Ok(Config {
             default_region,
             allowed_regions,
-            code_length: self.number("CODE_LENGTH", 4, 4..=8)?,
+            code_length,
             code_ttl_secs,
             max_code_attempts: self.number("MAX_CODE_ATTEMPTS", 5, 1..=20)?,
             resend_cooldown_secs: self.number("RESEND_COOLDOWN_SECONDS", 60, 0..=3600)?,
@@ -235,6 +259,7 @@ impl Settings {
             access_ttl_secs: self.number("ACCESS_TTL_SECONDS", 300, 30..=86_400)?,
             refresh_ttl_secs: self.number("REFRESH_TTL_SECONDS", 2_592_000, 300..=31_536_000)?,
             refresh_reuse_grace_secs: self.number("REFRESH_REUSE_GRACE_SECONDS", 10, 0..=60)?,
+            test_phones,
             secrets: self.secrets()?,
         })
     }
@@ -522,7 +547,7 @@ mod tests {
         assert_eq!(defaults.sms_text, SmsText::default());
         assert_eq!(defaults.sms_sending, SmsSending::default());
         assert!(defaults.country_daily_budgets.is_empty());
-        assert!(defaults.warnings().is_empty());
+        assert!(defaults.warnings(Timestamp(0)).is_empty());
     }
 
     #[test]
@@ -571,6 +596,17 @@ mod tests {
                 &[("SMS_COUNTRY_DAILY_BUDGET", "RU:5,RU:6")][..],
                 "SMS_COUNTRY_DAILY_BUDGET",
             ),
+            (
+                &[("TEST_PHONE_CODES", "+15555550100=4242")][..],
+                "TEST_PHONE_CODES",
+            ),
+            (
+                &[
+                    ("TEST_PHONE_CODES", "+15555550100=42424"),
+                    ("TEST_PHONE_CODES_UNTIL", "2027-03-01T00:00:00Z"),
+                ][..],
+                "TEST_PHONE_CODES",
+            ),
         ] {
             let error = error_for(pairs);
             assert_eq!(error.name, name, "{pairs:?}");
@@ -591,9 +627,27 @@ mod tests {
         )]))
         .config()
         .unwrap();
-        let warnings = config.warnings();
+        let warnings = config.warnings(Timestamp(0));
         assert_eq!(warnings.len(), 1);
         assert!(warnings[0].contains("outside GSM-7"), "{warnings:?}");
+    }
+
+    #[test]
+    fn warns_once_the_test_numbers_have_lapsed_and_never_shows_their_codes() {
+        let config = Settings::from_map(settings(&[
+            ("TEST_PHONE_CODES", "+15555550100=4242"),
+            ("TEST_PHONE_CODES_UNTIL", "2027-03-01T00:00:00Z"),
+        ]))
+        .config()
+        .unwrap();
+        let until = Timestamp::parse_rfc3339("2027-03-01T00:00:00Z").unwrap();
+        assert!(config.warnings(Timestamp(until.0 - 1)).is_empty());
+        let warnings = config.warnings(until);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("TEST_PHONE_CODES lapsed at 2027-03-01T00:00:00Z"));
+        assert!(!format!("{config:?}").contains("4242"));
+        let error = error_for(&[("TEST_PHONE_CODES", "+15555550100=4242")]);
+        assert!(!error.to_string().contains("4242"), "{error}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::domain::service::Service;
 use crate::error::Error;
 use crate::http::routes::Function;
 use crate::http::{ApiRequest, ApiResponse, App};
-use crate::ports::{SmsSender, SystemClock};
+use crate::ports::{Clock, SmsSender, SystemClock};
 use crate::startup;
 
 /// Reads the configuration or stops the process with one clear line: a
@@ -37,7 +37,7 @@ pub async fn app_from_env<F: Function>() -> App {
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     config_or_exit(secrets::resolve(&sdk, &mut settings).await);
     let config: Config = config_or_exit(settings.config());
-    for warning in config.warnings() {
+    for warning in config.warnings(SystemClock.now()) {
         tracing::warn!("configuration: {warning}");
     }
     let tables = config_or_exit(settings.tables());

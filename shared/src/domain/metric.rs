@@ -8,6 +8,8 @@ use crate::domain::phone::Region;
 pub enum Metric {
     /// A code went out by SMS.
     CodeSent { region: Option<Region> },
+    /// A listed test number was given its code; no SMS.
+    TestNumberSent,
     /// SNS refused or failed an SMS; the send was taken back.
     SmsFailed { region: Option<Region> },
     /// A right code logged a phone in.
@@ -59,6 +61,7 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::CodeSent { .. } => "CodesSent",
+            Metric::TestNumberSent => "TestNumberSends",
             Metric::SmsFailed { .. } => "SmsFailures",
             Metric::LoggedIn { .. } => "Logins",
             Metric::WrongCode => "WrongCodes",
@@ -78,14 +81,15 @@ impl Metric {
                 Some(("Kind", if *created { "new" } else { "returning" }))
             }
             Metric::LimitHit(limit) => Some(("Limit", limit.name())),
-            Metric::WrongCode | Metric::RefreshReuse => None,
+            Metric::TestNumberSent | Metric::WrongCode | Metric::RefreshReuse => None,
         }
     }
 }
 
 /// Every metric name the service writes, for the dashboard and the tests.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 7] = [
     "CodesSent",
+    "TestNumberSends",
     "SmsFailures",
     "Logins",
     "WrongCodes",

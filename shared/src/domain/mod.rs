@@ -8,6 +8,7 @@ pub mod metric;
 pub mod phone;
 pub mod service;
 pub mod sms;
+pub mod test_phones;
 pub mod time;
 pub mod token;
 pub mod user;

@@ -33,6 +33,14 @@ impl Timestamp {
             .unwrap_or_default()
     }
 
+    /// Reads an RFC 3339 time (`2027-03-01T00:00:00Z`), any offset.
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let time = OffsetDateTime::parse(text.trim(), &Rfc3339).ok()?;
+        i64::try_from(time.unix_timestamp_nanos() / 1_000_000)
+            .ok()
+            .map(Timestamp)
+    }
+
     /// The UTC day, `YYYY-MM-DD`, for daily counters.
     pub fn utc_day(self) -> String {
         self.rfc3339().get(..10).unwrap_or_default().to_owned()
@@ -55,6 +63,17 @@ mod tests {
         assert_eq!(t.rfc3339(), "2026-11-27T10:15:30Z");
         assert_eq!(t.utc_day(), "2026-11-27");
         assert_eq!(t.next_utc_midnight().rfc3339(), "2026-11-28T00:00:00Z");
+    }
+
+    #[test]
+    fn reads_rfc3339_in_any_offset() {
+        let t = Timestamp::parse_rfc3339("2026-11-27T10:15:30Z").unwrap();
+        assert_eq!(t, Timestamp(1_795_774_530_000));
+        let offset = Timestamp::parse_rfc3339("2026-11-27T13:15:30.5+03:00").unwrap();
+        assert_eq!(offset, Timestamp(1_795_774_530_500));
+        for bad in ["", "2026-11-27", "2026-11-27 10:15:30", "tomorrow"] {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
+        }
     }
 
     #[test]

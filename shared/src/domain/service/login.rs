@@ -121,7 +121,8 @@ impl Service {
                     let access = self.tokens.issue_access(user_id, now)?;
                     let created = new_user.is_some();
                     self.metrics.record(Metric::LoggedIn { created });
-                    tracing::info!(user_id = user_id.0, created, "logged in");
+                    let test_number = self.config.test_phones.is_test(&claim.phone, now);
+                    tracing::info!(user_id = user_id.0, created, test_number, "logged in");
                     return Ok(LoggedIn {
                         access: access.token,
                         refresh: refresh.token,

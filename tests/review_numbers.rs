@@ -1,0 +1,104 @@
+//! Numbers for app-store review (`TEST_PHONE_CODES`), on both backends over
+//! HTTP: their fixed codes, no SMS and no shared budget spent, every rule of
+//! `/code/` kept, and ordinary numbers again once the date has passed.
+
+use api_tests::{Backend, TestApp, TestClock, assert_problem, config, moto_sms, spawn_app_with};
+use phone_auth::domain::metric::Metric;
+use phone_auth::domain::time::Timestamp;
+use phone_auth::ports::Clock;
+use serde_json::json;
+
+/// One number the phone parser refuses (the 555 range), one it takes.
+const REVIEW: &str = "+15555550100";
+const REVIEW_GB: &str = "+447911123456";
+
+async fn app(backend: Backend) -> (TestApp, std::sync::Arc<TestClock>) {
+    let clock = TestClock::new();
+    let until = Timestamp(clock.now().0 + 86_400_000).rfc3339();
+    let settings = config(&[
+        ("TEST_PHONE_CODES", "+15555550100=4242, +447911123456=1234"),
+        ("TEST_PHONE_CODES_UNTIL", &until),
+        // Only Russia, one SMS a day, one send per IP an hour: a test
+        // number's send must fit past all three.
+        ("ALLOWED_COUNTRY_CODES", "RU"),
+        ("SMS_DAILY_BUDGET", "1"),
+        ("IP_MAX_SENDS_PER_HOUR", "1"),
+        ("MAX_CODE_ATTEMPTS", "2"),
+    ]);
+    (
+        spawn_app_with(backend, settings, clock.clone()).await,
+        clock,
+    )
+}
+
+async fn send(app: &TestApp, phone: &str) -> api_tests::Reply {
+    app.post("/phone/", json!({ "phone": phone })).await
+}
+
+async fn enter(app: &TestApp, phone: &str, code: &str) -> api_tests::Reply {
+    app.post("/code/", json!({ "phone": phone, "code": code }))
+        .await
+}
+
+async fn a_review_number_logs_in_with_its_code_and_no_sms(backend: Backend) {
+    let (app, _) = app(backend).await;
+    // Typed as a reviewer might; answered as any number is.
+    let sent = send(&app, "+1 555-555-0100").await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let ordinary = send(&app, "+79123456789").await;
+    assert_eq!(ordinary.status, 200, "the budgets were not spent");
+    assert_eq!(sent.body, ordinary.body);
+    assert!(app.sent_sms(REVIEW).await.is_empty());
+    if backend == Backend::Moto {
+        assert!(moto_sms().await.iter().all(|(to, _)| to != REVIEW));
+    }
+    // Its own cooldown holds.
+    assert_problem(&send(&app, REVIEW).await, 429, "rate_limited");
+
+    // Every rule of /code/: a wrong code counts, the right one works once.
+    assert_problem(&enter(&app, REVIEW, "0000").await, 400, "invalid_code");
+    let login = enter(&app, REVIEW, "4242").await;
+    assert_eq!(login.status, 200, "{:?}", login.body);
+    assert_eq!(login.body["created"], true);
+    assert_problem(&enter(&app, REVIEW, "4242").await, 400, "code_expired");
+    let access = login.body["access"].as_str().unwrap();
+    let profile = app.get_auth("/profile/me/", access).await;
+    assert_eq!(profile.body["phone"], REVIEW);
+
+    // The other listed number, outside the allowed regions: allowed.
+    assert_eq!(send(&app, REVIEW_GB).await.status, 200);
+    // Burned by MAX_CODE_ATTEMPTS wrong tries, as any code is.
+    for _ in 0..2 {
+        let wrong = enter(&app, REVIEW_GB, "1111").await;
+        assert_problem(&wrong, 400, "invalid_code");
+    }
+    let right = enter(&app, REVIEW_GB, "1234").await;
+    assert_problem(&right, 429, "too_many_attempts");
+
+    let recorded = app.metrics.recorded();
+    let test_sends = recorded
+        .iter()
+        .filter(|m| **m == Metric::TestNumberSent)
+        .count();
+    assert_eq!(test_sends, 2);
+    assert_eq!(
+        recorded
+            .iter()
+            .filter(|m| matches!(m, Metric::CodeSent { .. }))
+            .count(),
+        1
+    );
+}
+
+async fn review_numbers_lapse_at_their_date(backend: Backend) {
+    let (app, clock) = app(backend).await;
+    clock.advance_secs(86_400);
+    assert_problem(&send(&app, REVIEW).await, 400, "invalid_phone");
+    assert_problem(&send(&app, REVIEW_GB).await, 400, "phone_not_allowed");
+    assert_problem(&enter(&app, REVIEW, "4242").await, 400, "invalid_phone");
+}
+
+api_tests::on_both_backends!(
+    a_review_number_logs_in_with_its_code_and_no_sms,
+    review_numbers_lapse_at_their_date,
+);
