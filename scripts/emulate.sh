@@ -32,7 +32,8 @@ export SESSIONS_TABLE=phone-auth-sessions INVITES_TABLE=phone-auth-invites
 cargo run --quiet --locked --bin create-tables
 
 # Build the functions now rather than on the first request.
-cargo build --quiet --locked -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke
+cargo build --quiet --locked -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke \
+    -p account-cleanup
 
 # Fresh keys each run, as the dev server makes them.
 secret() { python -c 'import secrets; print(secrets.token_hex(32))'; }
@@ -41,6 +42,8 @@ env_vars+=",AWS_EC2_METADATA_DISABLED=true,USERS_TABLE=$USERS_TABLE,CODES_TABLE=
 env_vars+=",SESSIONS_TABLE=$SESSIONS_TABLE,INVITES_TABLE=$INVITES_TABLE"
 env_vars+=",JWT_KEY_ID=emulate,JWT_SIGNING_KEY=$(secret),CODE_HASH_SECRET=$(secret)"
 env_vars+=",RUST_LOG=${RUST_LOG:-info}"
+# `make test` sets 0: its flow logs in and then deletes the account at once.
+env_vars+=",RESEND_COOLDOWN_SECONDS=${RESEND_COOLDOWN_SECONDS:-60}"
 
 cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$api_port" \
     --env-vars "$env_vars" &

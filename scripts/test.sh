@@ -63,7 +63,8 @@ scripts/clients.sh 2>&1 | tee target/clients.log
 echo "==> make emulate, and the tests that run through it"
 api_port=$(free_port)
 emulate_moto_port=$(free_port)
-API_PORT=$api_port MOTO_PORT=$emulate_moto_port setsid scripts/emulate.sh > target/emulate.log 2>&1 &
+API_PORT=$api_port MOTO_PORT=$emulate_moto_port RESEND_COOLDOWN_SECONDS=0 \
+    setsid scripts/emulate.sh > target/emulate.log 2>&1 &
 pids+=($!)
 if ! wait_for "http://127.0.0.1:$api_port/" 900; then
     cat target/emulate.log

@@ -62,6 +62,41 @@ async fn seed_flow_through_the_lambda_functions() {
     assert_eq!(status, 200, "{refreshed}");
     let (status, bad) = post(&api, "/phone", json!({"phone": "nope"})).await;
     assert_eq!((status, bad["code"].as_str()), (400, Some("invalid_phone")));
+
+    // Log out everywhere: the refreshed session ends.
+    let newest = refreshed["refresh"].clone();
+    let (status, _) = post(
+        &api,
+        "/token/revoke/",
+        json!({"refresh": newest, "scope": "all"}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = post(&api, "/token/refresh/", json!({"refresh": newest})).await;
+    assert_eq!(status, 401);
+
+    // Delete the account with a fresh code: the profile is gone.
+    let (status, _) = post(&api, "/phone/", json!({"phone": phone})).await;
+    assert_eq!(status, 200);
+    let sms = api_tests::moto_sms_at(&moto).await;
+    let (_, text) = sms.iter().rev().find(|(to, _)| to == phone).unwrap();
+    let code = api_tests::code_in(text);
+    let http = reqwest::Client::new();
+    let deleted = http
+        .delete(format!("{api}/profile/me/"))
+        .bearer_auth(access)
+        .json(&json!({"code": code}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let gone = http
+        .get(format!("{api}/profile/me/"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
 }
 
 #[tokio::test]
@@ -104,7 +139,11 @@ const EXPECTED: &[(&str, u16)] = &[
     ("token-revoke.json", 401),
     ("user-profile.json", 401),
     ("user-profile-method.json", 405),
+    ("user-profile-delete.json", 401),
 ];
+
+/// The stream's event: the cleanup function answers which records failed.
+const STREAM_EVENT: &str = "account-cleanup.json";
 
 #[test]
 #[ignore = "needs `make emulate`; `make test` starts it and runs this"]
@@ -118,13 +157,14 @@ fn every_event_invokes_its_function() {
     files.sort();
     assert_eq!(
         files.len(),
-        EXPECTED.len(),
+        EXPECTED.len() + 1,
         "every event has an expected answer"
     );
     for file in files {
         let function = phone_auth::http::routes::ROUTES
             .iter()
             .map(|r| r.function)
+            .chain(["account-cleanup"])
             .find(|f| file.starts_with(f))
             .unwrap_or_else(|| panic!("{file} names no function"));
         let output = Command::new("cargo")
@@ -147,6 +187,10 @@ fn every_event_invokes_its_function() {
         );
         let response: Value = serde_json::from_slice(&output.stdout)
             .unwrap_or_else(|_| panic!("{file}: {}", String::from_utf8_lossy(&output.stdout)));
+        if file == STREAM_EVENT {
+            assert_eq!(response, json!({"batchItemFailures": []}), "{file}");
+            continue;
+        }
         let expected = EXPECTED.iter().find(|(f, _)| *f == file).unwrap().1;
         assert_eq!(response["statusCode"], expected, "{file}: {response}");
         assert_eq!(response["headers"]["cache-control"], "no-store", "{file}");

@@ -5,20 +5,21 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use api_tests::{OTHER_PHONE, PHONE, code_in, config};
+use api_tests::{FaultyStore, OTHER_PHONE, PHONE, code_in, config};
 use lambda_http::{Body, Response};
 use phone_auth::adapters::console::{ConsoleSms, Outbox};
 use phone_auth::adapters::memory::MemoryStore;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::service::Service;
+use phone_auth::domain::user::UserId;
 use phone_auth::http::App;
 use phone_auth::http::routes::Function;
 use phone_auth::http::routes::function::{
     CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke,
 };
-use phone_auth::lambda::handle_event;
-use phone_auth::ports::SystemClock;
-use serde_json::Value;
+use phone_auth::lambda::{cleanup_batch, handle_event};
+use phone_auth::ports::{Store, SystemClock, UserStore};
+use serde_json::{Value, json};
 
 const EVENTS: &[(&str, &str)] = &[
     ("code-enter.json", include_str!("../events/code-enter.json")),
@@ -50,6 +51,14 @@ const EVENTS: &[(&str, &str)] = &[
         "user-profile-method.json",
         include_str!("../events/user-profile-method.json"),
     ),
+    (
+        "user-profile-delete.json",
+        include_str!("../events/user-profile-delete.json"),
+    ),
+    (
+        "account-cleanup.json",
+        include_str!("../events/account-cleanup.json"),
+    ),
 ];
 
 fn event(name: &str) -> &'static str {
@@ -60,8 +69,11 @@ fn event(name: &str) -> &'static str {
         .expect("listed event")
 }
 
+/// A function's app as Lambda builds it: deletions are finished by the
+/// stream's function, not inline.
 struct Lambda {
     app: App,
+    store: Arc<MemoryStore>,
     outbox: Arc<Outbox>,
 }
 
@@ -69,16 +81,31 @@ impl Lambda {
     fn new() -> Lambda {
         let clock = Arc::new(SystemClock);
         let outbox = Arc::new(Outbox::new(Arc::new(ConsoleSms), clock.clone()));
+        let store = Arc::new(MemoryStore::new());
         let service = Service::new(
-            config(&[]),
-            Arc::new(MemoryStore::new()),
+            config(&[("RESEND_COOLDOWN_SECONDS", "0")]),
+            store.clone(),
             outbox.clone(),
             clock,
         );
         Lambda {
             app: App::new(service),
+            store,
             outbox,
         }
+    }
+
+    /// Logs `phone` in through the events; answers the login.
+    async fn login(&self, phone: &str) -> Value {
+        let send = event("phone-enter.json").replace(PHONE, phone);
+        assert_eq!(self.invoke::<PhoneEnter>(&send).await.0, 200);
+        let code = code_in(self.sms_to(phone).last().unwrap());
+        let enter = event("code-enter.json")
+            .replace(PHONE, phone)
+            .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+        let (status, login, _) = self.invoke::<CodeEnter>(&enter).await;
+        assert_eq!(status, 200, "{login}");
+        login
     }
 
     async fn invoke<F: Function>(&self, json: &str) -> (u16, Value, Response<Body>) {
@@ -169,7 +196,7 @@ async fn events_run_through_their_functions() {
         .invoke::<Profile>(event("user-profile-method.json"))
         .await;
     assert_eq!(status, 405);
-    assert_eq!(response.headers()["allow"], "GET, PATCH");
+    assert_eq!(response.headers()["allow"], "GET, PATCH, DELETE");
 
     let (status, _, _) = lambda
         .invoke::<TokenRefresh>(event("token-refresh.json"))
@@ -188,6 +215,100 @@ async fn events_run_through_their_functions() {
     let revoke_event = event("token-revoke.json").replace("REPLACE_WITH_A_REFRESH_TOKEN", newest);
     let (status, body, _) = lambda.invoke::<TokenRevoke>(&revoke_event).await;
     assert_eq!((status, body), (204, Value::Null));
+
+    // The deletion event, with the token and a fresh code.
+    let (status, _, _) = lambda
+        .invoke::<Profile>(event("user-profile-delete.json"))
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(
+        lambda
+            .invoke::<PhoneEnter>(event("phone-enter.json"))
+            .await
+            .0,
+        200
+    );
+    let code = code_in(lambda.sms_to(PHONE).last().unwrap());
+    let delete_event = event("user-profile-delete.json")
+        .replace("REPLACE_WITH_AN_ACCESS_TOKEN", access)
+        .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+    let (status, body, _) = lambda.invoke::<Profile>(&delete_event).await;
+    assert_eq!((status, body), (204, Value::Null));
+    let (status, _, _) = lambda.invoke::<Profile>(&with_token).await;
+    assert_eq!(status, 404);
+}
+
+/// A deletion's answer leaves its referrals; the stream's record of the
+/// user's removal, through the cleanup function's handler, lets them go.
+#[tokio::test]
+async fn the_stream_event_finishes_a_deletion() {
+    let lambda = Lambda::new();
+    let owner = lambda.login(PHONE).await;
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let invitee = lambda.login(OTHER_PHONE).await;
+    let owner_id = UserId(owner["user_id"].as_u64().unwrap());
+    let invitee_id = UserId(invitee["user_id"].as_u64().unwrap());
+    let invite = lambda.store.user(owner_id).await.unwrap().unwrap().invite;
+    let mut patch: Value = serde_json::from_str(event("user-profile.json")).unwrap();
+    let bearer = format!("Bearer {}", invitee["access"].as_str().unwrap());
+    patch["headers"]["authorization"] = json!(bearer);
+    patch["requestContext"]["http"]["method"] = json!("PATCH");
+    patch["body"] = json!(json!({ "inv": invite.as_str() }).to_string());
+    let patch = patch.to_string();
+    let (status, body, _) = lambda.invoke::<Profile>(&patch).await;
+    assert_eq!(status, 200, "{body}");
+
+    assert_eq!(
+        lambda
+            .invoke::<PhoneEnter>(event("phone-enter.json"))
+            .await
+            .0,
+        200
+    );
+    let code = code_in(lambda.sms_to(PHONE).last().unwrap());
+    let delete_event = event("user-profile-delete.json")
+        .replace(
+            "REPLACE_WITH_AN_ACCESS_TOKEN",
+            owner["access"].as_str().unwrap(),
+        )
+        .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+    assert_eq!(lambda.invoke::<Profile>(&delete_event).await.0, 204);
+    // Not finished yet: the invitee's item still names the owner.
+    let activated = |store: &MemoryStore| {
+        let dump = store.dump();
+        dump.lines()
+            .filter(|l| l.starts_with("user ") || l.starts_with("referral "))
+            .any(|l| l.contains(&owner_id.to_string()))
+    };
+    assert!(activated(&lambda.store));
+
+    // The fixture's user never existed: nothing to do, nothing failed.
+    let fixture: Value = serde_json::from_str(event("account-cleanup.json")).unwrap();
+    let store: &dyn Store = lambda.store.as_ref();
+    assert_eq!(
+        cleanup_batch(store, &fixture).await,
+        json!({"batchItemFailures": []})
+    );
+    let mut removed = fixture.clone();
+    removed["Records"][0]["dynamodb"]["Keys"]["pk"]["S"] = json!(format!("user#{owner_id}"));
+    assert_eq!(
+        cleanup_batch(store, &removed).await,
+        json!({"batchItemFailures": []})
+    );
+    assert!(!activated(&lambda.store));
+    let detached = lambda.store.user(invitee_id).await.unwrap().unwrap();
+    assert_eq!(detached.activated.unwrap().owner, None);
+
+    // A failure reports its record, for Lambda to retry from there.
+    let faulty = FaultyStore::new(lambda.store.clone());
+    faulty.fail(
+        Some(|| phone_auth::Error::StoreUnavailable("throttled".into())),
+        None,
+    );
+    assert_eq!(
+        cleanup_batch(&faulty, &removed).await,
+        json!({"batchItemFailures": [{"itemIdentifier": "111100000000000000000001"}]})
+    );
 }
 
 #[tokio::test]

@@ -8,10 +8,10 @@ use phone_auth::domain::code::CodeHash;
 use phone_auth::domain::invite::InviteCode;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::time::Timestamp;
-use phone_auth::domain::user::{User, UserId};
+use phone_auth::domain::user::{Inviter, User, UserId};
 use phone_auth::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, InviteOwner, Login, LoginOutcome, Referral,
-    ReferralKey, Rotation, SaveCode, Session, SessionState, Store,
+    Activation, Charge, CodeClaim, CodeRecord, Deletion, DeletionOutcome, InviteOwner, Login,
+    LoginOutcome, Referral, ReferralKey, Rotation, SaveCode, Session, SessionState, Store,
 };
 
 const NOW: Timestamp = Timestamp(1_795_774_530_000);
@@ -518,12 +518,18 @@ async fn revoking_all_ends_every_session_of_the_user(store: Arc<dyn Store>) {
             .await;
         assert_eq!(outcome.unwrap(), LoginOutcome::LoggedIn);
     }
-    assert_eq!(store.revoke_all_sessions(u.id).await.unwrap(), 60);
+    let mut sids = store.sessions_of(u.id).await.unwrap();
+    sids.sort();
+    let mut expected: Vec<String> = (0..60).map(|i| format!("a{i}")).collect();
+    expected.sort();
+    assert_eq!(sids, expected);
+    store.end_sessions(&sids).await.unwrap();
     for i in 0..60 {
         assert_eq!(store.session(&format!("a{i}")).await.unwrap(), None, "a{i}");
     }
     assert!(store.session("b0").await.unwrap().is_some());
-    assert_eq!(store.revoke_all_sessions(u.id).await.unwrap(), 0);
+    assert!(store.sessions_of(u.id).await.unwrap().is_empty());
+    store.end_sessions(&sids).await.unwrap();
 }
 
 async fn concurrent_logins_with_one_code_have_one_winner(store: Arc<dyn Store>) {
@@ -647,9 +653,14 @@ async fn activating_links_both_users_once(store: Arc<dyn Store>) {
     );
     let stored = store.user(invitee.id).await.unwrap().unwrap();
     let activated = stored.activated.expect("the invite is set");
+    assert_eq!(activated.code, inviter.invite);
     assert_eq!(
-        (activated.code, activated.owner, activated.owner_phone),
-        (inviter.invite.clone(), inviter.id, inviter.phone.clone())
+        activated.owner,
+        Some(Inviter {
+            id: inviter.id,
+            phone: inviter.phone.clone(),
+            at: Some(at),
+        })
     );
     assert_eq!(
         store
@@ -821,7 +832,9 @@ async fn concurrent_activations_by_one_user_have_one_winner(store: Arc<dyn Store
         .unwrap()
         .activated
         .unwrap()
-        .owner;
+        .owner
+        .unwrap()
+        .id;
     let mut listed = 0;
     for (_, owner) in &owners {
         let page = store.referrals(owner.id, 100, None).await.unwrap();
@@ -836,6 +849,172 @@ async fn concurrent_activations_by_one_user_have_one_winner(store: Arc<dyn Store
         listed, 1,
         "the user is listed once, by the owner of the code that won"
     );
+}
+
+/// A deletion: all or nothing, refused by a spent code or a user changed
+/// since it was read; the owner's count and list lose the user at once.
+async fn a_deletion_is_one_transaction_refused_by_any_change(store: Arc<dyn Store>) {
+    let mut owner = user(8001, OTHER_PHONE, "KKKKKK");
+    owner.date_joined = Timestamp(NOW.0 - 1000);
+    let u = user(8002, PHONE, "KKKKKL");
+    assert_eq!(
+        register(store.as_ref(), &owner, "o1").await,
+        LoginOutcome::LoggedIn
+    );
+    assert_eq!(
+        register(store.as_ref(), &u, "u1").await,
+        LoginOutcome::LoggedIn
+    );
+    let at = NOW.plus_secs(5);
+    let code = InviteCode::parse("KKKKKK").unwrap();
+    let activation = store
+        .activate_invite(&u, &code, &owner_of(&owner), at)
+        .await;
+    assert_eq!(activation.unwrap(), Activation::Activated);
+    let read = store.user(u.id).await.unwrap().unwrap();
+    let version = store.code(&u.phone).await.unwrap().map_or(0, |r| r.version) + 1;
+    let saved = store.save_code(&record(PHONE, "d", version), &[]).await;
+    assert_eq!(saved.unwrap(), SaveCode::Saved);
+    let sessions = store.sessions_of(u.id).await.unwrap();
+    assert_eq!(sessions, vec!["u1".to_owned()]);
+
+    let deletion = |user, claim, leaves_inviter| Deletion {
+        user,
+        claim,
+        sessions: &sessions,
+        leaves_inviter,
+    };
+    let before = store_dump(&store).await;
+    // A wrong code's claim, then a user read before the activation.
+    let wrong = claim(PHONE, "x");
+    assert_eq!(
+        store
+            .delete_account(deletion(&read, &wrong, true))
+            .await
+            .unwrap(),
+        DeletionOutcome::CodeGone
+    );
+    let stale = user(8002, PHONE, "KKKKKL");
+    let right = claim(PHONE, "d");
+    assert_eq!(
+        store
+            .delete_account(deletion(&stale, &right, true))
+            .await
+            .unwrap(),
+        DeletionOutcome::Changed
+    );
+    assert_eq!(
+        store_dump(&store).await,
+        before,
+        "a refused deletion writes nothing"
+    );
+
+    assert_eq!(
+        store
+            .delete_account(deletion(&read, &right, true))
+            .await
+            .unwrap(),
+        DeletionOutcome::Deleted
+    );
+    assert_eq!(store.user(u.id).await.unwrap(), None);
+    assert!(!store.user_exists(u.id).await.unwrap());
+    assert_eq!(store.user_id_by_phone(&u.phone).await.unwrap(), None);
+    assert_eq!(store.code(&u.phone).await.unwrap(), None);
+    assert_eq!(store.session("u1").await.unwrap(), None);
+    let (_, gone) = store.activation_context(owner.id, &u.invite).await.unwrap();
+    assert_eq!(gone, None);
+    let inviter = store.user(owner.id).await.unwrap().unwrap();
+    assert_eq!(inviter.referrals_count, 0);
+    assert!(
+        store
+            .referrals(owner.id, 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(store.session("o1").await.unwrap().is_some());
+}
+
+/// Letting go of a deleted owner changes only those who still point at
+/// it, once; its referral entries go by key.
+async fn invitees_are_detached_once_and_referrals_deleted_by_key(store: Arc<dyn Store>) {
+    let mut owner = user(8101, OTHER_PHONE, "MMMMMM");
+    owner.date_joined = Timestamp(NOW.0 - 1000);
+    let invitee = user(8102, PHONE, "MMMMMN");
+    assert_eq!(
+        register(store.as_ref(), &owner, "o").await,
+        LoginOutcome::LoggedIn
+    );
+    assert_eq!(
+        register(store.as_ref(), &invitee, "i").await,
+        LoginOutcome::LoggedIn
+    );
+    let code = InviteCode::parse("MMMMMM").unwrap();
+    let activation = store
+        .activate_invite(&invitee, &code, &owner_of(&owner), NOW)
+        .await;
+    assert_eq!(activation.unwrap(), Activation::Activated);
+
+    // Someone else's id, and an unknown invitee: nothing changes.
+    store
+        .detach_invitees(UserId(1), &[invitee.id, UserId(2)])
+        .await
+        .unwrap();
+    let kept = store
+        .user(invitee.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .activated
+        .unwrap();
+    assert_eq!(kept.owner.map(|o| o.id), Some(owner.id));
+    for _ in 0..2 {
+        store
+            .detach_invitees(owner.id, &[invitee.id])
+            .await
+            .unwrap();
+        let detached = store
+            .user(invitee.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .activated
+            .unwrap();
+        assert_eq!((detached.code, detached.owner), (code.clone(), None));
+    }
+    let page = store.referrals(owner.id, 10, None).await.unwrap();
+    let keys: Vec<ReferralKey> = page.items.iter().map(ReferralKey::of).collect();
+    assert_eq!(keys.len(), 1);
+    store.delete_referrals(owner.id, &keys).await.unwrap();
+    store.delete_referrals(owner.id, &keys).await.unwrap();
+    assert!(
+        store
+            .referrals(owner.id, 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+}
+
+/// A dump of every table, for "nothing was written".
+async fn store_dump(store: &Arc<dyn Store>) -> String {
+    let mut lines = Vec::new();
+    for id in [8001, 8002] {
+        lines.push(format!("{:?}", store.user(UserId(id)).await.unwrap()));
+        lines.push(format!(
+            "{:?}",
+            store.referrals(UserId(id), 10, None).await.unwrap()
+        ));
+    }
+    lines.push(format!("{:?}", store.code(&phone(PHONE)).await.unwrap()));
+    lines.push(format!("{:?}", store.session("u1").await.unwrap()));
+    lines.push(format!(
+        "{:?}",
+        store.user_id_by_phone(&phone(PHONE)).await.unwrap()
+    ));
+    lines.join("\n")
 }
 
 api_tests::on_both_backends!(
@@ -853,6 +1032,8 @@ api_tests::on_both_backends!(
     sessions_rotate_and_remember_the_retired_token,
     revoking_ends_a_session_at_once,
     revoking_all_ends_every_session_of_the_user,
+    a_deletion_is_one_transaction_refused_by_any_change,
+    invitees_are_detached_once_and_referrals_deleted_by_key,
     concurrent_logins_with_one_code_have_one_winner,
     concurrent_rotations_have_one_winner,
     concurrent_sends_have_one_winner,

@@ -113,7 +113,9 @@ impl DevServer {
             Arc::clone(&outbox) as Arc<dyn SmsSender>,
             clock,
         )
-        .with_metrics(metrics);
+        .with_metrics(metrics)
+        // No stream here: a deletion is finished before its answer.
+        .finishing_deletions_inline();
         DevServer {
             app: App::new(service),
             outbox,

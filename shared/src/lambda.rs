@@ -5,16 +5,18 @@ use std::sync::Arc;
 
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::{Value, json};
 
 use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets;
 use crate::config::{Config, ConfigError, Settings};
 use crate::domain::phone::Phone;
-use crate::domain::service::Service;
+use crate::domain::service::{Service, finish_deletion};
+use crate::domain::user::UserId;
 use crate::error::Error;
 use crate::http::routes::Function;
 use crate::http::{ApiRequest, ApiResponse, App};
-use crate::ports::{Clock, SmsSender, SystemClock};
+use crate::ports::{Clock, SmsSender, Store, SystemClock};
 use crate::startup;
 
 /// Reads the configuration or stops the process with one clear line: a
@@ -65,6 +67,54 @@ pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
         async move { Ok::<_, std::convert::Infallible>(handle_event::<F>(&app, event).await) }
     }))
     .await
+}
+
+/// The whole `main` of `account-cleanup`: for each batch of the users
+/// table's stream, finishes the deletion of every user item it removed.
+pub async fn run_account_cleanup() -> Result<(), lambda_http::Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let settings = Settings::from_env();
+    let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
+    let store = startup::aws_store(&sdk, config_or_exit(settings.tables()));
+    lambda_http::lambda_runtime::run(lambda_http::service_fn(
+        move |event: lambda_http::LambdaEvent<Value>| {
+            let store = Arc::clone(&store);
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    cleanup_batch(store.as_ref(), &event.payload).await,
+                )
+            }
+        },
+    ))
+    .await
+}
+
+/// Finishes the deletion of each user a stream batch removed, in order.
+/// On a failure it reports that record and stops, so that Lambda retries
+/// the batch from there (`ReportBatchItemFailures`); finishing is safe to
+/// repeat.
+pub async fn cleanup_batch(store: &dyn Store, batch: &Value) -> Value {
+    for record in batch["Records"].as_array().into_iter().flatten() {
+        let Some(id) = removed_user(record) else {
+            continue;
+        };
+        if let Err(error) = finish_deletion(store, id).await {
+            tracing::error!(user_id = id.0, %error, "finishing a deletion failed; retried");
+            let sequence = &record["dynamodb"]["SequenceNumber"];
+            return json!({ "batchItemFailures": [{ "itemIdentifier": sequence }] });
+        }
+    }
+    json!({ "batchItemFailures": [] })
+}
+
+/// The user a stream record's removal deleted: a `REMOVE` of a `user#`
+/// item (the stream's filter passes only those, but a test may not).
+fn removed_user(record: &Value) -> Option<UserId> {
+    if record["eventName"] != "REMOVE" {
+        return None;
+    }
+    let pk = record["dynamodb"]["Keys"]["pk"]["S"].as_str()?;
+    pk.strip_prefix("user#")?.parse().ok().map(UserId)
 }
 
 pub async fn handle_event<F: Function>(app: &App, event: Request) -> Response<Body> {

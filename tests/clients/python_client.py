@@ -31,7 +31,7 @@ import yaml
 from phone_auth_client import AuthenticatedClient, Client
 from phone_auth_client import models
 from phone_auth_client.api.login import enter_code, send_code
-from phone_auth_client.api.profile import activate_invite, get_profile
+from phone_auth_client.api.profile import activate_invite, delete_account, get_profile
 from phone_auth_client.api.tokens import refresh_tokens, revoke_session
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -77,6 +77,7 @@ def operation_id(module):
         enter_code: "enterCode",
         get_profile: "getProfile",
         activate_invite: "activateInvite",
+        delete_account: "deleteAccount",
         refresh_tokens: "refreshTokens",
         revoke_session: "revokeSession",
     }[module]
@@ -285,12 +286,42 @@ def healthy_server(base):
         check(name, module.sync_detailed("nobody", client=me, **arguments), 404,
               models.NotFoundProblem if module is get_profile else models.InviteNotFoundProblem, "not_found")
 
+    # Deleting an account: each refusal, then the deletion, then again.
+    doomed, doomed_profile = log_in(anyone, base, "+79005550020")
+    own = AuthenticatedClient(base_url=base, token=doomed.access)
+    some_code = models.DeleteRequest(code="1234")
+    check("deleteAccount", raw(delete_account, own, content=b"{}", id="me", body=some_code), 400,
+          models.DeleteProblem, "invalid_request")
+    check("deleteAccount", delete_account.sync_detailed("me", client=own, body=some_code), 400,
+          models.DeleteProblem, "code_expired")
+    check("deleteAccount", delete_account.sync_detailed("me", client=Client(base_url=base), body=some_code), 401,
+          models.UnauthorizedProblem, "not_authenticated")
+    forged = AuthenticatedClient(base_url=base, token="not.a.token")
+    check("deleteAccount", delete_account.sync_detailed("me", client=forged, body=some_code), 401,
+          models.UnauthorizedProblem, "token_not_valid")
+    check("deleteAccount", delete_account.sync_detailed(str(first_profile.id), client=own, body=some_code), 403,
+          models.PermissionDeniedProblem, "permission_denied")
+    send_code.sync_detailed(client=anyone, body=models.PhoneRequest(phone=doomed_profile.phone))
+    guess = models.DeleteRequest(code=wrong(code_sent_to(base, doomed_profile.phone)))
+    for status, kind, problem in [(400, models.DeleteProblem, "invalid_code"),
+                                  (429, models.TooManyAttemptsProblem, "too_many_attempts")]:
+        check("deleteAccount", delete_account.sync_detailed("me", client=own, body=guess), status, kind, problem)
+    gone, gone_profile = log_in(anyone, base, "+79005550021")
+    own = AuthenticatedClient(base_url=base, token=gone.access)
+    send_code.sync_detailed(client=anyone, body=models.PhoneRequest(phone=gone_profile.phone))
+    right = models.DeleteRequest(code=code_sent_to(base, gone_profile.phone))
+    check("deleteAccount", delete_account.sync_detailed("me", client=own, body=right), 204, None)
+    check("deleteAccount", delete_account.sync_detailed("me", client=own, body=right), 404,
+          models.NotFoundProblem, "not_found")
+    check("getProfile", get_profile.sync_detailed("me", client=own), 404, models.NotFoundProblem, "not_found")
+
     # 405 and 413, on every operation.
     every = [
         (send_code, {"body": models.PhoneRequest(phone="+79123456789")}, "get"),
         (enter_code, {"body": models.CodeRequest(phone="+79123456789", code="1234")}, "get"),
-        (get_profile, {"id": "me"}, "delete"),
-        (activate_invite, {"id": "me", "body": models.InviteRequest(inv="ZZZZZZ")}, "delete"),
+        (get_profile, {"id": "me"}, "put"),
+        (activate_invite, {"id": "me", "body": models.InviteRequest(inv="ZZZZZZ")}, "put"),
+        (delete_account, {"id": "me", "body": models.DeleteRequest(code="1234")}, "put"),
         (refresh_tokens, {"body": models.RefreshRequest(refresh="x")}, "get"),
         (revoke_session, {"body": models.RevokeRequest(refresh="x")}, "get"),
     ]
@@ -312,6 +343,7 @@ def failing_server(base, aws, tokens):
         (enter_code, anyone, {"body": models.CodeRequest(phone="+79005550004", code="1234")}),
         (get_profile, me, {"id": "me"}),
         (activate_invite, me, {"id": "me", "body": models.InviteRequest(inv="ZZZZZZ")}),
+        (delete_account, me, {"id": "me", "body": models.DeleteRequest(code="1234")}),
         (refresh_tokens, anyone, {"body": models.RefreshRequest(refresh=tokens.refresh)}),
         (revoke_session, anyone, {"body": models.RevokeRequest(refresh=tokens.refresh)}),
     ]

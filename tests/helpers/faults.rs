@@ -12,9 +12,9 @@ use phone_auth::domain::time::Timestamp;
 use phone_auth::domain::user::{User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
-    LoginOutcome, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionState,
-    SessionStore, SmsSender, Store, UserStore,
+    AccountStore, Activation, Charge, CodeClaim, CodeRecord, CodeStore, Deletion, DeletionOutcome,
+    InviteOwner, InviteStore, Login, LoginOutcome, ReferralKey, ReferralPage, Rotation, SaveCode,
+    Session, SessionState, SessionStore, SmsSender, Store, UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -109,6 +109,10 @@ impl UserStore for FaultyStore {
         self.check("user")?;
         self.inner.user(id).await
     }
+    async fn user_exists(&self, id: UserId) -> Result<bool> {
+        self.check("user_exists")?;
+        self.inner.user_exists(id).await
+    }
     async fn login(
         &self,
         claim: &CodeClaim,
@@ -143,9 +147,13 @@ impl SessionStore for FaultyStore {
         self.check("revoke_session")?;
         self.inner.revoke_session(sid).await
     }
-    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
-        self.check("revoke_all_sessions")?;
-        self.inner.revoke_all_sessions(user).await
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<String>> {
+        self.check("sessions_of")?;
+        self.inner.sessions_of(user).await
+    }
+    async fn end_sessions(&self, sids: &[String]) -> Result<()> {
+        self.check("end_sessions")?;
+        self.inner.end_sessions(sids).await
     }
 }
 
@@ -177,5 +185,21 @@ impl InviteStore for FaultyStore {
     ) -> Result<ReferralPage> {
         self.check("referrals")?;
         self.inner.referrals(inviter, limit, after).await
+    }
+}
+
+#[async_trait]
+impl AccountStore for FaultyStore {
+    async fn delete_account(&self, deletion: Deletion<'_>) -> Result<DeletionOutcome> {
+        self.check("delete_account")?;
+        self.inner.delete_account(deletion).await
+    }
+    async fn detach_invitees(&self, owner: UserId, invitees: &[UserId]) -> Result<()> {
+        self.check("detach_invitees")?;
+        self.inner.detach_invitees(owner, invitees).await
+    }
+    async fn delete_referrals(&self, owner: UserId, keys: &[ReferralKey]) -> Result<()> {
+        self.check("delete_referrals")?;
+        self.inner.delete_referrals(owner, keys).await
     }
 }

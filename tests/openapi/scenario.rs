@@ -68,7 +68,7 @@ impl Recorder<'_> {
     }
 
     async fn profile(&mut self, method: Method, id: &str, token: &str, body: Value) -> &Reply {
-        let body = (method == Method::PATCH).then(|| json_bytes(&body));
+        let body = (method != Method::GET).then(|| json_bytes(&body));
         self.send(
             method,
             &format!("/profile/{id}/"),
@@ -197,7 +197,7 @@ pub async fn scenario() -> Vec<Seen> {
         )
         .await;
     }
-    r.send(Method::DELETE, "/profile/me/", "/profile/{id}/", None, None)
+    r.send(Method::PUT, "/profile/me/", "/profile/{id}/", None, None)
         .await;
 
     // Sending codes.
@@ -261,6 +261,37 @@ pub async fn scenario() -> Vec<Seen> {
     r.post("/token/revoke/", json!({"refresh": first.refresh}))
         .await;
 
+    // Deleting an account: every refusal, then the deletion, then again.
+    let doomed_phone = "+79005550010";
+    let doomed = r.login(doomed_phone).await;
+    let delete = |code: &str| json!({ "code": code });
+    let at = "/profile/{id}/";
+    let token = doomed.access.as_str();
+    r.profile(Method::DELETE, me, token, json!({})).await;
+    // The login used its code: none is live.
+    r.profile(Method::DELETE, me, token, delete("1234")).await;
+    r.profile(Method::DELETE, &first.id, token, delete("1234"))
+        .await;
+    r.send(Method::DELETE, "/profile/me/", at, None, None).await;
+    let forged = Some("not.a.token");
+    r.send(Method::DELETE, "/profile/me/", at, forged, None)
+        .await;
+    let big = Some(too_large.clone());
+    r.send(Method::DELETE, "/profile/me/", at, Some(token), big)
+        .await;
+    clock.advance_secs(61);
+    r.post("/phone/", json!({"phone": doomed_phone})).await;
+    let code = code_in(app.sent_sms(doomed_phone).await.last().unwrap());
+    for _ in 0..2 {
+        r.profile(Method::DELETE, me, token, delete(&wrong(&code)))
+            .await;
+    }
+    clock.advance_secs(61);
+    r.post("/phone/", json!({"phone": doomed_phone})).await;
+    let code = code_in(app.sent_sms(doomed_phone).await.last().unwrap());
+    r.profile(Method::DELETE, me, token, delete(&code)).await;
+    r.profile(Method::DELETE, me, token, delete(&code)).await;
+
     // The store fails every call: each operation's 503 and 500.
     let faults: [fn() -> Error; 2] = [
         || Error::StoreUnavailable("throttled".into()),
@@ -275,6 +306,8 @@ pub async fn scenario() -> Vec<Seen> {
             r.profile(method, me, &last.access, json!({"inv": first.invite}))
                 .await;
         }
+        r.profile(Method::DELETE, me, &last.access, json!({"code": "1234"}))
+            .await;
         r.post("/token/refresh/", json!({"refresh": last.refresh}))
             .await;
         r.post("/token/revoke/", json!({"refresh": last.refresh}))

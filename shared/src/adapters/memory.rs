@@ -11,12 +11,12 @@ use crate::domain::invite::InviteCode;
 use crate::domain::metric::Metric;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{ActivatedInvite, User, UserId};
+use crate::domain::user::{ActivatedInvite, Inviter, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
-    LoginOutcome, Metrics, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session,
-    SessionState, SessionStore, UserStore,
+    AccountStore, Activation, Charge, CodeClaim, CodeRecord, CodeStore, Deletion, DeletionOutcome,
+    InviteOwner, InviteStore, Login, LoginOutcome, Metrics, Referral, ReferralKey, ReferralPage,
+    Rotation, SaveCode, Session, SessionState, SessionStore, UserStore,
 };
 
 #[derive(Default)]
@@ -69,8 +69,8 @@ impl MemoryStore {
         lines.extend(state.users.values().map(|u| format!("user {u:?}")));
         lines.extend(state.sessions.iter().map(|(k, v)| {
             format!(
-                "session {k} {} {} {}",
-                v.current_jti, v.expires_at.0, v.revoked
+                "session {k} {} {} {} {}",
+                v.user, v.current_jti, v.expires_at.0, v.revoked
             )
         }));
         lines.extend(state.referrals.iter().flat_map(|(owner, list)| {
@@ -168,6 +168,10 @@ impl UserStore for MemoryStore {
         Ok(self.state()?.users.get(&id).cloned())
     }
 
+    async fn user_exists(&self, id: UserId) -> Result<bool> {
+        Ok(self.state()?.users.contains_key(&id))
+    }
+
     async fn login(
         &self,
         claim: &CodeClaim,
@@ -256,11 +260,18 @@ impl SessionStore for MemoryStore {
         Ok(())
     }
 
-    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<String>> {
+        let state = self.state()?;
+        let sids = state.sessions.iter().filter(|(_, s)| s.user == user);
+        Ok(sids.map(|(sid, _)| sid.clone()).collect())
+    }
+
+    async fn end_sessions(&self, sids: &[String]) -> Result<()> {
         let mut state = self.state()?;
-        let before = state.sessions.len();
-        state.sessions.retain(|_, session| session.user != user);
-        Ok(before - state.sessions.len())
+        for sid in sids {
+            state.sessions.remove(sid);
+        }
+        Ok(())
     }
 }
 
@@ -316,8 +327,11 @@ impl InviteStore for MemoryStore {
         if let Some(u) = state.users.get_mut(&user.id) {
             u.activated = Some(ActivatedInvite {
                 code: code.clone(),
-                owner: owner.id,
-                owner_phone: owner.phone.clone(),
+                owner: Some(Inviter {
+                    id: owner.id,
+                    phone: owner.phone.clone(),
+                    at: Some(at),
+                }),
             });
         }
         Ok(Activation::Activated)
@@ -347,6 +361,75 @@ impl InviteStore for MemoryStore {
             .map(|(_, r)| r.clone())
             .collect();
         Ok(ReferralPage { items, next })
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn delete_account(&self, deletion: Deletion<'_>) -> Result<DeletionOutcome> {
+        let mut state = self.state()?;
+        let user = deletion.user;
+        if !state.claim_holds(deletion.claim) {
+            return Ok(DeletionOutcome::CodeGone);
+        }
+        let unchanged = state
+            .users
+            .get(&user.id)
+            .is_some_and(|stored| stored.activated == user.activated);
+        let inviter = user.activated.as_ref().and_then(|a| a.owner.as_ref());
+        let inviter = inviter.filter(|_| deletion.leaves_inviter);
+        if !unchanged || inviter.is_some_and(|o| !state.users.contains_key(&o.id)) {
+            return Ok(DeletionOutcome::Changed);
+        }
+        state.codes.remove(&user.phone);
+        state.users.remove(&user.id);
+        if state.phones.get(&user.phone) == Some(&user.id) {
+            state.phones.remove(&user.phone);
+        }
+        if state.invites.get(&user.invite) == Some(&user.id) {
+            state.invites.remove(&user.invite);
+        }
+        for sid in deletion.sessions {
+            state.sessions.remove(sid);
+        }
+        if let Some(inviter) = inviter {
+            if let Some(owner) = state.users.get_mut(&inviter.id) {
+                owner.referrals_count = owner.referrals_count.saturating_sub(1);
+            }
+            if let Some(listed) = state.referrals.get_mut(&inviter.id) {
+                listed.retain(|_, referral| referral.id != user.id);
+            }
+        }
+        Ok(DeletionOutcome::Deleted)
+    }
+
+    async fn detach_invitees(&self, owner: UserId, invitees: &[UserId]) -> Result<()> {
+        let mut state = self.state()?;
+        for invitee in invitees {
+            let activated = state
+                .users
+                .get_mut(invitee)
+                .and_then(|u| u.activated.as_mut());
+            if let Some(activated) = activated
+                && activated.owner.as_ref().is_some_and(|o| o.id == owner)
+            {
+                activated.owner = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_referrals(&self, owner: UserId, keys: &[ReferralKey]) -> Result<()> {
+        let mut state = self.state()?;
+        if let Some(listed) = state.referrals.get_mut(&owner) {
+            for key in keys {
+                listed.remove(key);
+            }
+            if listed.is_empty() {
+                state.referrals.remove(&owner);
+            }
+        }
+        Ok(())
     }
 }
 

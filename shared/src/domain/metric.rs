@@ -21,6 +21,8 @@ pub enum Metric {
     /// A retired or revoked refresh token was presented: its session is
     /// revoked. A burst of these is a stolen token being tried.
     RefreshReuse,
+    /// An account was deleted by its owner.
+    AccountDeleted,
 }
 
 /// The limits a request can run into.
@@ -67,6 +69,7 @@ impl Metric {
             Metric::WrongCode => "WrongCodes",
             Metric::LimitHit(_) => "LimitsHit",
             Metric::RefreshReuse => "RefreshReuse",
+            Metric::AccountDeleted => "AccountDeletions",
         }
     }
 
@@ -81,13 +84,16 @@ impl Metric {
                 Some(("Kind", if *created { "new" } else { "returning" }))
             }
             Metric::LimitHit(limit) => Some(("Limit", limit.name())),
-            Metric::TestNumberSent | Metric::WrongCode | Metric::RefreshReuse => None,
+            Metric::TestNumberSent
+            | Metric::WrongCode
+            | Metric::RefreshReuse
+            | Metric::AccountDeleted => None,
         }
     }
 }
 
 /// Every metric name the service writes, for the dashboard and the tests.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "CodesSent",
     "TestNumberSends",
     "SmsFailures",
@@ -95,4 +101,5 @@ pub const NAMES: [&str; 7] = [
     "WrongCodes",
     "LimitsHit",
     "RefreshReuse",
+    "AccountDeletions",
 ];

@@ -31,8 +31,19 @@ impl std::fmt::Display for UserId {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActivatedInvite {
     pub code: InviteCode,
-    pub owner: UserId,
-    pub owner_phone: Phone,
+    /// The code's owner; `None` once they deleted their account (the code
+    /// stays, as the contract shows it).
+    pub owner: Option<Inviter>,
+}
+
+/// Who owned an activated code, and when it was activated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Inviter {
+    pub id: UserId,
+    pub phone: Phone,
+    /// When the code was activated: where the user sits in the owner's
+    /// referrals. Unknown for items written before it was kept.
+    pub at: Option<Timestamp>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -122,9 +122,25 @@ struct InviteBody {
     inv: Option<Value>,
 }
 
+#[derive(Deserialize)]
+struct DeleteBody {
+    code: Option<Value>,
+}
+
 async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result<ApiResponse> {
     let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
     let target = profile_ref(param).ok_or(Error::NotFound)?;
+    if request.method == Method::DELETE {
+        let body: DeleteBody = body::parse(&request.body)?;
+        let code = text("code", body.code)?.ok_or_else(|| {
+            Error::InvalidRequest(
+                "The field `code` is required: send one to the phone first.".into(),
+            )
+        })?;
+        let code = service.parse_code(&code)?;
+        service.delete_account(&caller, target, &code).await?;
+        return Ok(empty_response(StatusCode::NO_CONTENT));
+    }
     let page = referrals_query(request.query.as_deref())?;
     let profile = if request.method == Method::PATCH {
         let body: InviteBody = body::parse(&request.body)?;
@@ -152,13 +168,14 @@ fn referrals_query(query: Option<&str>) -> Result<ReferralsQuery> {
 fn profile_json(profile: &Profile) -> Value {
     let user = &profile.user;
     let activated = user.activated.as_ref();
+    let owner = activated.and_then(|a| a.owner.as_ref());
     json!({
         "id": user.id.0,
         "phone": user.phone.as_str(),
         "invite": user.invite.as_str(),
         "inv": activated.map(|a| a.code.as_str()),
-        "inv_phone": activated.map(|a| a.owner_phone.as_str()),
-        "parent_invite": activated.map(|a| a.owner.0),
+        "inv_phone": owner.map(|o| o.phone.as_str()),
+        "parent_invite": owner.map(|o| o.id.0),
         "last_login": user.last_login.map(|t| t.rfc3339()),
         "date_joined": user.date_joined.rfc3339(),
         "referrals": profile.referrals.iter().map(|r| json!({

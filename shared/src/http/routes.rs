@@ -75,8 +75,8 @@ pub const ROUTES: &[Route] = &[
     Route {
         endpoint: Endpoint::Profile,
         path: "/profile/{id}",
-        methods: &[Method::GET, Method::PATCH],
-        allow: "GET, PATCH",
+        methods: &[Method::GET, Method::PATCH, Method::DELETE],
+        allow: "GET, PATCH, DELETE",
         function: "user-profile",
     },
     Route {

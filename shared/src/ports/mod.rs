@@ -2,6 +2,7 @@
 //! SNS adapter for production and an in-memory one for development and tests;
 //! one contract test suite holds both to the same behaviour.
 
+mod account;
 mod codes;
 mod invites;
 mod sessions;
@@ -14,6 +15,7 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 
+pub use account::{AccountStore, Deletion, DeletionOutcome, SESSIONS_IN_DELETION};
 pub use codes::{Charge, CodeRecord, CodeStore, SaveCode};
 pub use invites::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
 pub use sessions::{Rotation, Session, SessionState, SessionStore};
@@ -53,7 +55,7 @@ impl Metrics for NoMetrics {
     fn record(&self, _metric: Metric) {}
 }
 
-/// Everything the service keeps: one adapter serves all four stores.
-pub trait Store: CodeStore + UserStore + SessionStore + InviteStore {}
+/// Everything the service keeps: one adapter serves all five stores.
+pub trait Store: CodeStore + UserStore + SessionStore + InviteStore + AccountStore {}
 
-impl<T: CodeStore + UserStore + SessionStore + InviteStore> Store for T {}
+impl<T: CodeStore + UserStore + SessionStore + InviteStore + AccountStore> Store for T {}

@@ -55,6 +55,9 @@ pub trait SessionStore: Send + Sync {
 
     async fn revoke_session(&self, sid: &str) -> Result<()>;
 
-    /// Ends every session of `user` (logout everywhere); answers how many.
-    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize>;
+    /// The ids of every session of `user`.
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<String>>;
+
+    /// Ends these sessions at once (they are deleted).
+    async fn end_sessions(&self, sids: &[String]) -> Result<()>;
 }

@@ -44,6 +44,9 @@ pub trait UserStore: Send + Sync {
 
     async fn user(&self, id: UserId) -> Result<Option<User>>;
 
+    /// Whether the account exists, read without the rest of it.
+    async fn user_exists(&self, id: UserId) -> Result<bool>;
+
     /// Consumes the claimed code, logs the user in (creating it for
     /// `Login::New`, with its phone and invite code claimed uniquely) and
     /// starts `session`; all or nothing.

@@ -7,7 +7,7 @@ use crate::domain::code::CodeHash;
 use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{ActivatedInvite, User, UserId};
+use crate::domain::user::{ActivatedInvite, Inviter, User, UserId};
 use crate::ports::{CodeRecord, InviteOwner, Referral, ReferralKey, Session, SessionState};
 
 pub fn phone_key(phone: &Phone) -> String {
@@ -84,6 +84,9 @@ pub struct UserItem {
     pub inv_phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_invite: Option<u64>,
+    /// When `inv` was activated (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inv_date: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_login: Option<i64>,
     pub date_joined: i64,
@@ -93,17 +96,16 @@ pub struct UserItem {
 
 impl From<&User> for UserItem {
     fn from(u: &User) -> UserItem {
+        let owner = u.activated.as_ref().and_then(|a| a.owner.as_ref());
         UserItem {
             pk: user_key(u.id),
             id: u.id.0,
             phone: u.phone.as_str().to_owned(),
             invite: u.invite.as_str().to_owned(),
             inv: u.activated.as_ref().map(|a| a.code.as_str().to_owned()),
-            inv_phone: u
-                .activated
-                .as_ref()
-                .map(|a| a.owner_phone.as_str().to_owned()),
-            parent_invite: u.activated.as_ref().map(|a| a.owner.0),
+            inv_phone: owner.map(|o| o.phone.as_str().to_owned()),
+            parent_invite: owner.map(|o| o.id.0),
+            inv_date: owner.and_then(|o| o.at).map(|t| t.0),
             last_login: u.last_login.map(|t| t.0),
             date_joined: u.date_joined.0,
             referrals_count: u.referrals_count,
@@ -113,14 +115,18 @@ impl From<&User> for UserItem {
 
 impl From<UserItem> for User {
     fn from(i: UserItem) -> User {
-        let activated = match (i.inv, i.inv_phone, i.parent_invite) {
-            (Some(code), Some(phone), Some(owner)) => Some(ActivatedInvite {
-                code: InviteCode::from_trusted(code),
-                owner: UserId(owner),
-                owner_phone: Phone::from_trusted(phone),
+        let owner = match (i.inv_phone, i.parent_invite) {
+            (Some(phone), Some(owner)) => Some(Inviter {
+                id: UserId(owner),
+                phone: Phone::from_trusted(phone),
+                at: i.inv_date.map(Timestamp),
             }),
             _ => None,
         };
+        let activated = i.inv.map(|code| ActivatedInvite {
+            code: InviteCode::from_trusted(code),
+            owner,
+        });
         User {
             id: UserId(i.id),
             phone: Phone::from_trusted(i.phone),

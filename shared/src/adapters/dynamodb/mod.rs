@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, DeleteRequest, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure,
-    TransactWriteItem, Update, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put,
+    ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update, WriteRequest,
 };
 use serde::Serialize;
 
@@ -25,12 +25,12 @@ use crate::domain::code::CodeHash;
 use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{Inviter, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, CodeStore, InviteOwner, InviteStore, Login,
-    LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionState,
-    SessionStore, UserStore,
+    AccountStore, Activation, Charge, CodeClaim, CodeRecord, CodeStore, Deletion, DeletionOutcome,
+    InviteOwner, InviteStore, Login, LoginOutcome, Referral, ReferralKey, ReferralPage, Rotation,
+    SESSIONS_IN_DELETION, SaveCode, Session, SessionState, SessionStore, UserStore,
 };
 
 use errors::{Cancelled, TransactError, conditional, store_error};
@@ -68,6 +68,14 @@ fn n(value: impl ToString) -> AttributeValue {
 
 fn key(name: &str, value: AttributeValue) -> Item {
     HashMap::from([(name.to_owned(), value)])
+}
+
+/// The key of one entry of `inviter`'s referrals (invites table).
+fn referrals_key(inviter: UserId, sk: &ReferralKey) -> Item {
+    HashMap::from([
+        ("inviter".to_owned(), n(inviter.0)),
+        ("sk".to_owned(), s(&sk.0)),
+    ])
 }
 
 /// Builds a transaction item; building fails only on a missing required
@@ -144,6 +152,66 @@ impl DynamoStore {
                 .build(),
         )?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A transaction item deleting `key` where `condition` holds (none when
+    /// empty); `values` are the condition's, and `#hash` names `hash`.
+    fn delete(
+        &self,
+        table: &str,
+        key: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem> {
+        let mut delete = Delete::builder().table_name(table).set_key(Some(key));
+        if !condition.is_empty() {
+            delete = delete.condition_expression(condition);
+        }
+        if condition.contains("#hash") {
+            delete = delete.expression_attribute_names("#hash", "hash");
+        }
+        for (name, value) in values {
+            delete = delete.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .delete(built(delete.build())?)
+            .build())
+    }
+
+    /// Where `user` sits in `inviter`'s referrals: from the activation time
+    /// the user item keeps, or, for an item without it, found by a query.
+    async fn referral_key(&self, inviter: &Inviter, user: &User) -> Result<Option<Item>> {
+        if let Some(at) = inviter.at {
+            let referral = Referral {
+                id: user.id,
+                phone: user.phone.clone(),
+                date: at,
+            };
+            return Ok(Some(referrals_key(inviter.id, &ReferralKey::of(&referral))));
+        }
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.tables.invites)
+                .key_condition_expression("inviter = :inviter")
+                .filter_expression("invitee = :me")
+                .expression_attribute_values(":inviter", n(inviter.id.0))
+                .expression_attribute_values(":me", n(user.id.0))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Query", e))?;
+            if let Some(item) = output.items.unwrap_or_default().into_iter().next() {
+                let listed = from_item::<ReferralItem>(item)?;
+                return Ok(Some(referrals_key(inviter.id, &ReferralKey(listed.sk))));
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
     }
 
     fn charge_update(&self, charge: &Charge) -> Result<TransactWriteItem> {
@@ -388,6 +456,21 @@ impl UserStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
+    async fn user_exists(&self, id: UserId) -> Result<bool> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(key("pk", s(user_key(id)))))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        Ok(output.item.is_some())
+    }
+
+    #[tracing::instrument(skip_all)]
     async fn login(
         &self,
         claim: &CodeClaim,
@@ -510,11 +593,10 @@ impl SessionStore for DynamoStore {
         self.set_revoked(sid).await
     }
 
-    /// One query of the user's sessions (by the `user_id` index, a page at
-    /// a time), then their deletion, 25 to a request.
+    /// By the sessions table's `user_id` index, a page at a time.
     #[tracing::instrument(skip_all)]
-    async fn revoke_all_sessions(&self, user: UserId) -> Result<usize> {
-        let mut keys = Vec::new();
+    async fn sessions_of(&self, user: UserId) -> Result<Vec<String>> {
+        let mut sids = Vec::new();
         let mut start = None;
         loop {
             let output = self
@@ -528,19 +610,23 @@ impl SessionStore for DynamoStore {
                 .send()
                 .await
                 .map_err(|e| store_error("Query", e))?;
-            for mut item in output.items.unwrap_or_default() {
-                if let Some(sid) = item.remove("sid") {
-                    keys.push(key("sid", sid));
+            for item in output.items.unwrap_or_default() {
+                if let Some(AttributeValue::S(sid)) = item.get("sid") {
+                    sids.push(sid.clone());
                 }
             }
             start = output.last_evaluated_key;
             if start.is_none() {
-                break;
+                return Ok(sids);
             }
         }
-        let count = keys.len();
-        self.batch_delete(&self.tables.sessions, keys).await?;
-        Ok(count)
+    }
+
+    /// Deleted, 25 to a request.
+    #[tracing::instrument(skip_all)]
+    async fn end_sessions(&self, sids: &[String]) -> Result<()> {
+        let keys = sids.iter().map(|sid| key("sid", s(sid))).collect();
+        self.batch_delete(&self.tables.sessions, keys).await
     }
 }
 
@@ -605,11 +691,14 @@ impl InviteStore for DynamoStore {
             Update::builder()
                 .table_name(&self.tables.users)
                 .set_key(Some(key("pk", s(user_key(user.id)))))
-                .update_expression("SET inv = :code, inv_phone = :phone, parent_invite = :owner")
+                .update_expression(
+                    "SET inv = :code, inv_phone = :phone, parent_invite = :owner, inv_date = :at",
+                )
                 .condition_expression("attribute_exists(pk) AND attribute_not_exists(inv)")
                 .expression_attribute_values(":code", s(code.as_str()))
                 .expression_attribute_values(":phone", s(owner.phone.as_str()))
                 .expression_attribute_values(":owner", n(owner.id.0))
+                .expression_attribute_values(":at", n(at.0))
                 .build(),
         )?;
         let count = built(
@@ -676,5 +765,121 @@ impl InviteStore for DynamoStore {
         let next = (items.len() > limit).then(|| ReferralKey::of(&items[limit - 1]));
         items.truncate(limit);
         Ok(ReferralPage { items, next })
+    }
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    /// One transaction: the code, the user, the claims on its phone and
+    /// invite code, its place in its inviter's referrals and up to
+    /// `SESSIONS_IN_DELETION` sessions. A user that changed since it was
+    /// read (an invite activated, its inviter detached) fails it.
+    #[tracing::instrument(skip_all)]
+    async fn delete_account(&self, deletion: Deletion<'_>) -> Result<DeletionOutcome> {
+        let (user, claim) = (deletion.user, deletion.claim);
+        let users = &self.tables.users;
+        let id = || (":id", n(user.id.0));
+        // The code's record goes: it names the phone.
+        let code = self.delete(
+            &self.tables.codes,
+            key("pk", s(phone_key(&claim.phone))),
+            "#hash = :hash AND attempts < :max AND expires_at > :now",
+            vec![
+                (":hash", s(&claim.hash.0)),
+                (":max", n(claim.max_attempts)),
+                (":now", n(claim.now.0)),
+            ],
+        )?;
+        let activated = user.activated.as_ref();
+        let owner = activated.and_then(|a| a.owner.as_ref());
+        let (unchanged, mut values) = match (activated, owner) {
+            (None, _) => ("attribute_not_exists(inv)", vec![]),
+            (Some(a), None) => (
+                "inv = :inv AND attribute_not_exists(parent_invite)",
+                vec![(":inv", s(a.code.as_str()))],
+            ),
+            (Some(a), Some(o)) => (
+                "inv = :inv AND parent_invite = :owner",
+                vec![(":inv", s(a.code.as_str())), (":owner", n(o.id.0))],
+            ),
+        };
+        values.push(id());
+        let mut items = vec![
+            code,
+            self.delete(
+                users,
+                key("pk", s(user_key(user.id))),
+                &format!("id = :id AND {unchanged}"),
+                values,
+            )?,
+            self.delete(
+                users,
+                key("pk", s(phone_key(&user.phone))),
+                "user_id = :id",
+                vec![id()],
+            )?,
+            self.delete(
+                users,
+                key("pk", s(invite_key(&user.invite))),
+                "user_id = :id",
+                vec![id()],
+            )?,
+        ];
+        if let Some(owner) = owner.filter(|_| deletion.leaves_inviter) {
+            let count = built(
+                Update::builder()
+                    .table_name(users)
+                    .set_key(Some(key("pk", s(user_key(owner.id)))))
+                    .update_expression("ADD referrals_count :minus")
+                    .condition_expression("attribute_exists(pk)")
+                    .expression_attribute_values(":minus", n(-1))
+                    .build(),
+            )?;
+            items.push(TransactWriteItem::builder().update(count).build());
+            if let Some(listed) = self.referral_key(owner, user).await? {
+                items.push(self.delete(&self.tables.invites, listed, "", vec![])?);
+            }
+        }
+        for sid in deletion.sessions.iter().take(SESSIONS_IN_DELETION) {
+            items.push(self.delete(&self.tables.sessions, key("sid", s(sid)), "", vec![])?);
+        }
+        Ok(match self.transact(items).await? {
+            Ok(()) => DeletionOutcome::Deleted,
+            Err(cancelled) => match cancelled.failed_index() {
+                Some(0) => DeletionOutcome::CodeGone,
+                _ => DeletionOutcome::Changed,
+            },
+        })
+    }
+
+    /// One conditional update per invitee, 32 in flight: only those still
+    /// pointing at `owner` change, so a retry changes nothing twice.
+    #[tracing::instrument(skip_all)]
+    async fn detach_invitees(&self, owner: UserId, invitees: &[UserId]) -> Result<()> {
+        use futures_util::stream::{self, StreamExt, TryStreamExt};
+        stream::iter(invitees.iter().copied())
+            .map(|invitee| async move {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.tables.users)
+                    .set_key(Some(key("pk", s(user_key(invitee)))))
+                    .update_expression("REMOVE inv_phone, parent_invite, inv_date")
+                    .condition_expression("parent_invite = :owner")
+                    .expression_attribute_values(":owner", n(owner.0))
+                    .send()
+                    .await;
+                conditional("UpdateItem", result).map(drop)
+            })
+            .buffer_unordered(32)
+            .try_collect::<Vec<()>>()
+            .await
+            .map(drop)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn delete_referrals(&self, owner: UserId, keys: &[ReferralKey]) -> Result<()> {
+        let keys = keys.iter().map(|sk| referrals_key(owner, sk)).collect();
+        self.batch_delete(&self.tables.invites, keys).await
     }
 }

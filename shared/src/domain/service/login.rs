@@ -31,9 +31,22 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn verify_code(&self, phone: &Phone, code: &OtpCode) -> Result<LoggedIn> {
         let now = self.clock.now();
-        let max = self.config.max_code_attempts;
         let (record, existing) =
             tokio::try_join!(self.store.code(phone), self.store.user_id_by_phone(phone))?;
+        let claim = self.claim(phone, code, record, now).await?;
+        self.login(&claim, existing, now).await
+    }
+
+    /// The claim on `phone`'s live code that `code` matches, or what
+    /// `/code/` answers instead: expired, burned, or wrong (the try counted).
+    pub(super) async fn claim(
+        &self,
+        phone: &Phone,
+        code: &OtpCode,
+        record: Option<CodeRecord>,
+        now: Timestamp,
+    ) -> Result<CodeClaim> {
+        let max = self.config.max_code_attempts;
         let record = record.filter(|r| r.hash.is_some() && now < r.expires_at);
         let Some(record) = record else {
             return Err(Error::CodeExpired);
@@ -49,14 +62,12 @@ impl Service {
             }
             return Err(error);
         }
-
-        let claim = CodeClaim {
+        Ok(CodeClaim {
             phone: phone.clone(),
             hash: stored,
             max_attempts: max,
             now,
-        };
-        self.login(&claim, existing, now).await
+        })
     }
 
     async fn wrong_code(&self, phone: &Phone, stored: &CodeHash) -> Result<Error> {

@@ -2,6 +2,7 @@
 //! sessions (refresh, revoke), the profile and invites. Each takes
 //! validated values and talks to the world only through the ports.
 
+mod account;
 mod login;
 mod profile;
 mod send_code;
@@ -19,6 +20,7 @@ use crate::domain::token::Tokens;
 use crate::error::{Error, Result};
 use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
 
+pub use account::finish_deletion;
 pub use login::LoggedIn;
 pub use profile::{
     DEFAULT_REFERRALS_LIMIT, MAX_REFERRALS_LIMIT, Profile, ProfileRef, ReferralsQuery,
@@ -35,6 +37,9 @@ pub struct Service {
     sms: Arc<dyn SmsSender>,
     clock: Arc<dyn Clock>,
     metrics: Arc<dyn Metrics>,
+    /// Whether a deletion is finished before its answer (the dev server)
+    /// rather than on the users table's stream (the stack).
+    finishing_deletions_inline: bool,
     hasher: CodeHasher,
     tokens: Tokens,
     cursors: CursorSigner,
@@ -61,6 +66,7 @@ impl Service {
             sms,
             clock,
             metrics: Arc::new(NoMetrics),
+            finishing_deletions_inline: false,
             hasher,
             tokens,
             cursors,
@@ -70,6 +76,13 @@ impl Service {
     /// Where the service's counts go; by default nowhere.
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Service {
         self.metrics = metrics;
+        self
+    }
+
+    /// Finishes each account deletion before answering it, where no
+    /// stream does it after (the dev server).
+    pub fn finishing_deletions_inline(mut self) -> Service {
+        self.finishing_deletions_inline = true;
         self
     }
 

@@ -4,7 +4,7 @@
 use super::Service;
 use crate::domain::invite::InviteCode;
 use crate::domain::token::Claims;
-use crate::domain::user::{ActivatedInvite, User, UserId};
+use crate::domain::user::{ActivatedInvite, Inviter, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{Activation, Referral, ReferralKey, ReferralPage};
 
@@ -47,7 +47,7 @@ impl Service {
             self.store.user(id),
             self.store.referrals(id, limit, after.as_ref())
         )?;
-        let user = user.ok_or(Error::NotFound)?;
+        let user = self.with_live_inviter(user.ok_or(Error::NotFound)?).await?;
         Ok(self.with_referrals(user, referrals))
     }
 
@@ -77,9 +77,10 @@ impl Service {
         if (owner.date_joined, owner.id) >= (user.date_joined, user.id) {
             return Err(Error::InviteNotAllowed);
         }
+        let now = self.clock.now();
         match self
             .store
-            .activate_invite(&user, &code, &owner, self.clock.now())
+            .activate_invite(&user, &code, &owner, now)
             .await?
         {
             Activation::Activated => {}
@@ -93,8 +94,11 @@ impl Service {
         );
         user.activated = Some(ActivatedInvite {
             code,
-            owner: owner.id,
-            owner_phone: owner.phone,
+            owner: Some(Inviter {
+                id: owner.id,
+                phone: owner.phone,
+                at: Some(now),
+            }),
         });
         let referrals = self.store.referrals(id, limit, after.as_ref()).await?;
         Ok(self.with_referrals(user, referrals))
@@ -129,7 +133,7 @@ impl Service {
     }
 
     /// Only the owner may see or change a profile.
-    fn owned(&self, caller: &Claims, target: ProfileRef) -> Result<UserId> {
+    pub(super) fn owned(&self, caller: &Claims, target: ProfileRef) -> Result<UserId> {
         match target {
             ProfileRef::Me => Ok(caller.user_id),
             ProfileRef::Id(id) if id == caller.user_id => Ok(id),

@@ -130,10 +130,11 @@ impl Service {
                 if !live {
                     return Err(Error::TokenNotValid("refresh token retired or revoked"));
                 }
-                let ended = self.store.revoke_all_sessions(claims.user_id).await?;
+                let sids = self.store.sessions_of(claims.user_id).await?;
+                self.store.end_sessions(&sids).await?;
                 tracing::info!(
                     user_id = claims.user_id.0,
-                    sessions = ended,
+                    sessions = sids.len(),
                     "logged out everywhere"
                 );
                 Ok(())
