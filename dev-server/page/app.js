@@ -2,7 +2,7 @@
 // it. Tokens stay in this closure, never in storage.
 "use strict";
 
-const state = { phone: "", access: "", refresh: "" };
+const state = { phone: "", access: "", refresh: "", accountPhone: "" };
 const $ = (id) => document.getElementById(id);
 
 class Problem extends Error {
@@ -73,6 +73,16 @@ function updateButtons() {
   $("invite-form").querySelector("button").disabled = !loggedIn;
   $("token-refresh").disabled = !state.refresh;
   $("token-revoke").disabled = !state.refresh;
+  $("token-revoke-all").disabled = !state.refresh;
+  $("delete-send").disabled = !loggedIn;
+  $("delete-form").querySelector("button").disabled = !loggedIn;
+}
+
+// Forgets this tab's tokens: after a logout or a deletion.
+function forgetTokens() {
+  state.access = "";
+  state.refresh = "";
+  showTokens();
 }
 
 // A token is shown by its ends only: enough to see it change.
@@ -163,7 +173,9 @@ function showProfile(profile) {
 }
 
 async function loadProfile() {
-  showProfile(await api("GET", "/profile/me/", undefined, { auth: true }));
+  const profile = await api("GET", "/profile/me/", undefined, { auth: true });
+  state.accountPhone = profile.phone;
+  showProfile(profile);
   say("profile-status", "", "");
 }
 
@@ -221,10 +233,39 @@ $("token-refresh").addEventListener("click", (event) => {
 $("token-revoke").addEventListener("click", (event) => {
   step(event.target, "tokens-status", async () => {
     await api("POST", "/token/revoke/", { refresh: state.refresh });
-    state.access = "";
-    state.refresh = "";
-    showTokens();
+    forgetTokens();
     say("tokens-status", "Logged out: this session's refresh tokens no longer work.", "ok");
+  });
+});
+
+$("token-revoke-all").addEventListener("click", (event) => {
+  step(event.target, "tokens-status", async () => {
+    await api("POST", "/token/revoke/", { refresh: state.refresh, scope: "all" });
+    forgetTokens();
+    say("tokens-status", "Logged out everywhere: every session of this account has ended.", "ok");
+  });
+});
+
+$("delete-send").addEventListener("click", (event) => {
+  step(event.target, "delete-status", async () => {
+    state.phone = state.accountPhone;
+    await api("POST", "/phone/", { phone: state.accountPhone });
+    await loadOutbox();
+    say("delete-status", `A code went to ${state.accountPhone}: see the outbox (step 2).`, "ok");
+    $("delete-code").focus();
+  });
+});
+
+$("delete-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  step(event.submitter || event.target.querySelector("button"), "delete-status", async () => {
+    await api("DELETE", "/profile/me/", { code: $("delete-code").value.trim() }, { auth: true });
+    forgetTokens();
+    const gone = document.createElement("div");
+    gone.className = "empty";
+    gone.textContent = "This account is deleted.";
+    $("profile").replaceChildren(gone);
+    say("delete-status", "Account deleted: its phone can sign up again as a new account.", "ok");
   });
 });
 

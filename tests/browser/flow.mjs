@@ -2,7 +2,8 @@
 // headless Chromium, once at a phone's size and once at a desktop's: a bad
 // phone, then phone, code from the outbox, profile, someone else's invite
 // code, token refresh, log out; then the inviter logs in on the page and
-// sees both users among their referrals. Saves a screenshot of each size
+// sees both users among their referrals; last a user logs out everywhere
+// and deletes their account. Saves a screenshot of each size
 // under SCREENSHOT_DIR and fails on any console error (a CSP violation among
 // them).
 //
@@ -116,8 +117,11 @@ const profileField = (page, name) => page.locator(`#profile dd[data-field="${nam
 // answers what the page said.
 async function logIn(page, phone, { typeCode }) {
   await page.getByLabel("Phone number").fill(phone);
+  // The outbox grows by this send (a status line may be an older one's).
+  const sent = await page.locator("#outbox li .text").count();
   await page.getByRole("button", { name: "Send code" }).click();
   await page.locator("#phone-status.ok", { hasText: "Verification code sent" }).waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll("#outbox li .text").length > n, sent);
   const sms = page.locator("#outbox li .text").first();
   await sms.waitFor();
   const code = codeIn(await sms.textContent());
@@ -178,7 +182,7 @@ async function flow(screen, inviter) {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: shot, fullPage: true });
 
-    await page.getByRole("button", { name: "Log out" }).click();
+    await page.getByRole("button", { name: "Log out", exact: true }).click();
     await page.locator("#tokens-status.ok", { hasText: "Logged out" }).waitFor();
     assert.ok(await page.getByRole("button", { name: "Refresh" }).isDisabled());
     return shot;
@@ -207,4 +211,39 @@ await withPage(SCREENS.at(-1).options, async (page) => {
     SCREENS.map((screen) => screen.phone).reverse(),
   );
 });
+console.log("browser test: the inviter sees both referrals");
+
+// Logging out everywhere, then deleting the account, on the page. A second
+// session over the API shows that "everywhere" reached it.
+const leaving = "+79005550103";
+await call("POST", "/phone/", { phone: leaving });
+const elsewhere = await call("POST", "/code/", {
+  phone: leaving,
+  code: codeIn((await call("GET", `/dev/sms?phone=${encodeURIComponent(leaving)}`)).messages.at(-1).text),
+});
+await withPage(SCREENS[0].options, async (page) => {
+  assert.match(await logIn(page, leaving, { typeCode: false }), /Logged in as user/);
+  await page.getByRole("button", { name: "Log out everywhere" }).click();
+  await page.locator("#tokens-status.ok", { hasText: "Logged out everywhere" }).waitFor();
+  const refused = await fetch(`${base}/token/refresh/`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh: elsewhere.refresh }),
+  });
+  assert.equal(refused.status, 401, "the other session ended too");
+
+  await logIn(page, leaving, { typeCode: false });
+  const sent = await page.locator("#outbox li .text").count();
+  await page.getByRole("button", { name: "Send a code for it" }).click();
+  await page.locator("#delete-status.ok", { hasText: "A code went to" }).waitFor();
+  await page.waitForFunction((n) => document.querySelectorAll("#outbox li .text").length > n, sent);
+  const sms = page.locator("#outbox li .text").first();
+  await page.getByLabel("Code for the deletion").fill(codeIn(await sms.textContent()));
+  await page.getByRole("button", { name: "Delete account" }).click();
+  await page.locator("#delete-status.ok", { hasText: "Account deleted" }).waitFor();
+  await page.locator("#profile", { hasText: "This account is deleted." }).waitFor();
+  assert.ok(await page.getByRole("button", { name: "Refresh" }).isDisabled());
+});
+const gone = await fetch(`${base}/profile/me/`, { headers: { Authorization: `Bearer ${elsewhere.access}` } });
+assert.equal(gone.status, 404, "the account is gone");
 console.log(`browser test: passed; screenshots ${shots.join(", ")}`);
