@@ -11,6 +11,7 @@
 //! target/release).
 
 mod cgroup;
+mod deletion;
 mod load;
 mod targets;
 mod warm;
@@ -27,7 +28,11 @@ use dev_server::DevServer;
 use phone_auth::adapters::dynamodb::{DynamoStore, schema};
 use phone_auth::adapters::sns::SnsSms;
 use phone_auth::config::{Settings, Tables};
-use phone_auth::ports::SystemClock;
+use phone_auth::domain::invite::InviteCode;
+use phone_auth::domain::phone::Phone;
+use phone_auth::domain::time::Timestamp;
+use phone_auth::domain::user::UserId;
+use phone_auth::ports::{InviteOwner, SystemClock};
 use serde_json::{Value, json};
 
 use api_tests::runtime::RuntimeApi;
@@ -511,11 +516,67 @@ async fn main() {
             )
         })
         .await;
+    // Deleting an account as the stack does (finished on the stream, not
+    // inline): a user without referrals, counted; one with
+    // BENCH_REFERRALS of them, timed.
+    let stack = deletion::StackProfile::new(
+        Settings::from_map(settings(&tables))
+            .config()
+            .expect("bench settings"),
+        Arc::new(DynamoStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            tables.clone(),
+        )),
+        Arc::new(SnsSms::new(
+            aws_sdk_sns::Client::new(&sdk),
+            &Default::default(),
+        )),
+    );
+    let leaving = "+79123000005";
+    let leaving_access = api.login(leaving).await["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.call("POST", "/phone/", None, Some(json!({"phone": leaving})))
+        .await;
+    let code = api.code(leaving).await;
+    let deleted = recorder
+        .count(async { assert_eq!(stack.delete(&leaving_access, &code).await, 204) })
+        .await;
+    let referrals: usize = env_or("BENCH_REFERRALS", "10000")
+        .parse()
+        .expect("BENCH_REFERRALS is a number");
+    let popular = "+79123000006";
+    let popular_access = api.login(popular).await["access"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let popular_profile = api
+        .call("GET", "/profile/me/", Some(&popular_access), None)
+        .await;
+    let popular_owner = InviteOwner {
+        id: UserId(popular_profile["id"].as_u64().unwrap()),
+        phone: Phone::from_trusted(popular.into()),
+        date_joined: Timestamp(0),
+    };
+    let invite = InviteCode::parse(popular_profile["invite"].as_str().unwrap()).unwrap();
+    stack.seed(&popular_owner, &invite, referrals).await;
+    api.call("POST", "/phone/", None, Some(json!({"phone": popular})))
+        .await;
+    let code = api.code(popular).await;
+    let timed = stack
+        .time(popular_owner.id, &popular_access, &code, referrals)
+        .await;
+
     round_trips.insert("phone-enter", vec![("POST /phone/", sent)]);
     round_trips.insert("code-enter", vec![("POST /code/", logged)]);
     round_trips.insert(
         "user-profile",
-        vec![("GET /profile/", profile), ("PATCH /profile/", activated)],
+        vec![
+            ("GET /profile/", profile),
+            ("PATCH /profile/", activated),
+            ("DELETE /profile/ (no referrals)", deleted),
+        ],
     );
     round_trips.insert(
         "token-refresh",
@@ -715,6 +776,16 @@ async fn main() {
         }
     }
     targets.print();
+    println!(
+        "\n| deleting a user with referrals, on moto | the answer (target < 3 s) | finishing it, as account-cleanup does |"
+    );
+    println!("| --- | --- | --- |");
+    println!(
+        "| {} referrals | {:.0} ms | {:.1} s |",
+        timed.referrals,
+        timed.answer.as_secs_f64() * 1000.0,
+        timed.finish.as_secs_f64()
+    );
 
     let requests: usize = env_or("BENCH_WARM_REQUESTS", "2000")
         .parse()

@@ -261,20 +261,25 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
-    /// Deletes every key, 25 to a BatchWriteItem, asking again (with a
-    /// growing pause) for what DynamoDB left unprocessed.
+    /// Deletes every key, 25 to a BatchWriteItem.
     async fn batch_delete(&self, table: &str, keys: Vec<Item>) -> Result<()> {
-        for chunk in keys.chunks(25) {
-            let mut requests = chunk
-                .iter()
-                .map(|key| {
-                    let delete =
-                        built(DeleteRequest::builder().set_key(Some(key.clone())).build())?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<Vec<_>>>()?;
+        let requests = keys
+            .into_iter()
+            .map(|key| {
+                let delete = built(DeleteRequest::builder().set_key(Some(key)).build())?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.batch_write(table, requests).await
+    }
+
+    /// Writes every request, 25 to a BatchWriteItem, asking again (with a
+    /// growing pause) for what DynamoDB left unprocessed.
+    async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> Result<()> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
             for attempt in 0..8u32 {
-                if requests.is_empty() {
+                if pending.is_empty() {
                     break;
                 }
                 if attempt > 0 {
@@ -284,21 +289,71 @@ impl DynamoStore {
                 let output = self
                     .client
                     .batch_write_item()
-                    .request_items(table, requests)
+                    .request_items(table, pending)
                     .send()
                     .await
                     .map_err(|e| store_error("BatchWriteItem", e))?;
-                requests = output
+                pending = output
                     .unprocessed_items
                     .and_then(|mut left| left.remove(table))
                     .unwrap_or_default();
             }
-            if !requests.is_empty() {
+            if !pending.is_empty() {
                 return Err(Error::StoreUnavailable(
                     "BatchWriteItem left items unprocessed".into(),
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Users who activated `owner`'s code at `at`, written as the
+    /// activations would have left them, 25 to a request: data at a scale
+    /// the bench measures deletions with.
+    #[cfg(feature = "local")]
+    pub async fn seed_invitees(
+        &self,
+        owner: &InviteOwner,
+        code: &InviteCode,
+        invitees: &[User],
+        at: Timestamp,
+    ) -> Result<()> {
+        let put = |item: Item| {
+            let request = aws_sdk_dynamodb::types::PutRequest::builder().set_item(Some(item));
+            let put = built(request.build())?;
+            Ok(WriteRequest::builder().put_request(put).build())
+        };
+        let mut users = Vec::new();
+        let mut listed = Vec::new();
+        for invitee in invitees {
+            let mut user = invitee.clone();
+            user.activated = Some(crate::domain::user::ActivatedInvite {
+                code: code.clone(),
+                owner: Some(Inviter {
+                    id: owner.id,
+                    phone: owner.phone.clone(),
+                    at: Some(at),
+                }),
+            });
+            users.push(put(to_item(&UserItem::from(&user))?)?);
+            let referral = Referral {
+                id: user.id,
+                phone: user.phone.clone(),
+                date: at,
+            };
+            listed.push(put(to_item(&ReferralItem::new(owner.id, &referral))?)?);
+        }
+        self.batch_write(&self.tables.users, users).await?;
+        self.batch_write(&self.tables.invites, listed).await?;
+        self.client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(key("pk", s(user_key(owner.id)))))
+            .update_expression("ADD referrals_count :n")
+            .expression_attribute_values(":n", n(invitees.len()))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
         Ok(())
     }
 
