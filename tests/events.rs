@@ -95,6 +95,17 @@ impl Lambda {
         }
     }
 
+    /// The deletion event for the account behind `access`, with a code just
+    /// sent to `phone`.
+    async fn deletion(&self, phone: &str, access: &str) -> String {
+        let send = event("phone-enter.json").replace(PHONE, phone);
+        assert_eq!(self.invoke::<PhoneEnter>(&send).await.0, 200);
+        let code = code_in(self.sms_to(phone).last().unwrap());
+        event("user-profile-delete.json")
+            .replace("REPLACE_WITH_AN_ACCESS_TOKEN", access)
+            .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""))
+    }
+
     /// Logs `phone` in through the events; answers the login.
     async fn login(&self, phone: &str) -> Value {
         let send = event("phone-enter.json").replace(PHONE, phone);
@@ -221,17 +232,7 @@ async fn events_run_through_their_functions() {
         .invoke::<Profile>(event("user-profile-delete.json"))
         .await;
     assert_eq!(status, 401);
-    assert_eq!(
-        lambda
-            .invoke::<PhoneEnter>(event("phone-enter.json"))
-            .await
-            .0,
-        200
-    );
-    let code = code_in(lambda.sms_to(PHONE).last().unwrap());
-    let delete_event = event("user-profile-delete.json")
-        .replace("REPLACE_WITH_AN_ACCESS_TOKEN", access)
-        .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+    let delete_event = lambda.deletion(PHONE, access).await;
     let (status, body, _) = lambda.invoke::<Profile>(&delete_event).await;
     assert_eq!((status, body), (204, Value::Null));
     let (status, _, _) = lambda.invoke::<Profile>(&with_token).await;
@@ -258,20 +259,9 @@ async fn the_stream_event_finishes_a_deletion() {
     let (status, body, _) = lambda.invoke::<Profile>(&patch).await;
     assert_eq!(status, 200, "{body}");
 
-    assert_eq!(
-        lambda
-            .invoke::<PhoneEnter>(event("phone-enter.json"))
-            .await
-            .0,
-        200
-    );
-    let code = code_in(lambda.sms_to(PHONE).last().unwrap());
-    let delete_event = event("user-profile-delete.json")
-        .replace(
-            "REPLACE_WITH_AN_ACCESS_TOKEN",
-            owner["access"].as_str().unwrap(),
-        )
-        .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+    let delete_event = lambda
+        .deletion(PHONE, owner["access"].as_str().unwrap())
+        .await;
     assert_eq!(lambda.invoke::<Profile>(&delete_event).await.0, 204);
     // Not finished yet: the invitee's item still names the owner.
     let activated = |store: &MemoryStore| {

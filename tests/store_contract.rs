@@ -851,26 +851,35 @@ async fn concurrent_activations_by_one_user_have_one_winner(store: Arc<dyn Store
     );
 }
 
+/// Two registered users, (id, invite code) each, the second having
+/// activated the first's code at `at`: (owner, invitee).
+async fn invited(
+    store: &Arc<dyn Store>,
+    (owner_id, owner_code): (u64, &str),
+    (invitee_id, invitee_code): (u64, &str),
+    at: Timestamp,
+) -> (User, User) {
+    let mut owner = user(owner_id, OTHER_PHONE, owner_code);
+    owner.date_joined = Timestamp(NOW.0 - 1000);
+    let invitee = user(invitee_id, PHONE, invitee_code);
+    for (u, sid) in [(&owner, "o1"), (&invitee, "u1")] {
+        assert_eq!(
+            register(store.as_ref(), u, sid).await,
+            LoginOutcome::LoggedIn
+        );
+    }
+    let activation = store
+        .activate_invite(&invitee, &owner.invite, &owner_of(&owner), at)
+        .await;
+    assert_eq!(activation.unwrap(), Activation::Activated);
+    (owner, invitee)
+}
+
 /// A deletion: all or nothing, refused by a spent code or a user changed
 /// since it was read; the owner's count and list lose the user at once.
 async fn a_deletion_is_one_transaction_refused_by_any_change(store: Arc<dyn Store>) {
-    let mut owner = user(8001, OTHER_PHONE, "KKKKKK");
-    owner.date_joined = Timestamp(NOW.0 - 1000);
-    let u = user(8002, PHONE, "KKKKKL");
-    assert_eq!(
-        register(store.as_ref(), &owner, "o1").await,
-        LoginOutcome::LoggedIn
-    );
-    assert_eq!(
-        register(store.as_ref(), &u, "u1").await,
-        LoginOutcome::LoggedIn
-    );
     let at = NOW.plus_secs(5);
-    let code = InviteCode::parse("KKKKKK").unwrap();
-    let activation = store
-        .activate_invite(&u, &code, &owner_of(&owner), at)
-        .await;
-    assert_eq!(activation.unwrap(), Activation::Activated);
+    let (owner, u) = invited(&store, (8001, "KKKKKK"), (8002, "KKKKKL"), at).await;
     let read = store.user(u.id).await.unwrap().unwrap();
     let version = store.code(&u.phone).await.unwrap().map_or(0, |r| r.version) + 1;
     let saved = store.save_code(&record(PHONE, "d", version), &[]).await;
@@ -939,22 +948,8 @@ async fn a_deletion_is_one_transaction_refused_by_any_change(store: Arc<dyn Stor
 /// Letting go of a deleted owner changes only those who still point at
 /// it, once; its referral entries go by key.
 async fn invitees_are_detached_once_and_referrals_deleted_by_key(store: Arc<dyn Store>) {
-    let mut owner = user(8101, OTHER_PHONE, "MMMMMM");
-    owner.date_joined = Timestamp(NOW.0 - 1000);
-    let invitee = user(8102, PHONE, "MMMMMN");
-    assert_eq!(
-        register(store.as_ref(), &owner, "o").await,
-        LoginOutcome::LoggedIn
-    );
-    assert_eq!(
-        register(store.as_ref(), &invitee, "i").await,
-        LoginOutcome::LoggedIn
-    );
-    let code = InviteCode::parse("MMMMMM").unwrap();
-    let activation = store
-        .activate_invite(&invitee, &code, &owner_of(&owner), NOW)
-        .await;
-    assert_eq!(activation.unwrap(), Activation::Activated);
+    let (owner, invitee) = invited(&store, (8101, "MMMMMM"), (8102, "MMMMMN"), NOW).await;
+    let code = owner.invite.clone();
 
     // Someone else's id, and an unknown invitee: nothing changes.
     store

@@ -50,11 +50,8 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed> {
         let now = self.clock.now();
-        let claims = self.tokens.verify(refresh_token, TokenType::Refresh, now)?;
-        let sid = claims
-            .sid
-            .as_deref()
-            .ok_or(Error::TokenNotValid("no session"))?;
+        let (claims, sid) = self.refresh_claims(refresh_token, now)?;
+        let sid = sid.as_str();
         let user = claims.user_id;
         let fresh = self.tokens.issue_refresh(user, sid, now)?;
         let rotation = self
@@ -92,6 +89,16 @@ impl Service {
         })
     }
 
+    /// A refresh token's claims and its session's id.
+    fn refresh_claims(&self, token: &str, now: Timestamp) -> Result<(Claims, String)> {
+        let claims = self.tokens.verify(token, TokenType::Refresh, now)?;
+        let sid = claims
+            .sid
+            .clone()
+            .ok_or(Error::TokenNotValid("no session"))?;
+        Ok((claims, sid))
+    }
+
     /// Whether `jti` is the token the session's last rotation retired, and
     /// the grace after that rotation has not run out.
     fn in_grace(&self, session: &SessionState, jti: &str, now: Timestamp) -> bool {
@@ -112,11 +119,8 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn revoke(&self, refresh_token: &str, scope: RevokeScope) -> Result<()> {
         let now = self.clock.now();
-        let claims = self.tokens.verify(refresh_token, TokenType::Refresh, now)?;
-        let sid = claims
-            .sid
-            .as_deref()
-            .ok_or(Error::TokenNotValid("no session"))?;
+        let (claims, sid) = self.refresh_claims(refresh_token, now)?;
+        let sid = sid.as_str();
         match scope {
             RevokeScope::Session => self.store.revoke_session(sid).await,
             RevokeScope::All => {
