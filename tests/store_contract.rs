@@ -951,31 +951,22 @@ async fn invitees_are_detached_once_and_referrals_deleted_by_key(store: Arc<dyn 
     let (owner, invitee) = invited(&store, (8101, "MMMMMM"), (8102, "MMMMMN"), NOW).await;
     let code = owner.invite.clone();
 
+    let activated = async || {
+        let stored = store.user(invitee.id).await.unwrap().unwrap();
+        stored.activated.unwrap()
+    };
     // Someone else's id, and an unknown invitee: nothing changes.
     store
         .detach_invitees(UserId(1), &[invitee.id, UserId(2)])
         .await
         .unwrap();
-    let kept = store
-        .user(invitee.id)
-        .await
-        .unwrap()
-        .unwrap()
-        .activated
-        .unwrap();
-    assert_eq!(kept.owner.map(|o| o.id), Some(owner.id));
+    assert_eq!(activated().await.owner.map(|o| o.id), Some(owner.id));
     for _ in 0..2 {
         store
             .detach_invitees(owner.id, &[invitee.id])
             .await
             .unwrap();
-        let detached = store
-            .user(invitee.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .activated
-            .unwrap();
+        let detached = activated().await;
         assert_eq!((detached.code, detached.owner), (code.clone(), None));
     }
     let page = store.referrals(owner.id, 10, None).await.unwrap();

@@ -154,6 +154,24 @@ impl Api {
             .to_owned()
     }
 
+    /// One call (`Value::Null`: no body) and the DynamoDB and SNS calls it
+    /// made: its answer, and the calls.
+    async fn counted(
+        &self,
+        recorder: &Recorder,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (Value, Calls) {
+        let body = (!body.is_null()).then_some(body);
+        let mut answer = Value::Null;
+        let calls = recorder
+            .count(async { answer = self.call(method, path, token, body).await })
+            .await;
+        (answer, calls)
+    }
+
     async fn login(&self, phone: &str) -> Value {
         self.call("POST", "/phone/", None, Some(json!({"phone": phone})))
             .await;
@@ -413,76 +431,32 @@ async fn main() {
     let owner = api.login("+79123000001").await;
     let mut round_trips: HashMap<&str, Vec<(&str, Calls)>> = HashMap::new();
     let phone = "+79123000002";
-    let sent = recorder
-        .count(async {
-            drop(
-                api.call("POST", "/phone/", None, Some(json!({"phone": phone})))
-                    .await,
-            )
-        })
+    let (_, sent) = api
+        .counted(&recorder, "POST", "/phone/", None, json!({"phone": phone}))
         .await;
     let code = api.code(phone).await;
-    let mut login = Value::Null;
-    let logged = recorder
-        .count(async {
-            login = api
-                .call(
-                    "POST",
-                    "/code/",
-                    None,
-                    Some(json!({"phone": phone, "code": code})),
-                )
-                .await
-        })
-        .await;
+    let body = json!({"phone": phone, "code": code});
+    let (login, logged) = api.counted(&recorder, "POST", "/code/", None, body).await;
     let access = login["access"].as_str().unwrap().to_owned();
-    let profile = recorder
-        .count(async { drop(api.call("GET", "/profile/me/", Some(&access), None).await) })
+    let (_, profile) = api
+        .counted(&recorder, "GET", "/profile/me/", Some(&access), Value::Null)
         .await;
     let invite = api
         .call("GET", "/profile/me/", owner["access"].as_str(), None)
         .await["invite"]
         .clone();
-    let activated = recorder
-        .count(async {
-            drop(
-                api.call(
-                    "PATCH",
-                    "/profile/me/",
-                    Some(&access),
-                    Some(json!({"inv": invite})),
-                )
-                .await,
-            )
-        })
+    let body = json!({"inv": invite});
+    let (_, activated) = api
+        .counted(&recorder, "PATCH", "/profile/me/", Some(&access), body)
         .await;
-    let mut refreshed = Value::Null;
-    let refresh = recorder
-        .count(async {
-            refreshed = api
-                .call(
-                    "POST",
-                    "/token/refresh/",
-                    None,
-                    Some(json!({"refresh": login["refresh"]})),
-                )
-                .await
-        })
+    let body = json!({"refresh": login["refresh"]});
+    let (refreshed, refresh) = api
+        .counted(&recorder, "POST", "/token/refresh/", None, body.clone())
         .await;
     // The same token again, within its grace: answered from the refused
     // rotation, no second read.
-    let grace = recorder
-        .count(async {
-            drop(
-                api.call(
-                    "POST",
-                    "/token/refresh/",
-                    None,
-                    Some(json!({"refresh": login["refresh"]})),
-                )
-                .await,
-            )
-        })
+    let (_, grace) = api
+        .counted(&recorder, "POST", "/token/refresh/", None, body)
         .await;
     // Logout everywhere for a user with 30 sessions: one read of the
     // session, one query, two batches of deletes.
@@ -490,31 +464,13 @@ async fn main() {
     for _ in 0..30 {
         last = api.login("+79123000003").await;
     }
-    let revoke_all = recorder
-        .count(async {
-            drop(
-                api.call(
-                    "POST",
-                    "/token/revoke/",
-                    None,
-                    Some(json!({"refresh": last["refresh"], "scope": "all"})),
-                )
-                .await,
-            )
-        })
+    let body = json!({"refresh": last["refresh"], "scope": "all"});
+    let (_, revoke_all) = api
+        .counted(&recorder, "POST", "/token/revoke/", None, body)
         .await;
-    let revoke = recorder
-        .count(async {
-            drop(
-                api.call(
-                    "POST",
-                    "/token/revoke/",
-                    None,
-                    Some(json!({"refresh": refreshed["refresh"]})),
-                )
-                .await,
-            )
-        })
+    let body = json!({"refresh": refreshed["refresh"]});
+    let (_, revoke) = api
+        .counted(&recorder, "POST", "/token/revoke/", None, body)
         .await;
     // Deleting an account as the stack does (finished on the stream, not
     // inline): a user without referrals, counted; one with

@@ -70,6 +70,18 @@ fn key(name: &str, value: AttributeValue) -> Item {
     HashMap::from([(name.to_owned(), value)])
 }
 
+/// What a login or a deletion holds its code to: the hash it matched, not
+/// burned, not expired (with `#hash` naming `hash`, a reserved word).
+const CLAIM_HOLDS: &str = "#hash = :hash AND attempts < :max AND expires_at > :now";
+
+fn claim_values(claim: &CodeClaim) -> [(&'static str, AttributeValue); 3] {
+    [
+        (":hash", s(&claim.hash.0)),
+        (":max", n(claim.max_attempts)),
+        (":now", n(claim.now.0)),
+    ]
+}
+
 /// The key of one entry of `inviter`'s referrals (invites table).
 fn referrals_key(inviter: UserId, sk: &ReferralKey) -> Item {
     HashMap::from([
@@ -155,7 +167,7 @@ impl DynamoStore {
     }
 
     /// A transaction item deleting `key` where `condition` holds (none when
-    /// empty); `values` are the condition's, and `#hash` names `hash`.
+    /// empty); `values` are the condition's.
     fn delete(
         &self,
         table: &str,
@@ -166,9 +178,6 @@ impl DynamoStore {
         let mut delete = Delete::builder().table_name(table).set_key(Some(key));
         if !condition.is_empty() {
             delete = delete.condition_expression(condition);
-        }
-        if condition.contains("#hash") {
-            delete = delete.expression_attribute_names("#hash", "hash");
         }
         for (name, value) in values {
             delete = delete.expression_attribute_values(name, value);
@@ -231,21 +240,38 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
+    /// A login's use of its code: the hash goes, the record stays (it keeps
+    /// the phone's send history).
     fn consume_code(&self, claim: &CodeClaim) -> Result<TransactWriteItem> {
-        let update = built(
-            Update::builder()
-                .table_name(&self.tables.codes)
-                .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
-                .update_expression("SET attempts = :zero REMOVE #hash")
-                .condition_expression("#hash = :hash AND attempts < :max AND expires_at > :now")
-                .expression_attribute_names("#hash", "hash")
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":hash", s(&claim.hash.0))
-                .expression_attribute_values(":max", n(claim.max_attempts))
-                .expression_attribute_values(":now", n(claim.now.0))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        let mut update = Update::builder()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
+            .update_expression("SET attempts = :zero REMOVE #hash")
+            .condition_expression(CLAIM_HOLDS)
+            .expression_attribute_names("#hash", "hash")
+            .expression_attribute_values(":zero", n(0));
+        for (name, value) in claim_values(claim) {
+            update = update.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// A deletion's use of its code: the whole record goes (it names the
+    /// phone), on the same condition as a login's.
+    fn delete_code(&self, claim: &CodeClaim) -> Result<TransactWriteItem> {
+        let mut delete = Delete::builder()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
+            .condition_expression(CLAIM_HOLDS)
+            .expression_attribute_names("#hash", "hash");
+        for (name, value) in claim_values(claim) {
+            delete = delete.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .delete(built(delete.build())?)
+            .build())
     }
 
     fn touch_last_login(&self, user: UserId, at: Timestamp) -> Result<TransactWriteItem> {
@@ -834,17 +860,7 @@ impl AccountStore for DynamoStore {
         let (user, claim) = (deletion.user, deletion.claim);
         let users = &self.tables.users;
         let id = || (":id", n(user.id.0));
-        // The code's record goes: it names the phone.
-        let code = self.delete(
-            &self.tables.codes,
-            key("pk", s(phone_key(&claim.phone))),
-            "#hash = :hash AND attempts < :max AND expires_at > :now",
-            vec![
-                (":hash", s(&claim.hash.0)),
-                (":max", n(claim.max_attempts)),
-                (":now", n(claim.now.0)),
-            ],
-        )?;
+        let code = self.delete_code(claim)?;
         let activated = user.activated.as_ref();
         let owner = activated.and_then(|a| a.owner.as_ref());
         let (unchanged, mut values) = match (activated, owner) {
