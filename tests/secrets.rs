@@ -40,12 +40,12 @@ async fn keys_come_from_the_secrets_the_arns_name() {
     let mut settings = settings(&[("JWT_SECRET_ARN", &jwt), ("CODE_HASH_SECRET_ARN", &hash)]);
     secrets::resolve(&sdk, &mut settings).await.unwrap();
     let config = settings.config().unwrap();
-    assert_eq!(config.secrets.jwt_current.kid, "k2");
+    assert_eq!(config.secrets.jwt.hmac_current.kid, "k2");
     assert_eq!(
-        config.secrets.jwt_current.secret,
+        config.secrets.jwt.hmac_current.secret,
         b"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
     );
-    let previous = config.secrets.jwt_previous.unwrap();
+    let previous = config.secrets.jwt.hmac_previous.unwrap();
     assert_eq!(
         (previous.kid.as_str(), previous.secret.as_slice()),
         ("k1", &b"pppppppppppppppppppppppppppppppppppp"[..])
@@ -54,6 +54,33 @@ async fn keys_come_from_the_secrets_the_arns_name() {
         config.secrets.code_hash_secret,
         b"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
     );
+}
+
+/// Under RS256 the same secret carries the RSA keys, as the stack's
+/// `signing-key` function writes them.
+#[tokio::test]
+async fn rsa_keys_come_from_the_same_secret() {
+    let sdk = api_tests::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let (private, _) = api_tests::rsa_key(0);
+    let (_, previous_public) = api_tests::rsa_key(1);
+    let value = serde_json::json!({
+        "kid": "k2", "key": "k".repeat(40), "private_key": private,
+        "previous_kid": "k1", "previous_key": "p".repeat(40),
+        "previous_public_key": previous_public,
+    });
+    let jwt = secret(&client, &value.to_string()).await;
+    let hash = secret(&client, &"h".repeat(40)).await;
+    let mut settings = settings(&[
+        ("JWT_SECRET_ARN", &jwt),
+        ("CODE_HASH_SECRET_ARN", &hash),
+        ("JWT_ALGORITHM", "RS256"),
+        ("JWT_ISSUER", "https://auth.example.com"),
+    ]);
+    secrets::resolve(&sdk, &mut settings).await.unwrap();
+    let rsa = settings.config().unwrap().secrets.jwt.rsa.unwrap();
+    assert_eq!(rsa.current.public().kid, "k2");
+    assert_eq!(rsa.previous.unwrap().kid, "k1");
 }
 
 #[tokio::test]

@@ -57,7 +57,8 @@ pub struct DevServer {
 
 /// Settings the dev server fills in when they are unset, so that `make dev`
 /// needs nothing: fresh random secrets each start (tokens do not outlive the
-/// process), and local table names.
+/// process), a fresh RSA key pair under `JWT_ALGORITHM=RS256`, its own
+/// address as the issuer, and local table names.
 pub fn with_dev_defaults(
     mut env: HashMap<String, String>,
 ) -> (HashMap<String, String>, Vec<&'static str>) {
@@ -77,6 +78,24 @@ pub fn with_dev_defaults(
             let value = default.map_or_else(random_secret, str::to_owned);
             env.insert(name.to_owned(), value);
             filled.push(name);
+        }
+    }
+    let unset = |env: &HashMap<String, String>, name: &str| {
+        env.get(name).is_none_or(|v| v.trim().is_empty())
+    };
+    if unset(&env, "JWT_ISSUER") {
+        let port = env.get("PORT").map_or("3000", |p| p.trim());
+        env.insert("JWT_ISSUER".into(), format!("http://127.0.0.1:{port}"));
+        filled.push("JWT_ISSUER");
+    }
+    let rs256 = env
+        .get("JWT_ALGORITHM")
+        .is_some_and(|a| a.trim() == "RS256");
+    if rs256 && unset(&env, "JWT_PRIVATE_KEY") {
+        // A failure leaves it unset, and the configuration says so.
+        if let Ok((private, _)) = phone_auth::domain::token::rsa::generate_pem() {
+            env.insert("JWT_PRIVATE_KEY".into(), private);
+            filled.push("JWT_PRIVATE_KEY");
         }
     }
     (env, filled)

@@ -9,7 +9,8 @@ use phonenumber::country::Id as Region;
 use crate::domain::sms::{DEFAULT_TEMPLATE, SmsTemplate, SmsText};
 use crate::domain::test_phones::TestPhones;
 use crate::domain::time::Timestamp;
-use crate::domain::token::SigningKey;
+use crate::domain::token::rsa::{RsaPublicKey, RsaSigningKey};
+use crate::domain::token::{RsaKeys, SigningKey, TokenKeys};
 
 /// Secrets shorter than this are refused: HMAC-SHA256 keys want 256 bits.
 const MIN_SECRET_BYTES: usize = 32;
@@ -88,16 +89,15 @@ pub struct SmsSending {
 
 #[derive(Clone)]
 pub struct Secrets {
-    pub jwt_current: SigningKey,
-    pub jwt_previous: Option<SigningKey>,
+    /// The token keys, issuer and audience (their Debug shows no key).
+    pub jwt: TokenKeys,
     pub code_hash_secret: Vec<u8>,
 }
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secrets")
-            .field("jwt_current", &self.jwt_current)
-            .field("jwt_previous", &self.jwt_previous)
+            .field("jwt", &self.jwt)
             .finish_non_exhaustive()
     }
 }
@@ -389,25 +389,27 @@ impl Settings {
     }
 
     fn secrets(&self) -> Result<Secrets, ConfigError> {
-        let jwt_current = SigningKey {
+        let hmac_current = SigningKey {
             kid: self.required("JWT_KEY_ID")?,
             secret: self.secret("JWT_SIGNING_KEY")?,
         };
-        let jwt_previous = match (
-            self.get("JWT_PREVIOUS_KEY_ID"),
-            self.get("JWT_PREVIOUS_SIGNING_KEY"),
-        ) {
+        let previous_kid = self.get("JWT_PREVIOUS_KEY_ID");
+        if previous_kid.as_ref() == Some(&hmac_current.kid) {
+            return Err(ConfigError {
+                name: "JWT_PREVIOUS_KEY_ID",
+                problem: "must differ from JWT_KEY_ID".into(),
+            });
+        }
+        let rsa = self.rsa_keys(&hmac_current.kid, previous_kid.as_deref())?;
+        let hmac_previous = match (&previous_kid, self.get("JWT_PREVIOUS_SIGNING_KEY")) {
             (None, None) => None,
-            (Some(kid), Some(_)) if kid == jwt_current.kid => {
-                return Err(ConfigError {
-                    name: "JWT_PREVIOUS_KEY_ID",
-                    problem: "must differ from JWT_KEY_ID".into(),
-                });
-            }
             (Some(kid), Some(_)) => Some(SigningKey {
-                kid,
+                kid: kid.clone(),
                 secret: self.secret("JWT_PREVIOUS_SIGNING_KEY")?,
             }),
+            // An RS256 rotation may keep the HMAC key: a previous public
+            // key alone is a previous key.
+            (Some(_), None) if rsa.as_ref().is_some_and(|rsa| rsa.previous.is_some()) => None,
             _ => {
                 return Err(ConfigError {
                     name: "JWT_PREVIOUS_KEY_ID",
@@ -417,11 +419,76 @@ impl Settings {
                 });
             }
         };
+        let issuer = self.get("JWT_ISSUER").map(|raw| raw.trim_end_matches('/').to_owned());
+        if let Some(issuer) = &issuer {
+            let rest = issuer
+                .strip_prefix("https://")
+                .or_else(|| issuer.strip_prefix("http://"));
+            if rest.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
+                return Err(ConfigError {
+                    name: "JWT_ISSUER",
+                    problem: format!(
+                        "expected the API's base URL, such as https://auth.example.com, got {issuer:?}"
+                    ),
+                });
+            }
+        } else if rsa.is_some() {
+            return Err(ConfigError {
+                name: "JWT_ISSUER",
+                problem: "is required with JWT_ALGORITHM=RS256 (the discovery document names it)"
+                    .into(),
+            });
+        }
         Ok(Secrets {
-            jwt_current,
-            jwt_previous,
+            jwt: TokenKeys {
+                hmac_current,
+                hmac_previous,
+                rsa,
+                issuer,
+                audience: self.get("JWT_AUDIENCE"),
+            },
             code_hash_secret: self.secret("CODE_HASH_SECRET")?,
         })
+    }
+
+    /// The RS256 keys when `JWT_ALGORITHM` is `RS256`; under `HS256` the
+    /// RSA settings are not read (a stack's secret holds a key either way).
+    fn rsa_keys(
+        &self,
+        kid: &str,
+        previous_kid: Option<&str>,
+    ) -> Result<Option<RsaKeys>, ConfigError> {
+        match self.get("JWT_ALGORITHM").as_deref() {
+            None | Some("HS256") => return Ok(None),
+            Some("RS256") => {}
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "JWT_ALGORITHM",
+                    problem: format!("expected HS256 or RS256, got {other:?}"),
+                });
+            }
+        }
+        let current = RsaSigningKey::from_pem(kid.to_owned(), &self.required("JWT_PRIVATE_KEY")?)
+            .map_err(|problem| ConfigError {
+                name: "JWT_PRIVATE_KEY",
+                problem,
+            })?;
+        let previous = match (previous_kid, self.get("JWT_PREVIOUS_PUBLIC_KEY")) {
+            (_, None) => None,
+            (Some(kid), Some(pem)) => Some(
+                RsaPublicKey::from_pem(kid.to_owned(), &pem).map_err(|problem| ConfigError {
+                    name: "JWT_PREVIOUS_PUBLIC_KEY",
+                    problem,
+                })?,
+            ),
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    name: "JWT_PREVIOUS_KEY_ID",
+                    problem: "JWT_PREVIOUS_PUBLIC_KEY needs the id it was published under".into(),
+                });
+            }
+        };
+        Ok(Some(RsaKeys { current, previous }))
     }
 
     pub fn tables(&self) -> Result<Tables, ConfigError> {
@@ -471,7 +538,8 @@ mod tests {
         assert_eq!(config.refresh_ttl_secs, 30 * 86_400);
         assert!(config.allowed_regions.is_empty());
         assert_eq!(config.default_region, None);
-        assert!(config.secrets.jwt_previous.is_none());
+        assert!(config.secrets.jwt.hmac_previous.is_none());
+        assert!(config.secrets.jwt.rsa.is_none());
     }
 
     #[test]

@@ -50,11 +50,18 @@ pub async fn app_from_env<F: Function>() -> App {
         Arc::new(NoSms)
     };
     let clock = Arc::new(SystemClock);
+    let service = Service::new(config, store, sms, clock.clone());
+    if F::ENDPOINT.signs_tokens() {
+        config_or_exit(service.check_signing_key().map_err(|problem| ConfigError {
+            name: "JWT_PRIVATE_KEY",
+            problem,
+        }));
+    }
     let stack = settings
         .get("METRICS_STACK")
         .unwrap_or_else(|| "phone-auth".into());
     let metrics = Arc::new(EmfMetrics::new(stack, clock.clone()));
-    App::new(Service::new(config, store, sms, clock).with_metrics(metrics))
+    App::new(service.with_metrics(metrics))
 }
 
 /// The whole `main` of a function: logs as JSON, configuration checked

@@ -2,7 +2,7 @@
 //! fresh tables on the moto server, and a dev server spawned per test.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use dev_server::DevServer;
@@ -41,6 +41,17 @@ pub fn config(overrides: &[(&str, &str)]) -> Config {
     Settings::from_map(map)
         .config()
         .expect("test configuration is valid")
+}
+
+/// RSA key pairs as (PKCS#8 PEM, SPKI PEM), made once per test process:
+/// making one takes a good part of a second.
+pub fn rsa_key(index: usize) -> &'static (String, String) {
+    static KEYS: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    &KEYS.get_or_init(|| {
+        (0..3)
+            .map(|_| phone_auth::domain::token::rsa::generate_pem().expect("making an RSA key"))
+            .collect()
+    })[index]
 }
 
 /// A clock that stands still until a test moves it.

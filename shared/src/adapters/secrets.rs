@@ -2,8 +2,10 @@
 //! the functions get only the secrets' ARNs in their environment; the key
 //! material never sits in a template, a parameter or an environment variable.
 //!
-//! `JWT_SECRET_ARN` holds JSON: `{"kid": "k2", "key": "..."}`, and during a
-//! rotation also `"previous_kid"` and `"previous_key"`.
+//! `JWT_SECRET_ARN` holds JSON: `{"kid": "k2", "key": "...", "private_key":
+//! "<PKCS#8 PEM>"}`, and during a rotation also `"previous_kid"`,
+//! `"previous_key"` and `"previous_public_key"`. The stack's `signing-key`
+//! function writes it; `private_key` is read only under RS256.
 //! `CODE_HASH_SECRET_ARN` holds the code-hash secret as plain text.
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
@@ -17,6 +19,8 @@ struct JwtKeys {
     key: String,
     previous_kid: Option<String>,
     previous_key: Option<String>,
+    private_key: Option<String>,
+    previous_public_key: Option<String>,
 }
 
 async fn read(
@@ -80,6 +84,12 @@ pub async fn resolve(
         }
         if let Some(key) = keys.previous_key {
             settings.set("JWT_PREVIOUS_SIGNING_KEY", key);
+        }
+        if let Some(pem) = keys.private_key {
+            settings.set("JWT_PRIVATE_KEY", pem);
+        }
+        if let Some(pem) = keys.previous_public_key {
+            settings.set("JWT_PREVIOUS_PUBLIC_KEY", pem);
         }
     }
     if let Some(secret) = hash? {

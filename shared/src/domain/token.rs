@@ -1,19 +1,26 @@
 //! JWTs as SimpleJWT writes them (`token_type`, `exp`, `iat`, `jti`,
-//! `user_id`), so a Django service holding the key can verify them, signed
-//! HS256 with a `kid` header so keys can rotate.
+//! `user_id`), so a Django service can verify them, plus `iss`, `aud` and a
+//! `kid` header so keys can rotate. Access tokens are signed HS256 with the
+//! shared key, or RS256 so that anyone can verify them with the published
+//! public key; refresh tokens, which only this service reads, always HS256.
 
-mod hmac;
+mod crypto;
+pub mod rsa;
 
 /// For code that signs tokens with jsonwebtoken directly (tests forging
 /// them): the provider `Tokens` installs.
-pub use hmac::install as install_crypto_provider;
+pub use crypto::install as install_crypto_provider;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 use crate::domain::time::Timestamp;
 use crate::domain::user::UserId;
 use crate::error::Error;
+use rsa::{RsaPublicKey, RsaSigningKey};
 
 /// Tokens issued a little in the future (clock skew between instances) are
 /// still accepted; more than this is a forgery or a broken clock.
@@ -36,6 +43,10 @@ pub struct Claims {
     /// The login session a refresh token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
 }
 
 /// One HMAC key and the id it is published under.
@@ -51,12 +62,37 @@ impl std::fmt::Debug for SigningKey {
     }
 }
 
+/// RS256 access tokens: the key they are signed with, and the previous
+/// key's public half, which still verifies during a rotation.
+#[derive(Clone, Debug)]
+pub struct RsaKeys {
+    pub current: RsaSigningKey,
+    pub previous: Option<RsaPublicKey>,
+}
+
+/// Everything tokens are signed and checked with.
+#[derive(Clone, Debug)]
+pub struct TokenKeys {
+    /// Refresh tokens always, access tokens unless `rsa` is set.
+    pub hmac_current: SigningKey,
+    pub hmac_previous: Option<SigningKey>,
+    /// Set: access tokens are RS256.
+    pub rsa: Option<RsaKeys>,
+    /// `iss`, issued and required when set.
+    pub issuer: Option<String>,
+    /// `aud`, issued and required when set.
+    pub audience: Option<String>,
+}
+
 #[derive(Clone)]
 pub struct Tokens {
-    current_kid: String,
-    encoding: EncodingKey,
-    /// The current key first, then the previous one: both verify.
-    decoding: Vec<(String, DecodingKey)>,
+    hmac_kid: String,
+    hmac_encoding: EncodingKey,
+    /// Each key that verifies, the current one first, with its algorithm.
+    decoding: Vec<(Algorithm, String, DecodingKey)>,
+    rsa: Option<RsaKeys>,
+    issuer: Option<String>,
+    audience: Option<String>,
     access_ttl: u64,
     refresh_ttl: u64,
 }
@@ -68,21 +104,35 @@ pub struct Issued {
 }
 
 impl Tokens {
-    pub fn new(
-        current: &SigningKey,
-        previous: Option<&SigningKey>,
-        access_ttl: u64,
-        refresh_ttl: u64,
-    ) -> Tokens {
-        hmac::install();
-        let decoding = std::iter::once(current)
-            .chain(previous)
-            .map(|key| (key.kid.clone(), DecodingKey::from_secret(&key.secret)))
-            .collect();
+    pub fn new(keys: &TokenKeys, access_ttl: u64, refresh_ttl: u64) -> Tokens {
+        crypto::install();
+        let hmac = std::iter::once(&keys.hmac_current)
+            .chain(&keys.hmac_previous)
+            .map(|key| {
+                (
+                    Algorithm::HS256,
+                    key.kid.clone(),
+                    DecodingKey::from_secret(&key.secret),
+                )
+            });
+        let rsa = keys.rsa.iter().flat_map(|rsa| {
+            std::iter::once(rsa.current.public())
+                .chain(&rsa.previous)
+                .map(|key| {
+                    (
+                        Algorithm::RS256,
+                        key.kid.clone(),
+                        DecodingKey::from_rsa_raw_components(key.modulus(), key.exponent()),
+                    )
+                })
+        });
         Tokens {
-            current_kid: current.kid.clone(),
-            encoding: EncodingKey::from_secret(&current.secret),
-            decoding,
+            hmac_kid: keys.hmac_current.kid.clone(),
+            hmac_encoding: EncodingKey::from_secret(&keys.hmac_current.secret),
+            decoding: hmac.chain(rsa).collect(),
+            rsa: keys.rsa.clone(),
+            issuer: keys.issuer.clone(),
+            audience: keys.audience.clone(),
             access_ttl,
             refresh_ttl,
         }
@@ -94,6 +144,37 @@ impl Tokens {
 
     pub fn refresh_ttl(&self) -> u64 {
         self.refresh_ttl
+    }
+
+    /// The algorithm access tokens are signed with.
+    pub fn access_algorithm(&self) -> Algorithm {
+        if self.rsa.is_some() {
+            Algorithm::RS256
+        } else {
+            Algorithm::HS256
+        }
+    }
+
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
+    /// `/.well-known/jwks.json`: the public keys that verify access tokens,
+    /// current first. None under HS256, whose key is a secret.
+    pub fn jwks(&self) -> Value {
+        let keys: Vec<Value> = self
+            .rsa
+            .iter()
+            .flat_map(|rsa| std::iter::once(rsa.current.public()).chain(&rsa.previous))
+            .map(RsaPublicKey::jwk)
+            .collect();
+        json!({ "keys": keys })
+    }
+
+    /// Parses the RS256 key pair now (a function that signs, at start-up),
+    /// so that a bad key stops it there rather than at its first login.
+    pub fn check_signing_key(&self) -> Result<(), String> {
+        self.rsa.as_ref().map_or(Ok(()), |rsa| rsa.current.check())
     }
 
     pub fn issue_access(&self, user: UserId, now: Timestamp) -> Result<Issued, Error> {
@@ -152,40 +233,66 @@ impl Tokens {
             jti: jti.clone(),
             user_id,
             sid: sid.map(str::to_owned),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
         };
-        let mut header = Header::new(Algorithm::HS256);
-        header.kid = Some(self.current_kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)
-            .map_err(|e| Error::Internal(format!("signing a token failed: {e}")))?;
+        let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("signing a token failed: {e}"));
+        let token = match (&self.rsa, token_type) {
+            (Some(rsa), TokenType::Access) => {
+                let mut header = Header::new(Algorithm::RS256);
+                header.kid = Some(rsa.current.public().kid.clone());
+                let header = serde_json::to_vec(&header).map_err(|e| failed(&e))?;
+                let body = serde_json::to_vec(&claims).map_err(|e| failed(&e))?;
+                let message = format!(
+                    "{}.{}",
+                    URL_SAFE_NO_PAD.encode(header),
+                    URL_SAFE_NO_PAD.encode(body)
+                );
+                let signature = rsa.current.sign(message.as_bytes()).map_err(|e| failed(&e))?;
+                format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
+            }
+            _ => {
+                let mut header = Header::new(Algorithm::HS256);
+                header.kid = Some(self.hmac_kid.clone());
+                jsonwebtoken::encode(&header, &claims, &self.hmac_encoding)
+                    .map_err(|e| failed(&e))?
+            }
+        };
         Ok(Issued { token, jti, exp })
     }
 
-    /// Checks signature (HS256 only, key chosen by `kid`), expiry and type.
-    /// Expiry is checked against `now` rather than the system clock so that
-    /// the service's clock is the only one.
+    /// Checks the signature (one algorithm per token type, the key chosen
+    /// by `kid`), expiry, type, issuer and audience. Expiry is checked
+    /// against `now` rather than the system clock so that the service's
+    /// clock is the only one.
     pub fn verify(
         &self,
         token: &str,
         expected: TokenType,
         now: Timestamp,
     ) -> Result<Claims, Error> {
+        let algorithm = match expected {
+            TokenType::Access => self.access_algorithm(),
+            TokenType::Refresh => Algorithm::HS256,
+        };
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed token"))?;
-        if header.alg != Algorithm::HS256 {
+        if header.alg != algorithm {
             return Err(invalid("unexpected algorithm"));
         }
         let kid = header.kid.ok_or(invalid("token has no key id"))?;
         let key = self
             .decoding
             .iter()
-            .find(|(known, _)| *known == kid)
-            .map(|(_, key)| key)
+            .find(|(alg, known, _)| *alg == algorithm && *known == kid)
+            .map(|(_, _, key)| key)
             .ok_or(invalid("unknown key id"))?;
 
-        let mut validation = Validation::new(Algorithm::HS256);
+        let mut validation = Validation::new(algorithm);
         validation.validate_exp = false;
         validation.validate_nbf = false;
+        validation.validate_aud = false;
         validation.set_required_spec_claims(&["exp"]);
-        let claims = jsonwebtoken::decode::<serde_json::Value>(token, key, &validation)
+        let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
             .map_err(|_| invalid("bad signature or claims"))?
             .claims;
         if let Some(nbf) = claims.get("nbf") {
@@ -205,10 +312,30 @@ impl Tokens {
         if claims.token_type != expected {
             return Err(invalid("wrong token type"));
         }
+        // An access token must name us. A refresh token is ours by its
+        // signature alone, and one issued before `JWT_ISSUER` was set
+        // carries no `iss`: it stays valid, or setting it logs everyone out.
+        let required = expected == TokenType::Access;
+        if !claim_matches(claims.iss.as_deref(), self.issuer.as_deref(), required) {
+            return Err(invalid("wrong or missing issuer"));
+        }
+        if !claim_matches(claims.aud.as_deref(), self.audience.as_deref(), required) {
+            return Err(invalid("wrong or missing audience"));
+        }
         if expected == TokenType::Refresh && claims.sid.is_none() {
             return Err(invalid("refresh token without a session"));
         }
         Ok(claims)
+    }
+}
+
+/// Whether a token's `iss` or `aud` is acceptable: anything when none is
+/// configured, else the configured value (or, when not `required`, none).
+fn claim_matches(given: Option<&str>, configured: Option<&str>, required: bool) -> bool {
+    match (configured, given) {
+        (None, _) => true,
+        (Some(want), Some(got)) => want == got,
+        (Some(_), None) => !required,
     }
 }
 
@@ -229,19 +356,24 @@ mod tests {
         }
     }
 
+    fn hmac_keys() -> TokenKeys {
+        TokenKeys {
+            hmac_current: key("k2", "current-secret-current-secret-32b"),
+            hmac_previous: Some(key("k1", "previous-secret-previous-secret-3")),
+            rsa: None,
+            issuer: None,
+            audience: None,
+        }
+    }
+
     fn tokens() -> Tokens {
-        Tokens::new(
-            &key("k2", "current-secret-current-secret-32b"),
-            Some(&key("k1", "previous-secret-previous-secret-3")),
-            300,
-            86400,
-        )
+        Tokens::new(&hmac_keys(), 300, 86400)
     }
 
     const NOW: Timestamp = Timestamp(1_795_774_530_000);
 
     fn sign(kid: &str, secret: &str, claims: serde_json::Value) -> String {
-        hmac::install();
+        crypto::install();
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(kid.into());
         jsonwebtoken::encode(

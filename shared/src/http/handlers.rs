@@ -11,7 +11,9 @@ use crate::domain::service::{
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
-use crate::http::routes::{Endpoint, Function, Matched, function, profile_ref};
+use crate::http::routes::{
+    Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, function, profile_ref,
+};
 use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
 
 /// Serves any endpoint (the dev server).
@@ -32,6 +34,7 @@ pub async fn dispatch(
         Endpoint::TokenRevoke => {
             dispatch_to::<function::TokenRevoke>(service, matched, request).await
         }
+        Endpoint::WellKnown => dispatch_to::<function::WellKnown>(service, matched, request).await,
     }
 }
 
@@ -56,6 +59,7 @@ pub async fn dispatch_to<F: Function>(
         }
         Endpoint::TokenRefresh => token_refresh(service, &request).await,
         Endpoint::TokenRevoke => token_revoke(service, &request).await,
+        Endpoint::WellKnown => well_known(service, matched.route.path),
     }
 }
 
@@ -215,4 +219,20 @@ async fn token_revoke(service: &Service, request: &ApiRequest) -> Result<ApiResp
     };
     service.revoke(&refresh_token(body.refresh)?, scope).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+/// The JWKS or the discovery document: the same for every caller and
+/// until the next deployment, so caches may keep it for five minutes.
+fn well_known(service: &Service, path: &str) -> Result<ApiResponse> {
+    let document = if path == OPENID_CONFIGURATION_PATH {
+        service.openid_configuration()?
+    } else {
+        service.jwks()
+    };
+    let mut response = ok(document);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("public, max-age=300"),
+    );
+    Ok(response)
 }

@@ -4,7 +4,7 @@
 
 use http::Method;
 
-use crate::domain::service::ProfileRef;
+use crate::domain::service::{JWKS_PATH, ProfileRef};
 use crate::domain::user::UserId;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -14,12 +14,20 @@ pub enum Endpoint {
     Profile,
     TokenRefresh,
     TokenRevoke,
+    /// The JWKS and the OpenID discovery document: one function, two paths.
+    WellKnown,
 }
 
 impl Endpoint {
     /// Whether the endpoint sends SMS, and so needs SNS.
     pub const fn sends_sms(self) -> bool {
         matches!(self, Endpoint::PhoneEnter)
+    }
+
+    /// Whether the endpoint issues access tokens, and so needs the signing
+    /// key parsed at start-up.
+    pub const fn signs_tokens(self) -> bool {
+        matches!(self, Endpoint::CodeEnter | Endpoint::TokenRefresh)
     }
 }
 
@@ -43,8 +51,17 @@ macro_rules! functions {
 
 /// The functions, one type each.
 pub mod function {
-    functions!(PhoneEnter, CodeEnter, Profile, TokenRefresh, TokenRevoke);
+    functions!(
+        PhoneEnter,
+        CodeEnter,
+        Profile,
+        TokenRefresh,
+        TokenRevoke,
+        WellKnown
+    );
 }
+
+pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 
 pub struct Route {
     pub endpoint: Endpoint,
@@ -92,6 +109,20 @@ pub const ROUTES: &[Route] = &[
         methods: &[Method::POST],
         allow: "POST",
         function: "token-revoke",
+    },
+    Route {
+        endpoint: Endpoint::WellKnown,
+        path: JWKS_PATH,
+        methods: &[Method::GET],
+        allow: "GET",
+        function: "well-known",
+    },
+    Route {
+        endpoint: Endpoint::WellKnown,
+        path: OPENID_CONFIGURATION_PATH,
+        methods: &[Method::GET],
+        allow: "GET",
+        function: "well-known",
     },
 ];
 

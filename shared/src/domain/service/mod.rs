@@ -3,6 +3,7 @@
 //! validated values and talks to the world only through the ports.
 
 mod account;
+mod keys;
 mod login;
 mod profile;
 mod send_code;
@@ -21,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
 
 pub use account::finish_deletion;
+pub use keys::JWKS_PATH;
 pub use login::LoggedIn;
 pub use profile::{
     DEFAULT_REFERRALS_LIMIT, MAX_REFERRALS_LIMIT, Profile, ProfileRef, ReferralsQuery,
@@ -54,8 +56,7 @@ impl Service {
     ) -> Service {
         let hasher = CodeHasher::new(&config.secrets.code_hash_secret);
         let tokens = Tokens::new(
-            &config.secrets.jwt_current,
-            config.secrets.jwt_previous.as_ref(),
+            &config.secrets.jwt,
             config.access_ttl_secs,
             config.refresh_ttl_secs,
         );

@@ -1,8 +1,11 @@
-//! The HMAC algorithms as jsonwebtoken's crypto provider. The crate's own
-//! backends bring RSA, ECDSA and EdDSA along (about 320 KiB of every
-//! bootstrap) for algorithms this service never signs and refuses to
-//! verify. It signs HS256 only and `Tokens::verify` pins HS256; HS384 and
-//! HS512 are here for the tests that forge tokens with them.
+//! jsonwebtoken's crypto provider: HMAC with the `hmac` crate and RS256
+//! verification with ring, which TLS links already. The crate's own
+//! backends bring ECDSA, EdDSA and a second RSA along (about 320 KiB of
+//! every bootstrap) for algorithms this service never signs and refuses to
+//! verify. `Tokens::verify` pins one algorithm per token type; HS384 and
+//! HS512 are here for the tests that forge tokens with them. RS256 tokens
+//! are signed by `rsa::RsaSigningKey` itself, which keeps its parsed key
+//! pair (jsonwebtoken would ask for a signer, and so a parse, per token).
 
 use std::sync::Once;
 
@@ -11,7 +14,7 @@ use ::hmac::{Hmac, Mac};
 use jsonwebtoken::crypto::{CryptoProvider, JwtSigner, JwtVerifier, KeyUtils};
 use jsonwebtoken::errors::{ErrorKind, Result};
 use jsonwebtoken::signature::{self, Signer, Verifier};
-use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, EncodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, DecodingKeyKind, EncodingKey};
 use sha2::{Sha256, Sha384, Sha512};
 
 enum Keyed {
@@ -97,9 +100,46 @@ fn signer(algorithm: &Algorithm, key: &EncodingKey) -> Result<Box<dyn JwtSigner>
     )?))
 }
 
+/// An RS256 public key, as `DecodingKey::from_rsa_raw_components` holds it.
+struct Rs256 {
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
+
+impl Verifier<Vec<u8>> for Rs256 {
+    fn verify(&self, message: &[u8], given: &Vec<u8>) -> std::result::Result<(), signature::Error> {
+        ring::signature::RsaPublicKeyComponents {
+            n: &self.n,
+            e: &self.e,
+        }
+        .verify(
+            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+            message,
+            given,
+        )
+        .map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtVerifier for Rs256 {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::RS256
+    }
+}
+
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
-    let secret = key.try_get_as_bytes()?;
-    Ok(Box::new(Keyed::new(*algorithm, key.family(), secret)?))
+    match (algorithm, key.kind()) {
+        (Algorithm::RS256, DecodingKeyKind::RsaModulusExponent { n, e }) => {
+            Ok(Box::new(Rs256 {
+                n: n.clone(),
+                e: e.clone(),
+            }))
+        }
+        (_, DecodingKeyKind::RsaModulusExponent { .. }) => Err(ErrorKind::InvalidAlgorithm.into()),
+        (_, DecodingKeyKind::SecretOrDer(secret)) => {
+            Ok(Box::new(Keyed::new(*algorithm, key.family(), secret)?))
+        }
+    }
 }
 
 static PROVIDER: CryptoProvider = CryptoProvider {
