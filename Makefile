@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make dev` and `make test`.
-.PHONY: dev test fuzz browser clients emulate build bench
+.PHONY: dev test fuzz browser clients verifiers emulate build bench
 
 PORT ?= 3000
 BACKEND ?= memory
@@ -23,6 +23,10 @@ browser:
 ## clients: a Python client and TypeScript types generated from openapi.yaml, driven against dev servers
 clients:
 	scripts/clients.sh
+
+## verifiers: our access tokens checked by PyJWT (JWKS) and SimpleJWT (RS256 and HS256) against dev servers
+verifiers:
+	scripts/verifiers.sh
 
 ## emulate: the Lambda binaries under cargo lambda watch on 127.0.0.1:$(API_PORT), moto on $(MOTO_PORT)
 API_PORT ?= 9000

@@ -33,7 +33,7 @@ cargo run --quiet --locked --bin create-tables
 
 # Build the functions now rather than on the first request.
 cargo build --quiet --locked -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke \
-    -p account-cleanup
+    -p account-cleanup -p well-known
 
 # Fresh keys each run, as the dev server makes them.
 secret() { python -c 'import secrets; print(secrets.token_hex(32))'; }
@@ -41,6 +41,7 @@ env_vars="AWS_ENDPOINT_URL=$moto,AWS_ACCESS_KEY_ID=test,AWS_SECRET_ACCESS_KEY=te
 env_vars+=",AWS_EC2_METADATA_DISABLED=true,USERS_TABLE=$USERS_TABLE,CODES_TABLE=$CODES_TABLE"
 env_vars+=",SESSIONS_TABLE=$SESSIONS_TABLE,INVITES_TABLE=$INVITES_TABLE"
 env_vars+=",JWT_KEY_ID=emulate,JWT_SIGNING_KEY=$(secret),CODE_HASH_SECRET=$(secret)"
+env_vars+=",JWT_ISSUER=http://127.0.0.1:$api_port"
 env_vars+=",RUST_LOG=${RUST_LOG:-info}"
 # `make test` sets 0: its flow logs in and then deletes the account at once.
 env_vars+=",RESEND_COOLDOWN_SECONDS=${RESEND_COOLDOWN_SECONDS:-60}"

@@ -59,6 +59,8 @@ echo "==> make browser: the try-it page in headless Chromium"
 scripts/browser.sh 2>&1 | tee target/browser.log
 echo "==> make clients: the clients openapi.yaml generates, against dev servers"
 scripts/clients.sh 2>&1 | tee target/clients.log
+echo "==> make verifiers: PyJWT and SimpleJWT check our tokens"
+scripts/verifiers.sh 2>&1 | tee target/verifiers.log
 
 echo "==> make emulate, and the tests that run through it"
 api_port=$(free_port)
@@ -90,4 +92,5 @@ MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" \
 grep -h -A1 "^Test cases:" target/fuzz.log | tail -1 | sed 's/^ */schemathesis: /'
 grep -h "^browser test: passed\|^SKIPPED" target/browser.log
 grep -h "^generated Python client:" target/clients.log
+grep -h "^verifiers: passed" target/verifiers.log
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"

@@ -15,7 +15,7 @@ use phone_auth::domain::user::UserId;
 use phone_auth::http::App;
 use phone_auth::http::routes::Function;
 use phone_auth::http::routes::function::{
-    CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke,
+    CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke, WellKnown,
 };
 use phone_auth::lambda::{cleanup_batch, handle_event};
 use phone_auth::ports::{Store, SystemClock, UserStore};
@@ -58,6 +58,11 @@ const EVENTS: &[(&str, &str)] = &[
     (
         "account-cleanup.json",
         include_str!("../events/account-cleanup.json"),
+    ),
+    ("well-known.json", include_str!("../events/well-known.json")),
+    (
+        "signing-key.json",
+        include_str!("../events/signing-key.json"),
     ),
 ];
 
@@ -237,6 +242,28 @@ async fn events_run_through_their_functions() {
     assert_eq!((status, body), (204, Value::Null));
     let (status, _, _) = lambda.invoke::<Profile>(&with_token).await;
     assert_eq!(status, 404);
+
+    let (status, body, response) = lambda.invoke::<WellKnown>(event("well-known.json")).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"keys": []})),
+        "HS256 publishes no key"
+    );
+    assert_eq!(response.headers()["cache-control"], "public, max-age=300");
+}
+
+/// The custom resource's event is CloudFormation's Create, which adds the
+/// RSA key (`tests/signing_key.rs` runs it against Secrets Manager).
+#[test]
+fn the_signing_key_event_asks_for_the_key() {
+    let fixture: Value = serde_json::from_str(event("signing-key.json")).unwrap();
+    assert_eq!(
+        signing_key::change_for(&fixture),
+        Some(signing_key::Change::Complete)
+    );
+    for field in ["ResponseURL", "StackId", "RequestId", "LogicalResourceId"] {
+        assert!(fixture[field].is_string(), "{field}");
+    }
 }
 
 /// A deletion's answer leaves its referrals; the stream's record of the

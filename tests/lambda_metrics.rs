@@ -153,6 +153,7 @@ async fn functions_write_their_metrics_as_emf_lines() {
         ("INVITES_TABLE", tables.invites.clone()),
         ("JWT_KEY_ID", "emf".to_owned()),
         ("JWT_SIGNING_KEY", secret.clone()),
+        ("JWT_ISSUER", "https://emf.example.com".to_owned()),
         ("CODE_HASH_SECRET", secret.clone()),
         ("METRICS_STACK", "emf-test".to_owned()),
         // The retired token at once: reuse, not its grace.

@@ -37,7 +37,11 @@ async fn keys_come_from_the_secrets_the_arns_name() {
     )
     .await;
     let hash = secret(&client, "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh").await;
-    let mut settings = settings(&[("JWT_SECRET_ARN", &jwt), ("CODE_HASH_SECRET_ARN", &hash)]);
+    let mut settings = settings(&[
+        ("JWT_SECRET_ARN", &jwt),
+        ("CODE_HASH_SECRET_ARN", &hash),
+        ("JWT_ISSUER", "https://auth.example.com"),
+    ]);
     secrets::resolve(&sdk, &mut settings).await.unwrap();
     let config = settings.config().unwrap();
     assert_eq!(config.secrets.jwt.hmac_current.kid, "k2");

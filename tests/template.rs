@@ -30,7 +30,9 @@ fn template_routes() -> BTreeSet<(String, String)> {
             resource["Metadata"]["BuildMethod"].as_str(),
             Some("rust-cargolambda")
         );
-        for (_, event) in resource["Properties"]["Events"].as_mapping().unwrap() {
+        // The key-making custom resource's function has no events.
+        let events = resource["Properties"]["Events"].as_mapping();
+        for (_, event) in events.into_iter().flatten() {
             if event["Type"].as_str() == Some("DynamoDB") {
                 continue;
             }
@@ -95,9 +97,10 @@ fn every_function_crate_is_deployed() {
         })
         .collect();
     // Every HTTP function is routed; the one on the users table's stream
-    // is not.
+    // and the custom resource's are not.
     let mut routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
     routed.insert("account-cleanup".into());
+    routed.insert("signing-key".into());
     assert_eq!(crates, deployed);
     assert_eq!(crates, routed);
 }
@@ -187,6 +190,7 @@ fn parameter_defaults_are_the_code_s_defaults() {
     for (k, v) in [
         ("JWT_KEY_ID", "k"),
         ("JWT_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+        ("JWT_ISSUER", "https://auth.example.com"),
         ("CODE_HASH_SECRET", "0123456789abcdef0123456789abcdef"),
     ] {
         values.insert(k.to_owned(), v.to_owned());
@@ -243,6 +247,83 @@ fn tagged_ref(value: &Value) -> Option<&str> {
         Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str(),
         _ => None,
     }
+}
+
+/// The text of a `!Sub`, or `None`.
+fn sub(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "!Sub" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+/// Issuer, authorizer and key-making resource: the JWT authorizer checks
+/// the `iss` the functions write, and every function that reads the keys
+/// starts after the RSA key is in the secret.
+#[test]
+fn the_jwt_authorizer_trusts_the_issuer_the_functions_sign_as() {
+    let doc = template();
+    let env = &doc["Globals"]["Function"]["Environment"]["Variables"];
+    let issuer = sub(&env["JWT_ISSUER"]).expect("JWT_ISSUER is the API's URL");
+    assert_eq!(
+        issuer,
+        "https://${Api}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    );
+    assert_eq!(sub(&doc["Outputs"]["ApiUrl"]["Value"]), Some(issuer));
+
+    let authorizer = &doc["Resources"]["JwtAuthorizer"];
+    assert_eq!(
+        authorizer["Type"].as_str(),
+        Some("AWS::ApiGatewayV2::Authorizer")
+    );
+    assert_eq!(authorizer["Condition"].as_str(), Some("Rs256"), "RSA only");
+    let properties = &authorizer["Properties"];
+    assert_eq!(properties["AuthorizerType"].as_str(), Some("JWT"));
+    assert_eq!(tagged_ref(&properties["ApiId"]), Some("Api"));
+    assert_eq!(sub(&properties["JwtConfiguration"]["Issuer"]), Some(issuer));
+    assert_eq!(
+        tagged_ref(&doc["Outputs"]["JwtAuthorizerId"]["Value"]),
+        Some("JwtAuthorizer")
+    );
+    // The authorizer's audience and the tokens' are one expression.
+    let audience = &properties["JwtConfiguration"]["Audience"][0];
+    let Value::Tagged(token_audience) = &env["JWT_AUDIENCE"] else {
+        panic!("JWT_AUDIENCE is an !If")
+    };
+    let Value::Tagged(authorizer_audience) = audience else {
+        panic!("the authorizer's audience is an !If")
+    };
+    // Set: the parameter, for both. Unset: under RS256 (the only case the
+    // authorizer exists) the tokens' fallback is the authorizer's.
+    assert_eq!(token_audience.value[1], authorizer_audience.value[1]);
+    let Value::Tagged(under_rs256) = &token_audience.value[2] else {
+        panic!("JWT_AUDIENCE's fallback is an !If on Rs256")
+    };
+    assert_eq!(under_rs256.value[0].as_str(), Some("Rs256"));
+    assert_eq!(under_rs256.value[1], authorizer_audience.value[2]);
+
+    let key = &doc["Resources"]["SigningKey"]["Properties"];
+    assert_eq!(tagged_ref(&key["SecretId"]), Some("JwtKeySecret"));
+    assert_eq!(tagged_ref(&key["Generation"]), Some("JwtKeyGeneration"));
+    for (name, resource) in doc["Resources"].as_mapping().unwrap() {
+        let reads_keys = resource["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|s| s["Action"].as_str() == Some("secretsmanager:GetSecretValue"));
+        if reads_keys {
+            assert_eq!(
+                resource["DependsOn"].as_str(),
+                Some("SigningKey"),
+                "{name:?}"
+            );
+        }
+    }
+    let well_known = &doc["Resources"]["WellKnownFunction"]["Properties"]["Policies"];
+    assert!(
+        !format!("{well_known:?}").contains("dynamodb:"),
+        "the well-known documents need no table"
+    );
 }
 
 #[test]

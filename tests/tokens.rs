@@ -57,10 +57,7 @@ async fn get(app: &TestApp, path: &str) -> api_tests::Reply {
 
 /// The published key of `kid`, as a verifier would build it from the JWKS.
 fn published_key(jwks: &Value, kid: &str) -> Option<DecodingKey> {
-    let jwk = jwks["keys"]
-        .as_array()?
-        .iter()
-        .find(|k| k["kid"] == kid)?;
+    let jwk = jwks["keys"].as_array()?.iter().find(|k| k["kid"] == kid)?;
     assert_eq!(
         (&jwk["kty"], &jwk["alg"], &jwk["use"]),
         (&json!("RSA"), &json!("RS256"), &json!("sig"))
@@ -124,8 +121,8 @@ async fn access_tokens_verify_with_the_published_key_alone() {
 }
 
 #[tokio::test]
-async fn under_hs256_the_jwks_is_empty_and_discovery_needs_an_issuer() {
-    let app = spawn_app(Backend::Memory, &[("JWT_ISSUER", ISSUER)]).await;
+async fn under_hs256_the_jwks_is_empty() {
+    let app = spawn_app(Backend::Memory, &[]).await;
     let jwks = get(&app, "/.well-known/jwks.json").await;
     assert_eq!(jwks.body, json!({"keys": []}));
     let discovery = get(&app, "/.well-known/openid-configuration").await;
@@ -134,10 +131,7 @@ async fn under_hs256_the_jwks_is_empty_and_discovery_needs_an_issuer() {
         json!(["HS256"])
     );
 
-    let bare = spawn_app(Backend::Memory, &[]).await;
-    let discovery = get(&bare, "/.well-known/openid-configuration/").await;
-    assert_problem(&discovery, 404, "not_found");
-    let posted = bare.post("/.well-known/jwks.json", json!({})).await;
+    let posted = app.post("/.well-known/jwks.json", json!({})).await;
     assert_problem(&posted, 405, "method_not_allowed");
     assert_eq!(posted.header("allow"), Some("GET"));
 }
@@ -150,7 +144,7 @@ fn hmac(kid: &str) -> SigningKey {
 }
 
 /// Tokens signed as another deployment would: the same `kid`, any key.
-fn minter(key: usize, issuer: Option<&str>, audience: Option<&str>) -> Tokens {
+fn minter(key: usize, issuer: &str, audience: Option<&str>) -> Tokens {
     Tokens::new(
         &TokenKeys {
             hmac_current: hmac("k1"),
@@ -159,7 +153,7 @@ fn minter(key: usize, issuer: Option<&str>, audience: Option<&str>) -> Tokens {
                 current: RsaSigningKey::from_pem("k1".into(), &rsa_key(key).0).unwrap(),
                 previous: None,
             }),
-            issuer: issuer.map(str::to_owned),
+            issuer: issuer.into(),
             audience: audience.map(str::to_owned),
         },
         300,
@@ -173,6 +167,16 @@ fn unsigned(header: Value, claims: &Value) -> String {
         URL_SAFE_NO_PAD.encode(header.to_string()),
         URL_SAFE_NO_PAD.encode(claims.to_string())
     )
+}
+
+/// `claims` signed with our own RSA key under our kid.
+fn rs256_signed(claims: &Value) -> String {
+    let message = unsigned(json!({"alg": "RS256", "typ": "JWT", "kid": "k1"}), claims);
+    let signature = RsaSigningKey::from_pem("k1".into(), &rsa_key(0).0)
+        .unwrap()
+        .sign(message.as_bytes())
+        .unwrap();
+    format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
 }
 
 #[tokio::test]
@@ -192,10 +196,12 @@ async fn forged_access_tokens_are_refused() {
 
     // The same minter with our key is accepted: what follows fails for
     // the one thing each changes.
-    let genuine = minter(0, Some(ISSUER), Some(AUDIENCE));
+    let genuine = minter(0, ISSUER, Some(AUDIENCE));
     let token = genuine.issue_access(user, now).unwrap().token;
     assert_eq!(app.get_auth("/profile/me/", &token).await.status, 200);
 
+    let mut without_iss = claims.clone();
+    without_iss.as_object_mut().unwrap().remove("iss");
     phone_auth::domain::token::install_crypto_provider();
     let public_pem = rsa_key(0).1.as_bytes();
     let confused = jsonwebtoken::encode(
@@ -211,39 +217,30 @@ async fn forged_access_tokens_are_refused() {
     let forgeries = [
         (
             "another RSA key under our kid",
-            minter(1, Some(ISSUER), Some(AUDIENCE))
+            minter(1, ISSUER, Some(AUDIENCE))
                 .issue_access(user, now)
                 .unwrap()
                 .token,
         ),
-        (
-            "HS256 keyed with our public key",
-            confused,
-        ),
-        (
-            "no iss",
-            minter(0, None, Some(AUDIENCE))
-                .issue_access(user, now)
-                .unwrap()
-                .token,
-        ),
+        ("HS256 keyed with our public key", confused),
+        ("no iss", rs256_signed(&without_iss)),
         (
             "another iss",
-            minter(0, Some("https://evil.example.com"), Some(AUDIENCE))
+            minter(0, "https://evil.example.com", Some(AUDIENCE))
                 .issue_access(user, now)
                 .unwrap()
                 .token,
         ),
         (
             "another aud",
-            minter(0, Some(ISSUER), Some("other-app"))
+            minter(0, ISSUER, Some("other-app"))
                 .issue_access(user, now)
                 .unwrap()
                 .token,
         ),
         (
             "no aud",
-            minter(0, Some(ISSUER), None)
+            minter(0, ISSUER, None)
                 .issue_access(user, now)
                 .unwrap()
                 .token,
@@ -257,10 +254,7 @@ async fn forged_access_tokens_are_refused() {
         ),
         (
             "RS256 with the signature cut off",
-            format!(
-                "{}.",
-                access.rsplit_once('.').unwrap().0
-            ),
+            format!("{}.", access.rsplit_once('.').unwrap().0),
         ),
     ];
     for (what, token) in forgeries {
@@ -272,15 +266,7 @@ async fn forged_access_tokens_are_refused() {
     // An RS256-signed refresh token is not one of ours either.
     let refresh_claims = json!({"token_type": "refresh", "exp": now.secs() + 600,
         "iat": now.secs(), "jti": "j", "user_id": user.0, "sid": "s", "iss": ISSUER});
-    let message = unsigned(
-        json!({"alg": "RS256", "typ": "JWT", "kid": "k1"}),
-        &refresh_claims,
-    );
-    let signature = RsaSigningKey::from_pem("k1".into(), &rsa_key(0).0)
-        .unwrap()
-        .sign(message.as_bytes())
-        .unwrap();
-    let rs_refresh = format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature));
+    let rs_refresh = rs256_signed(&refresh_claims);
     let reply = app
         .post("/token/refresh/", json!({ "refresh": rs_refresh }))
         .await;
@@ -299,7 +285,10 @@ async fn rsa_keys_rotate_without_logging_anyone_out() {
     rotated.push(("JWT_PREVIOUS_KEY_ID", "k1".into()));
     rotated.push(("JWT_PREVIOUS_PUBLIC_KEY", rsa_key(0).1.clone()));
     rotated.push(("JWT_PREVIOUS_SIGNING_KEY", HMAC_KEY.into()));
-    rotated.push(("JWT_SIGNING_KEY", "rotated-hmac-key-rotated-hmac-key-0002".into()));
+    rotated.push((
+        "JWT_SIGNING_KEY",
+        "rotated-hmac-key-rotated-hmac-key-0002".into(),
+    ));
     let after = spawn_rs256(&store, &rotated).await;
     assert_eq!(after.get_auth("/profile/me/", old_access).await.status, 200);
     let jwks = get(&after, "/.well-known/jwks.json").await.body;
@@ -322,13 +311,19 @@ async fn rsa_keys_rotate_without_logging_anyone_out() {
     assert_eq!(refreshed.status, 200, "{:?}", refreshed.body);
     let new_access = refreshed.body["access"].as_str().unwrap();
     assert_eq!(
-        jsonwebtoken::decode_header(new_access).unwrap().kid.as_deref(),
+        jsonwebtoken::decode_header(new_access)
+            .unwrap()
+            .kid
+            .as_deref(),
         Some("k2")
     );
 
     // The previous key dropped: its tokens stop, the current ones work.
     let mut dropped = rs256("k2", 1);
-    dropped.push(("JWT_SIGNING_KEY", "rotated-hmac-key-rotated-hmac-key-0002".into()));
+    dropped.push((
+        "JWT_SIGNING_KEY",
+        "rotated-hmac-key-rotated-hmac-key-0002".into(),
+    ));
     let later = spawn_rs256(&store, &dropped).await;
     assert_eq!(later.get_auth("/profile/me/", new_access).await.status, 200);
     assert_problem(
@@ -373,7 +368,10 @@ fn bad_rsa_settings_are_named_without_their_values() {
             "JWT_ISSUER",
         ),
         (
-            &[("JWT_PRIVATE_KEY", private), ("JWT_PREVIOUS_PUBLIC_KEY", public)],
+            &[
+                ("JWT_PRIVATE_KEY", private),
+                ("JWT_PREVIOUS_PUBLIC_KEY", public),
+            ],
             "JWT_PREVIOUS_KEY_ID",
         ),
         (
@@ -399,8 +397,8 @@ fn bad_rsa_settings_are_named_without_their_values() {
     ];
     let config = config(&ok);
     assert_eq!(
-        config.secrets.jwt.issuer.as_deref(),
-        Some(ISSUER),
+        config.secrets.jwt.issuer.as_str(),
+        ISSUER,
         "a trailing slash is dropped"
     );
     assert!(!format!("{config:?}").contains(&body(private)));

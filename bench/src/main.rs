@@ -59,6 +59,7 @@ fn base_settings() -> HashMap<String, String> {
     [
         ("JWT_KEY_ID", "bench"),
         ("JWT_SIGNING_KEY", JWT_KEY),
+        ("JWT_ISSUER", "https://bench.example.com"),
         ("CODE_HASH_SECRET", HASH_KEY),
         ("RESEND_COOLDOWN_SECONDS", "0"),
         ("PHONE_MAX_SENDS_PER_HOUR", "100"),

@@ -24,7 +24,7 @@ pub struct ConfigError {
 
 /// The contract's settings (besides keys and table names): a deployment
 /// passes each one through (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 22] = [
+pub const CONTRACT_SETTINGS: [&str; 23] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -37,6 +37,7 @@ pub const CONTRACT_SETTINGS: [&str; 22] = [
     "ACCESS_TTL_SECONDS",
     "REFRESH_TTL_SECONDS",
     "REFRESH_REUSE_GRACE_SECONDS",
+    "JWT_ALGORITHM",
     "SMS_TEMPLATE",
     "SMS_APP_NAME",
     "WEBOTP_DOMAIN",
@@ -419,24 +420,19 @@ impl Settings {
                 });
             }
         };
-        let issuer = self.get("JWT_ISSUER").map(|raw| raw.trim_end_matches('/').to_owned());
-        if let Some(issuer) = &issuer {
-            let rest = issuer
-                .strip_prefix("https://")
-                .or_else(|| issuer.strip_prefix("http://"));
-            if rest.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
-                return Err(ConfigError {
-                    name: "JWT_ISSUER",
-                    problem: format!(
-                        "expected the API's base URL, such as https://auth.example.com, got {issuer:?}"
-                    ),
-                });
-            }
-        } else if rsa.is_some() {
+        let issuer = self
+            .required("JWT_ISSUER")?
+            .trim_end_matches('/')
+            .to_owned();
+        let host = issuer
+            .strip_prefix("https://")
+            .or_else(|| issuer.strip_prefix("http://"));
+        if host.is_none_or(|host| host.is_empty() || host.contains(char::is_whitespace)) {
             return Err(ConfigError {
                 name: "JWT_ISSUER",
-                problem: "is required with JWT_ALGORITHM=RS256 (the discovery document names it)"
-                    .into(),
+                problem: format!(
+                    "expected the API's base URL, such as https://auth.example.com, got {issuer:?}"
+                ),
             });
         }
         Ok(Secrets {
@@ -470,17 +466,17 @@ impl Settings {
         }
         let current = RsaSigningKey::from_pem(kid.to_owned(), &self.required("JWT_PRIVATE_KEY")?)
             .map_err(|problem| ConfigError {
-                name: "JWT_PRIVATE_KEY",
-                problem,
-            })?;
+            name: "JWT_PRIVATE_KEY",
+            problem,
+        })?;
         let previous = match (previous_kid, self.get("JWT_PREVIOUS_PUBLIC_KEY")) {
             (_, None) => None,
-            (Some(kid), Some(pem)) => Some(
-                RsaPublicKey::from_pem(kid.to_owned(), &pem).map_err(|problem| ConfigError {
+            (Some(kid), Some(pem)) => Some(RsaPublicKey::from_pem(kid.to_owned(), &pem).map_err(
+                |problem| ConfigError {
                     name: "JWT_PREVIOUS_PUBLIC_KEY",
                     problem,
-                })?,
-            ),
+                },
+            )?),
             (None, Some(_)) => {
                 return Err(ConfigError {
                     name: "JWT_PREVIOUS_KEY_ID",
@@ -509,6 +505,7 @@ mod tests {
         let mut map: HashMap<String, String> = [
             ("JWT_KEY_ID", "k1"),
             ("JWT_SIGNING_KEY", "0123456789abcdef0123456789abcdef"),
+            ("JWT_ISSUER", "https://auth.example.com"),
             ("CODE_HASH_SECRET", "fedcba9876543210fedcba9876543210"),
         ]
         .iter()

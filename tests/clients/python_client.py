@@ -32,6 +32,7 @@ from phone_auth_client import AuthenticatedClient, Client
 from phone_auth_client import models
 from phone_auth_client.api.login import enter_code, send_code
 from phone_auth_client.api.profile import activate_invite, delete_account, get_profile
+from phone_auth_client.api.keys import get_jwks, get_open_id_configuration
 from phone_auth_client.api.tokens import refresh_tokens, revoke_session
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -80,6 +81,8 @@ def operation_id(module):
         delete_account: "deleteAccount",
         refresh_tokens: "refreshTokens",
         revoke_session: "revokeSession",
+        get_jwks: "getJwks",
+        get_open_id_configuration: "getOpenIdConfiguration",
     }[module]
 
 
@@ -315,6 +318,16 @@ def healthy_server(base):
           models.NotFoundProblem, "not_found")
     check("getProfile", get_profile.sync_detailed("me", client=own), 404, models.NotFoundProblem, "not_found")
 
+    # The verifiers' documents (this server signs RS256).
+    keys = check("getJwks", get_jwks.sync_detailed(client=anyone), 200, models.Jwks)
+    assert [k.kid for k in keys.keys] == ["clients"], keys
+    discovery = check("getOpenIdConfiguration", get_open_id_configuration.sync_detailed(client=anyone), 200,
+                      models.OpenIdConfiguration)
+    assert discovery.jwks_uri == discovery.issuer + "/.well-known/jwks.json", discovery
+    for module in (get_jwks, get_open_id_configuration):
+        check(operation_id(module), raw(module, anyone, method="post"), 405,
+              models.MethodNotAllowedProblem, "method_not_allowed")
+
     # 405 and 413, on every operation.
     every = [
         (send_code, {"body": models.PhoneRequest(phone="+79123456789")}, "get"),
@@ -367,6 +380,16 @@ def failing_server(base, aws, tokens):
     check("sendCode", answer, 200, models.CodeSent)
 
 
+def rsa_private_pem():
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def main(dev_server, create_tables, moto, logs):
     common = {
         "ALLOWED_COUNTRY_CODES": "RU",
@@ -376,6 +399,10 @@ def main(dev_server, create_tables, moto, logs):
         "PHONE_MAX_SENDS_PER_HOUR": "2",
         "JWT_SIGNING_KEY": secrets.token_hex(32),
         "JWT_KEY_ID": "clients",
+        # RS256, so that the key set holds a key; one key for both servers,
+        # which accept each other's tokens.
+        "JWT_ALGORITHM": "RS256",
+        "JWT_PRIVATE_KEY": rsa_private_pem(),
     }
     suffix = secrets.token_hex(4)
     tables = {name: f"clients-{suffix}-{name.split('_')[0].lower()}"

@@ -2,8 +2,8 @@
 //! fresh tables on the moto server, and a dev server spawned per test.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
 use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use dev_server::DevServer;
 use phone_auth::adapters::console::ConsoleSms;
@@ -27,6 +27,7 @@ pub fn config(overrides: &[(&str, &str)]) -> Config {
     let mut map: HashMap<String, String> = [
         ("JWT_KEY_ID", "test-key"),
         ("JWT_SIGNING_KEY", "test-signing-key-test-signing-key-0001"),
+        ("JWT_ISSUER", "https://auth.example.com"),
         (
             "CODE_HASH_SECRET",
             "test-code-hash-secret-test-code-hash-01",

@@ -130,7 +130,13 @@ pub async fn scenario() -> Vec<Seen> {
     let store = Arc::new(FaultyStore::new(handle.store()));
     let sms = Arc::new(FlakySms::default());
     let clock = TestClock::new();
-    let settings = config(&[("ALLOWED_COUNTRY_CODES", "RU"), ("MAX_CODE_ATTEMPTS", "1")]);
+    // RS256, so that the JWKS holds a key.
+    let settings = config(&[
+        ("ALLOWED_COUNTRY_CODES", "RU"),
+        ("MAX_CODE_ATTEMPTS", "1"),
+        ("JWT_ALGORITHM", "RS256"),
+        ("JWT_PRIVATE_KEY", &api_tests::rsa_key(0).0),
+    ]);
     let app = spawn_server(
         Backend::Memory,
         handle,
@@ -151,6 +157,14 @@ pub async fn scenario() -> Vec<Seen> {
     let caller = r.login(PHONE).await;
     clock.advance_secs(60);
     let last = r.login("+79005556677").await;
+
+    for template in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        r.send(Method::GET, template, template, None, None).await;
+        r.send(Method::POST, template, template, None, None).await;
+    }
 
     let too_large = format!("{{\"phone\": \"{}\"}}", " ".repeat(5000)).into_bytes();
     let not_allowed = "+447911123456";

@@ -78,8 +78,8 @@ pub struct TokenKeys {
     pub hmac_previous: Option<SigningKey>,
     /// Set: access tokens are RS256.
     pub rsa: Option<RsaKeys>,
-    /// `iss`, issued and required when set.
-    pub issuer: Option<String>,
+    /// `iss`, issued and required: the API's base URL.
+    pub issuer: String,
     /// `aud`, issued and required when set.
     pub audience: Option<String>,
 }
@@ -91,7 +91,7 @@ pub struct Tokens {
     /// Each key that verifies, the current one first, with its algorithm.
     decoding: Vec<(Algorithm, String, DecodingKey)>,
     rsa: Option<RsaKeys>,
-    issuer: Option<String>,
+    issuer: String,
     audience: Option<String>,
     access_ttl: u64,
     refresh_ttl: u64,
@@ -155,8 +155,8 @@ impl Tokens {
         }
     }
 
-    pub fn issuer(&self) -> Option<&str> {
-        self.issuer.as_deref()
+    pub fn issuer(&self) -> &str {
+        &self.issuer
     }
 
     /// `/.well-known/jwks.json`: the public keys that verify access tokens,
@@ -233,10 +233,11 @@ impl Tokens {
             jti: jti.clone(),
             user_id,
             sid: sid.map(str::to_owned),
-            iss: self.issuer.clone(),
+            iss: Some(self.issuer.clone()),
             aud: self.audience.clone(),
         };
-        let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("signing a token failed: {e}"));
+        let failed =
+            |e: &dyn std::fmt::Display| Error::Internal(format!("signing a token failed: {e}"));
         let token = match (&self.rsa, token_type) {
             (Some(rsa), TokenType::Access) => {
                 let mut header = Header::new(Algorithm::RS256);
@@ -248,7 +249,10 @@ impl Tokens {
                     URL_SAFE_NO_PAD.encode(header),
                     URL_SAFE_NO_PAD.encode(body)
                 );
-                let signature = rsa.current.sign(message.as_bytes()).map_err(|e| failed(&e))?;
+                let signature = rsa
+                    .current
+                    .sign(message.as_bytes())
+                    .map_err(|e| failed(&e))?;
                 format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature))
             }
             _ => {
@@ -316,7 +320,7 @@ impl Tokens {
         // signature alone, and one issued before `JWT_ISSUER` was set
         // carries no `iss`: it stays valid, or setting it logs everyone out.
         let required = expected == TokenType::Access;
-        if !claim_matches(claims.iss.as_deref(), self.issuer.as_deref(), required) {
+        if !claim_matches(claims.iss.as_deref(), Some(&self.issuer), required) {
             return Err(invalid("wrong or missing issuer"));
         }
         if !claim_matches(claims.aud.as_deref(), self.audience.as_deref(), required) {
@@ -361,7 +365,7 @@ mod tests {
             hmac_current: key("k2", "current-secret-current-secret-32b"),
             hmac_previous: Some(key("k1", "previous-secret-previous-secret-3")),
             rsa: None,
-            issuer: None,
+            issuer: "https://auth.example.com".into(),
             audience: None,
         }
     }
@@ -385,7 +389,7 @@ mod tests {
     }
 
     fn claims(token_type: &str, exp: i64) -> serde_json::Value {
-        serde_json::json!({"token_type": token_type, "exp": exp, "iat": NOW.secs(), "jti": "j", "user_id": 42, "sid": "s"})
+        serde_json::json!({"token_type": token_type, "exp": exp, "iat": NOW.secs(), "jti": "j", "user_id": 42, "sid": "s", "iss": "https://auth.example.com"})
     }
 
     #[test]

@@ -225,7 +225,7 @@ async fn token_revoke(service: &Service, request: &ApiRequest) -> Result<ApiResp
 /// until the next deployment, so caches may keep it for five minutes.
 fn well_known(service: &Service, path: &str) -> Result<ApiResponse> {
     let document = if path == OPENID_CONFIGURATION_PATH {
-        service.openid_configuration()?
+        service.openid_configuration()
     } else {
         service.jwks()
     };

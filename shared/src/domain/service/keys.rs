@@ -4,7 +4,6 @@
 use serde_json::{Value, json};
 
 use super::Service;
-use crate::error::{Error, Result};
 
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
@@ -15,18 +14,17 @@ impl Service {
     }
 
     /// `/.well-known/openid-configuration`: enough for API Gateway's JWT
-    /// authorizer and OIDC libraries. Not found where no issuer is set,
-    /// since the document would have nothing to name.
-    pub fn openid_configuration(&self) -> Result<Value> {
-        let issuer = self.tokens.issuer().ok_or(Error::NotFound)?;
+    /// authorizer and OIDC libraries.
+    pub fn openid_configuration(&self) -> Value {
+        let issuer = self.tokens.issuer();
         let algorithm = format!("{:?}", self.tokens.access_algorithm());
-        Ok(json!({
+        json!({
             "issuer": issuer,
             "jwks_uri": format!("{issuer}{JWKS_PATH}"),
             "id_token_signing_alg_values_supported": [algorithm],
             "subject_types_supported": ["public"],
             "claims_supported": ["iss", "aud", "exp", "iat", "jti", "user_id", "token_type"],
-        }))
+        })
     }
 
     /// Parses the RS256 signing key now: a function that signs calls this

@@ -112,11 +112,7 @@ impl Verifier<Vec<u8>> for Rs256 {
             n: &self.n,
             e: &self.e,
         }
-        .verify(
-            &ring::signature::RSA_PKCS1_2048_8192_SHA256,
-            message,
-            given,
-        )
+        .verify(&ring::signature::RSA_PKCS1_2048_8192_SHA256, message, given)
         .map_err(|_| signature::Error::new())
     }
 }
@@ -129,12 +125,10 @@ impl JwtVerifier for Rs256 {
 
 fn verifier(algorithm: &Algorithm, key: &DecodingKey) -> Result<Box<dyn JwtVerifier>> {
     match (algorithm, key.kind()) {
-        (Algorithm::RS256, DecodingKeyKind::RsaModulusExponent { n, e }) => {
-            Ok(Box::new(Rs256 {
-                n: n.clone(),
-                e: e.clone(),
-            }))
-        }
+        (Algorithm::RS256, DecodingKeyKind::RsaModulusExponent { n, e }) => Ok(Box::new(Rs256 {
+            n: n.clone(),
+            e: e.clone(),
+        })),
         (_, DecodingKeyKind::RsaModulusExponent { .. }) => Err(ErrorKind::InvalidAlgorithm.into()),
         (_, DecodingKeyKind::SecretOrDer(secret)) => {
             Ok(Box::new(Keyed::new(*algorithm, key.family(), secret)?))

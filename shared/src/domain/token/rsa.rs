@@ -32,7 +32,12 @@ pub struct RsaPublicKey {
 
 impl std::fmt::Debug for RsaPublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RsaPublicKey {{ kid: {:?}, bits: {} }}", self.kid, self.bits())
+        write!(
+            f,
+            "RsaPublicKey {{ kid: {:?}, bits: {} }}",
+            self.kid,
+            self.bits()
+        )
     }
 }
 
@@ -77,11 +82,7 @@ impl RsaPublicKey {
         }
         let key = pkcs1::RsaPublicKey::from_der(spki.subject_public_key.raw_bytes())
             .map_err(|_| "the RSA public key does not parse".to_owned())?;
-        RsaPublicKey::new(
-            kid,
-            key.modulus.as_bytes(),
-            key.public_exponent.as_bytes(),
-        )
+        RsaPublicKey::new(kid, key.modulus.as_bytes(), key.public_exponent.as_bytes())
     }
 
     fn bits(&self) -> usize {
@@ -149,11 +150,8 @@ impl RsaSigningKey {
         }
         let key = pkcs1::RsaPrivateKey::from_der(info.private_key)
             .map_err(|_| "the RSA private key does not parse".to_owned())?;
-        let public = RsaPublicKey::new(
-            kid,
-            key.modulus.as_bytes(),
-            key.public_exponent.as_bytes(),
-        )?;
+        let public =
+            RsaPublicKey::new(kid, key.modulus.as_bytes(), key.public_exponent.as_bytes())?;
         Ok(RsaSigningKey {
             public,
             pkcs8: der.into(),
@@ -211,4 +209,16 @@ pub fn generate_pem() -> Result<(String, String), String> {
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| format!("writing the RSA key failed: {e}"))?;
     Ok((private_pem.to_string(), public_pem))
+}
+
+/// The public half of a PKCS#8 PEM private key, as SPKI PEM.
+#[cfg(feature = "keygen")]
+pub fn public_pem_of(private_pem: &str) -> Result<String, String> {
+    use ::rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+
+    ::rsa::RsaPrivateKey::from_pkcs8_pem(private_pem)
+        .map_err(|_| "the private key is not PKCS#8 RSA".to_owned())?
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| format!("writing the RSA key failed: {e}"))
 }

@@ -1,0 +1,189 @@
+//! The stack's `SigningKey` custom resource against Secrets Manager (on
+//! moto): the RSA key it adds, a rotation, a failure, and its answer to
+//! CloudFormation.
+
+use std::io::{BufRead, BufReader, Read, Write};
+
+use phone_auth::adapters::secrets;
+use phone_auth::config::Settings;
+use serde_json::{Value, json};
+
+/// A secret as the template's `GenerateSecretString` makes it.
+async fn stack_secret(client: &aws_sdk_secretsmanager::Client) -> String {
+    let created = client
+        .create_secret()
+        .name(format!("jwt-{}", uuid::Uuid::new_v4().simple()))
+        .secret_string(json!({"kid": "k1", "key": "a".repeat(64)}).to_string())
+        .send()
+        .await
+        .unwrap();
+    created.arn.unwrap()
+}
+
+/// `events/signing-key.json` as CloudFormation would send it for `kind`.
+fn event(kind: &str, secret: &str, generation: u32, old: u32) -> Value {
+    let mut event: Value =
+        serde_json::from_str(include_str!("../events/signing-key.json")).unwrap();
+    event["RequestType"] = json!(kind);
+    event["ResourceProperties"]["SecretId"] = json!(secret);
+    event["ResourceProperties"]["Generation"] = json!(generation.to_string());
+    if kind != "Create" {
+        event["PhysicalResourceId"] = json!(secret);
+        let mut old_properties = event["ResourceProperties"].clone();
+        old_properties["Generation"] = json!(old.to_string());
+        event["OldResourceProperties"] = old_properties;
+    }
+    event
+}
+
+async fn value(client: &aws_sdk_secretsmanager::Client, arn: &str) -> Value {
+    let text = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .unwrap()
+        .secret_string
+        .unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The configuration a function would read from the secret under RS256.
+async fn rs256_config(sdk: &aws_config::SdkConfig, arn: &str) -> phone_auth::config::Config {
+    let mut settings = Settings::from_map(
+        [
+            ("JWT_SECRET_ARN", arn),
+            ("CODE_HASH_SECRET", &"h".repeat(40)),
+            ("JWT_ALGORITHM", "RS256"),
+            ("JWT_ISSUER", "https://auth.example.com"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+    );
+    secrets::resolve(sdk, &mut settings).await.unwrap();
+    settings.config().unwrap()
+}
+
+#[tokio::test]
+async fn creates_the_rsa_key_then_rotates_every_key_on_a_new_generation() {
+    let sdk = api_tests::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = stack_secret(&client).await;
+
+    let created = signing_key::handle(&client, &event("Create", &arn, 1, 1)).await;
+    assert_eq!(created["Status"], "SUCCESS", "{created}");
+    assert_eq!(created["Data"], json!({"KeyId": "k1"}));
+    assert_eq!(created["PhysicalResourceId"], arn.as_str());
+    assert_eq!(created["LogicalResourceId"], "SigningKey");
+    let after_create = value(&client, &arn).await;
+    assert_eq!(after_create["key"], "a".repeat(64), "the HMAC key stays");
+    let private = after_create["private_key"].as_str().unwrap();
+    assert!(
+        !created
+            .to_string()
+            .contains(private.lines().nth(1).unwrap())
+    );
+    let config = rs256_config(&sdk, &arn).await;
+    assert_eq!(config.secrets.jwt.rsa.unwrap().current.public().kid, "k1");
+
+    // A stack update that leaves the generation alone changes nothing.
+    let same = signing_key::handle(&client, &event("Update", &arn, 1, 1)).await;
+    assert_eq!(same["Status"], "SUCCESS");
+    assert_eq!(value(&client, &arn).await, after_create);
+
+    let rotated = signing_key::handle(&client, &event("Update", &arn, 2, 1)).await;
+    assert_eq!(rotated["Status"], "SUCCESS", "{rotated}");
+    let now = value(&client, &arn).await;
+    let kid = rotated["Data"]["KeyId"].as_str().unwrap();
+    assert_eq!(now["kid"], kid);
+    assert_ne!(kid, "k1");
+    assert_eq!(now["previous_kid"], "k1");
+    assert_eq!(now["previous_key"], "a".repeat(64));
+    let jwt = rs256_config(&sdk, &arn).await.secrets.jwt;
+    let rsa = jwt.rsa.unwrap();
+    assert_eq!(rsa.current.public().kid, kid);
+    let previous = rsa.previous.unwrap();
+    assert_eq!(previous.kid, "k1");
+    let before =
+        phone_auth::domain::token::rsa::RsaSigningKey::from_pem("k1".into(), private).unwrap();
+    assert_eq!(
+        &previous,
+        before.public(),
+        "the old key's public half verifies"
+    );
+    assert_eq!(jwt.hmac_previous.unwrap().kid, "k1");
+
+    let deleted = signing_key::handle(&client, &event("Delete", &arn, 2, 2)).await;
+    assert_eq!(deleted["Status"], "SUCCESS");
+    assert_eq!(
+        value(&client, &arn).await,
+        now,
+        "a delete leaves the secret"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_fails_the_resource_with_a_reason() {
+    let sdk = api_tests::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let missing = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf";
+    let answer = signing_key::handle(&client, &event("Create", missing, 1, 1)).await;
+    assert_eq!(answer["Status"], "FAILED");
+    assert!(
+        answer["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("reading the secret failed"),
+        "{answer}"
+    );
+}
+
+/// The answer goes as one PUT without a content type, which the presigned
+/// URL's signature does not cover.
+#[test]
+fn the_answer_is_put_to_the_response_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/stack/answer?X-Amz-Signature=s",
+        listener.local_addr().unwrap()
+    );
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut head = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" {
+                break;
+            }
+            head.push(line.trim_end().to_owned());
+        }
+        let length: usize = head
+            .iter()
+            .find_map(|h| {
+                h.to_ascii_lowercase()
+                    .strip_prefix("content-length: ")
+                    .map(|v| v.parse().unwrap())
+            })
+            .unwrap();
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        stream
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .unwrap();
+        (head, body)
+    });
+    let answer = json!({"Status": "SUCCESS", "Data": {"KeyId": "k1"}});
+    signing_key::respond(&url, &answer).unwrap();
+    let (head, body) = server.join().unwrap();
+    assert_eq!(head[0], "PUT /stack/answer?X-Amz-Signature=s HTTP/1.1");
+    assert!(
+        !head
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("content-type")),
+        "{head:?}"
+    );
+    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), answer);
+}
