@@ -13,11 +13,16 @@ case "${ARCH:-arm64}" in
     *) echo "ARCH must be arm64 or x86_64" >&2; exit 2 ;;
 esac
 # Only the function packages: building the dev server alongside would turn
-# on features the Lambdas do not need.
+# on features the Lambdas do not need. For the same reason signing-key (the
+# stack's key maker, which links the rsa crate) builds on its own, as sam
+# build builds each function.
 packages=()
-for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
+for dir in functions/*/; do
+    [ "$(basename "$dir")" = signing-key ] || packages+=(-p "$(basename "$dir")")
+done
 rm -rf target/lambda
 cargo lambda build --release --locked "$target_flag" "${packages[@]}"
+cargo lambda build --release --locked "$target_flag" -p signing-key
 
 python - << 'PY'
 import pathlib, zipfile

@@ -80,7 +80,7 @@ if ! command -v wrk > /dev/null; then
     # The bench says so and skips its wrk table when this fails.
     (apt-get update -qq && apt-get install -y -qq wrk) > target/apt.log 2>&1 || echo "wrk could not be installed: see target/apt.log"
 fi
-cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke
+cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke -p well-known
 echo "==> the functions under a Lambda runtime API: the metric lines they write"
 FUNCTION_BIN_DIR="$PWD/target/debug" cargo test --locked -p api-tests --test lambda_metrics -- --ignored 2>&1 | tee -a "$log"
 start_tls_proxy "$moto_port"

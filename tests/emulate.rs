@@ -140,10 +140,14 @@ const EXPECTED: &[(&str, u16)] = &[
     ("user-profile.json", 401),
     ("user-profile-method.json", 405),
     ("user-profile-delete.json", 401),
+    ("well-known.json", 200),
 ];
 
 /// The stream's event: the cleanup function answers which records failed.
 const STREAM_EVENT: &str = "account-cleanup.json";
+/// CloudFormation's event answers a presigned S3 URL, which is not here:
+/// `tests/signing_key.rs` runs it against Secrets Manager instead.
+const CUSTOM_RESOURCE_EVENT: &str = "signing-key.json";
 
 #[test]
 #[ignore = "needs `make emulate`; `make test` starts it and runs this"]
@@ -155,6 +159,7 @@ fn every_event_invokes_its_function() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
+    files.retain(|f| f != CUSTOM_RESOURCE_EVENT);
     assert_eq!(
         files.len(),
         EXPECTED.len() + 1,
@@ -193,6 +198,11 @@ fn every_event_invokes_its_function() {
         }
         let expected = EXPECTED.iter().find(|(f, _)| *f == file).unwrap().1;
         assert_eq!(response["statusCode"], expected, "{file}: {response}");
-        assert_eq!(response["headers"]["cache-control"], "no-store", "{file}");
+        let cache = if file == "well-known.json" {
+            "public, max-age=300"
+        } else {
+            "no-store"
+        };
+        assert_eq!(response["headers"]["cache-control"], cache, "{file}");
     }
 }

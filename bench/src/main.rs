@@ -70,6 +70,33 @@ fn base_settings() -> HashMap<String, String> {
     .collect()
 }
 
+/// A fresh RSA key for the RS256 measurements, made once.
+fn rsa_private_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        phone_auth::domain::token::rsa::generate_pem()
+            .expect("making an RSA key")
+            .0
+    })
+}
+
+/// The settings that switch access tokens to RS256.
+fn rs256_settings() -> [(&'static str, String); 2] {
+    [
+        ("JWT_ALGORITHM", "RS256".to_owned()),
+        ("JWT_PRIVATE_KEY", rsa_private_key().to_owned()),
+    ]
+}
+
+/// `bench_config`, with RS256 access tokens.
+pub fn rs256_config() -> phone_auth::config::Config {
+    let mut settings = base_settings();
+    settings.extend(rs256_settings().map(|(k, v)| (k.to_owned(), v)));
+    Settings::from_map(settings)
+        .config()
+        .expect("the bench's RS256 configuration is valid")
+}
+
 /// The configuration of the in-process (memory backend) measurements.
 pub fn bench_config() -> phone_auth::config::Config {
     Settings::from_map(base_settings())
@@ -558,7 +585,7 @@ async fn main() {
     };
     // Success-path starts, at full CPU and at the share, with the keys
     // given and read from Secrets Manager, each use a token.
-    for i in 0..4 * spawns {
+    for i in 0..6 * spawns {
         let user = api.login(&format!("+79123001{i:03}")).await;
         tokens
             .refresh
@@ -716,6 +743,56 @@ async fn main() {
     println!(
         "\nThe success path again, after the two GetSecretValue calls (in parallel) of a deployed cold start. \
          Here one TLS endpoint serves both services; on AWS, Secrets Manager and DynamoDB are two hosts, so two handshakes."
+    );
+
+    // RS256: the functions that sign parse the key pair at start-up, and a
+    // refresh signs one access token; the JWKS function reads no table.
+    let mut rs256 = env.clone();
+    rs256.extend(rs256_settings().map(|(k, v)| (k.to_owned(), v)));
+    println!(
+        "\n| function, RS256 | no I/O, at its share | no I/O, CPU used | success, full CPU | success, at its share | success, CPU used | peak RSS |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for function in ["code-enter", "token-refresh", "well-known"] {
+        let launch = launch(function, &rs256);
+        let na = || "n/a".to_owned();
+        let bare = cold_starts(&launch, spawns, &mut tokens, false, Cpu::Full).await;
+        let full = cold_starts(&launch, spawns, &mut tokens, true, Cpu::Full).await;
+        let mut shared = None;
+        if let Some(group) = groups.get(&launch.memory_mb) {
+            shared = Some((
+                cold_starts(&launch, spawns, &mut tokens, false, Cpu::Share(group)).await,
+                cold_starts(&launch, spawns, &mut tokens, true, Cpu::Share(group)).await,
+            ));
+        }
+        let peak = [&bare, &full]
+            .into_iter()
+            .chain(shared.iter().flat_map(|(b, c)| [b, c]))
+            .map(|c| c.peak_rss_kib)
+            .max()
+            .unwrap_or(0);
+        println!(
+            "| {function} | {} | {} | {} | {} | {:.2} ms | {:.1} MiB |",
+            shared.as_ref().map_or_else(na, |(b, _)| b.times()),
+            shared
+                .as_ref()
+                .map_or_else(na, |(b, _)| format!("{:.2} ms", ms(b.cpu))),
+            full.times(),
+            shared.as_ref().map_or_else(na, |(_, c)| c.times()),
+            ms(shared.as_ref().map_or(full.cpu, |(_, c)| c.cpu)),
+            peak as f64 / 1024.0,
+        );
+        targets.add(
+            &format!("{function} (RS256)"),
+            &bare,
+            shared.as_ref().map(|(b, c)| (b, c)),
+            peak,
+        );
+    }
+    println!(
+        "\nThe success path with JWT_ALGORITHM=RS256 (keys in the environment): code-enter answers a wrong code, \
+         so the difference is the key's parse at start-up; token-refresh also signs one RS256 access token. \
+         well-known answers the JWKS."
     );
 
     println!("\n| function | bootstrap (arm64) | zip | request | DynamoDB calls | SNS calls |");

@@ -57,7 +57,7 @@ fn request(method: Method, path: &str, token: Option<&str>, body: Value) -> ApiR
 }
 
 pub struct Warm {
-    pub endpoint: &'static str,
+    pub endpoint: String,
     pub micros_per_request: f64,
 }
 
@@ -114,8 +114,20 @@ impl Bench {
     }
 }
 
+/// Every handler's warm cost with HS256 access tokens, then the two that
+/// sign (and the profile, which verifies) with RS256.
 pub async fn warm(n: usize) -> Vec<Warm> {
-    let config = crate::bench_config();
+    let mut rows = warm_with(n, crate::bench_config(), "HS256").await;
+    let rs256 = warm_with(n, crate::rs256_config(), "RS256").await;
+    rows.extend(
+        rs256
+            .into_iter()
+            .filter(|row| !row.endpoint.starts_with("POST /phone/")),
+    );
+    rows
+}
+
+async fn warm_with(n: usize, config: phone_auth::config::Config, algorithm: &str) -> Vec<Warm> {
     let clock = Arc::new(SystemClock);
     let outbox = Arc::new(Outbox::new(Arc::new(NullSms), clock.clone()));
     let service = Service::new(config, Arc::new(MemoryStore::new()), outbox.clone(), clock);
@@ -170,19 +182,19 @@ pub async fn warm(n: usize) -> Vec<Warm> {
     }
     vec![
         Warm {
-            endpoint: "POST /phone/",
+            endpoint: format!("{}, {algorithm}", "POST /phone/"),
             micros_per_request: sends,
         },
         Warm {
-            endpoint: "POST /code/ (first login)",
+            endpoint: format!("{}, {algorithm}", "POST /code/ (first login)"),
             micros_per_request: logins,
         },
         Warm {
-            endpoint: "GET /profile/me/",
+            endpoint: format!("{}, {algorithm}", "GET /profile/me/"),
             micros_per_request: profiles,
         },
         Warm {
-            endpoint: "POST /token/refresh/",
+            endpoint: format!("{}, {algorithm}", "POST /token/refresh/"),
             micros_per_request: refreshes / n as f64 / 1000.0,
         },
     ]
