@@ -18,12 +18,7 @@ for dir in functions/*/; do packages+=(-p "$(basename "$dir")"); done
 cargo build --release --locked "${packages[@]}"
 cargo build --release --locked -p bench
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -- "-$pid" 2> /dev/null || kill "$pid" 2> /dev/null || true; done
-    wait 2> /dev/null || true
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM
 
 port=$(free_port)
 MOTO_ENABLE_RECORDING=True MOTO_RECORDER_FILEPATH=target/moto_recording setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/bench-moto.log 2>&1 &

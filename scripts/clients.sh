@@ -16,13 +16,7 @@ out=target/clients
 rm -rf "$out"
 mkdir -p "$out"
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -- "-$pid" 2> /dev/null || true
-    done
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM
 
 # Fails on any warning: a warning is a response the client would drop.
 generated_cleanly() {

@@ -14,12 +14,7 @@ moto_port=${MOTO_PORT:-5055}
 moto="http://127.0.0.1:$moto_port"
 mkdir -p target
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2> /dev/null || true; done
-    wait 2> /dev/null || true
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM
 
 python scripts/moto_server.py 127.0.0.1 "$moto_port" > target/emulate-moto.log 2>&1 &
 pids+=($!)

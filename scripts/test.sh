@@ -12,15 +12,7 @@ ensure_venv .venv-sam requirements-sam.txt
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p target
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        # Each service runs in a process group of its own: end it whole.
-        kill -- "-$pid" 2> /dev/null || kill "$pid" 2> /dev/null || true
-    done
-    wait 2> /dev/null || true
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM
 
 moto_port=$(free_port)
 # Recording on: the bench smoke run counts round trips with it.

@@ -11,6 +11,17 @@ ensure_venv() {
     fi
 }
 
+# What a script starts goes into pids, each process in a group of its own
+# (setsid) or alone; `trap stop_started EXIT INT TERM` ends them all, pass
+# or fail.
+pids=()
+stop_started() {
+    for pid in "${pids[@]}"; do
+        kill -- "-$pid" 2> /dev/null || kill "$pid" 2> /dev/null || true
+    done
+    wait 2> /dev/null || true
+}
+
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

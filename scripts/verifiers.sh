@@ -8,13 +8,7 @@ source scripts/venv.sh
 ensure_venv .venv requirements-test.txt
 mkdir -p target
 
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do
-        kill -- "-$pid" 2> /dev/null || true
-    done
-}
-trap cleanup EXIT INT TERM
+trap stop_started EXIT INT TERM
 
 cargo build --locked --quiet -p dev-server --bin dev-server
 # serve LOG NAME=VALUE...: a dev server on a free port; sets $base.

@@ -5,10 +5,9 @@
 use std::sync::Arc;
 
 use api_tests::{
-    Backend, PHONE, Reply, TestApp, TestClock, assert_problem, config, spawn_app, spawn_app_on,
-    spawn_app_with,
+    Backend, PHONE, Reply, TestApp, TestClock, assert_problem, config, spawn_app, spawn_app_with,
+    spawn_on_store,
 };
-use phone_auth::ports::{SmsSender, SystemClock};
 use serde_json::{Value, json};
 
 #[path = "security/faults.rs"]
@@ -291,7 +290,6 @@ async fn races_have_exactly_one_winner(backend: Backend) {
 #[tokio::test]
 async fn keys_rotate_without_logging_anyone_out() {
     let store = Backend::Memory.store().await;
-    let sms = Backend::Memory.sms(&config(&[])).await;
     let key = |kid: &str, secret: &str| {
         [
             ("JWT_KEY_ID", kid.to_owned()),
@@ -311,15 +309,7 @@ async fn keys_rotate_without_logging_anyone_out() {
         let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         config(&borrowed)
     };
-    let spawn = |config| {
-        spawn_app_on(
-            Backend::Memory,
-            store.clone(),
-            Arc::clone(&sms) as Arc<dyn SmsSender>,
-            config,
-            Arc::new(SystemClock),
-        )
-    };
+    let spawn = |config| spawn_on_store(&store, config);
     let before = spawn(with(&k1, None)).await;
     let login = before.login(PHONE).await.body;
     let access = login["access"].as_str().unwrap();

@@ -3,10 +3,9 @@
 //! other people wrote (PyJWT, SimpleJWT) read the same tokens in
 //! `tests/verifiers.py`.
 
-use std::sync::Arc;
-
 use api_tests::{
-    Backend, PHONE, StoreHandle, TestApp, assert_problem, config, rsa_key, spawn_app, spawn_app_on,
+    Backend, PHONE, StoreHandle, TestApp, assert_problem, config, rsa_key, spawn_app,
+    spawn_on_store,
 };
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -15,7 +14,7 @@ use phone_auth::config::Settings;
 use phone_auth::domain::token::rsa::RsaSigningKey;
 use phone_auth::domain::token::{RsaKeys, SigningKey, TokenKeys, Tokens};
 use phone_auth::domain::user::UserId;
-use phone_auth::ports::{Clock, SmsSender, SystemClock};
+use phone_auth::ports::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 const ISSUER: &str = "https://auth.example.com";
@@ -39,16 +38,7 @@ fn borrowed<'a>(pairs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a s
 }
 
 async fn spawn_rs256(store: &StoreHandle, pairs: &[(&'static str, String)]) -> TestApp {
-    let config = config(&borrowed(pairs));
-    let sms = Backend::Memory.sms(&config).await;
-    spawn_app_on(
-        Backend::Memory,
-        store.clone(),
-        Arc::clone(&sms) as Arc<dyn SmsSender>,
-        config,
-        Arc::new(SystemClock),
-    )
-    .await
+    spawn_on_store(store, config(&borrowed(pairs))).await
 }
 
 async fn get(app: &TestApp, path: &str) -> api_tests::Reply {

@@ -235,6 +235,21 @@ pub async fn spawn_app_on(
     spawn_server(backend, store, serving, sms, config, clock).await
 }
 
+/// A dev server on `store` (shared with other servers of a test) with
+/// `config`, SMS in memory and the system clock: a deployment after a
+/// configuration change, say.
+pub async fn spawn_on_store(store: &StoreHandle, config: Config) -> TestApp {
+    let sms = Backend::Memory.sms(&config).await;
+    spawn_app_on(
+        Backend::Memory,
+        store.clone(),
+        sms,
+        config,
+        Arc::new(SystemClock),
+    )
+    .await
+}
+
 /// Like `spawn_app_on`, serving through `serving` (a fault-injecting
 /// wrapper, say) while `store` is what the test inspects.
 pub async fn spawn_server(

@@ -14,25 +14,10 @@
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+pub use phone_auth::adapters::secrets::JwtSecret;
 use phone_auth::domain::token::rsa::{RsaSigningKey, generate_pem, public_pem_of};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-/// The secret's JSON, as `adapters::secrets` reads it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JwtSecret {
-    pub kid: String,
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub private_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_kid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_key: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub previous_public_key: Option<String>,
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {

@@ -9,18 +9,27 @@
 //! `CODE_HASH_SECRET_ARN` holds the code-hash secret as plain text.
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, Settings};
 
-#[derive(Deserialize)]
-struct JwtKeys {
-    kid: String,
-    key: String,
-    previous_kid: Option<String>,
-    previous_key: Option<String>,
-    private_key: Option<String>,
-    previous_public_key: Option<String>,
+/// The JSON of the `JWT_SECRET_ARN` secret (the stack's `signing-key`
+/// function writes it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtSecret {
+    pub kid: String,
+    /// The HMAC key.
+    pub key: String,
+    /// The RSA key, PKCS#8 PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key: Option<String>,
+    /// The previous RSA key's public half, SPKI PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_public_key: Option<String>,
 }
 
 async fn read(
@@ -73,7 +82,7 @@ pub async fn resolve(
         }
     );
     if let Some(json) = jwt? {
-        let keys: JwtKeys = serde_json::from_str(&json).map_err(|_| ConfigError {
+        let keys: JwtSecret = serde_json::from_str(&json).map_err(|_| ConfigError {
             name: "JWT_SECRET_ARN",
             problem: "the secret is not JSON with \"kid\" and \"key\"".into(),
         })?;
