@@ -6,6 +6,7 @@
 //! this process sent to a phone, and `GET /` is a page to try the whole flow
 //! in a browser.
 
+pub mod import;
 mod page;
 
 use std::collections::HashMap;

@@ -73,6 +73,23 @@ pub async fn aws_sdk_config() -> SdkConfig {
         .await
 }
 
+/// The SDK configuration of `import-django`: the default chain, and
+/// throttling retried with backoff for longer than a request's (an import
+/// runs for minutes and must not stop on a burst of throttling).
+pub async fn import_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(10))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(10))
+                .build(),
+        )
+        .load()
+        .await
+}
+
 /// The DynamoDB store; it builds its client when it first calls.
 pub fn aws_store(sdk: &SdkConfig, tables: Tables) -> Arc<dyn Store> {
     Arc::new(DynamoStore::lazy(sdk, tables))

@@ -38,6 +38,54 @@ impl Phone {
         Ok(Phone(e164(&number)))
     }
 
+    /// Reads a number the way `parse` does, but takes any number of a
+    /// length the region's numbers can have, valid or not: what an import
+    /// of another system's users keeps (its numbers were typed and used
+    /// there, and a range reserved for drama, `+447700 900xxx`, is one
+    /// libphonenumber holds possible and not valid). Refused: a number of
+    /// no region's length, such as `+7000`.
+    pub fn parse_possible(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
+        if let Ok(valid) = Phone::parse(input, default_region) {
+            return Ok(valid);
+        }
+        let input = input.trim();
+        if input.chars().count() > MAX_INPUT_CHARS {
+            return Err(Error::InvalidPhone);
+        }
+        let (database, number) = parse_split(input, default_region).ok_or(Error::InvalidPhone)?;
+        let national = number.national().to_string();
+        let possible = database
+            .by_code(&number.code().value())
+            .into_iter()
+            .flatten()
+            .any(|meta| {
+                // The general descriptor's lengths are left empty in the
+                // metadata: the lengths are those of the kinds of number.
+                let kinds = meta.descriptors();
+                [
+                    kinds.fixed_line(),
+                    kinds.mobile(),
+                    kinds.toll_free(),
+                    kinds.premium_rate(),
+                    kinds.shared_cost(),
+                    kinds.personal_number(),
+                    kinds.voip(),
+                    kinds.pager(),
+                    kinds.uan(),
+                    kinds.voicemail(),
+                ]
+                .into_iter()
+                .flatten()
+                .chain([kinds.general()])
+                .any(|kind| kind.possible_length().contains(&(national.len() as u16)))
+            });
+        if possible {
+            Ok(Phone(e164(&number)))
+        } else {
+            Err(Error::InvalidPhone)
+        }
+    }
+
     /// The ISO 3166-1 region libphonenumber assigns to this number.
     pub fn region(&self) -> Option<Region> {
         let (database, number) = parse_split(&self.0, None)?;
@@ -285,6 +333,31 @@ mod tests {
         let gb = Phone::parse("07400 123456", Some(Region::GB)).unwrap();
         assert_eq!(gb.as_str(), "+447400123456");
         assert_eq!(gb.region(), Some(Region::GB));
+    }
+
+    #[test]
+    fn an_import_keeps_possible_numbers_and_refuses_impossible_ones() {
+        let drama = "+447700900123";
+        assert!(Phone::parse(drama, None).is_err(), "not valid");
+        assert_eq!(Phone::parse_possible(drama, None).unwrap().as_str(), drama);
+        for (typed, e164) in [
+            ("89161234567", "+79161234567"),
+            ("+7 916 123-45-67", "+79161234567"),
+            ("+79161234567", "+79161234567"),
+        ] {
+            assert_eq!(
+                Phone::parse_possible(typed, Some(Region::RU))
+                    .unwrap()
+                    .as_str(),
+                e164
+            );
+        }
+        for impossible in ["+7000", "+447700", "", "12"] {
+            assert!(
+                Phone::parse_possible(impossible, Some(Region::RU)).is_err(),
+                "{impossible:?}"
+            );
+        }
     }
 
     #[test]

@@ -92,7 +92,7 @@ struct RevokeBody {
 async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
     let body: PhoneBody = body::parse(&request.body)?;
     let phone = text("phone", body.phone)?.ok_or(Error::InvalidPhone)?;
-    let phone = service.parse_phone(&phone)?;
+    let phone = service.parse_login_phone(&phone).await?;
     let sent = service
         .send_code(&phone, request.source_ip.as_deref())
         .await?;
@@ -107,7 +107,9 @@ async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespon
     let body: CodeBody = body::parse(&request.body)?;
     let phone = text("phone", body.phone)?;
     let code = text("code", body.code)?;
-    let phone = service.parse_phone(&phone.ok_or(Error::InvalidPhone)?)?;
+    let phone = service
+        .parse_login_phone(&phone.ok_or(Error::InvalidPhone)?)
+        .await?;
     let code = service.parse_code(&code.ok_or(Error::MalformedCode)?)?;
     let login = service.verify_code(&phone, &code).await?;
     Ok(ok(json!({

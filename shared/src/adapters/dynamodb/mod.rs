@@ -4,6 +4,8 @@
 //! would break it, never a read before the write.
 
 mod errors;
+#[cfg(feature = "local")]
+pub mod import;
 mod items;
 #[cfg(feature = "local")]
 pub mod schema;
