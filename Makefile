@@ -1,5 +1,5 @@
 # The two commands a developer needs: `make dev` and `make test`.
-.PHONY: dev test fuzz browser clients verifiers emulate build bench
+.PHONY: dev test fuzz browser clients verifiers emulate build bench import-bench
 
 PORT ?= 3000
 BACKEND ?= memory
@@ -41,3 +41,7 @@ build:
 ## bench: cold start, peak RSS, sizes and round trips of every function (docs/BENCHMARKS.md)
 bench:
 	scripts/bench.sh
+
+## import-bench: import-django with 100,000 generated users into a moto of its own: rows/s and peak RSS
+import-bench:
+	scripts/import_bench.sh

@@ -487,6 +487,53 @@ async fn revoking_ends_a_session_at_once(store: Arc<dyn Store>) {
     assert_eq!(store.session("unknown").await.unwrap(), None);
 }
 
+/// A Django session's exchange happens once per old `jti`, and starts a
+/// session of the service that refreshes like any other.
+async fn an_old_token_is_exchanged_once(store: Arc<dyn Store>) {
+    let u = user(5002, PHONE, "GGGGGH");
+    let session = |sid: &str| Session {
+        sid: sid.into(),
+        user: u.id,
+        current_jti: "j0".into(),
+        expires_at: Timestamp(NOW.0 + 3_600_000),
+    };
+    let until = Timestamp(NOW.0 + 86_400_000);
+    assert!(
+        store
+            .start_exchanged_session("old-1", until, &session("x1"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .start_exchanged_session("old-1", until, &session("x2"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store.session("x2").await.unwrap().is_none(),
+        "a replay writes nothing"
+    );
+    assert_eq!(
+        store
+            .rotate_session("x1", "j0", "j1", NOW, NOW)
+            .await
+            .unwrap(),
+        Rotation::Rotated
+    );
+    assert!(
+        store
+            .start_exchanged_session("old-2", until, &session("x3"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.sessions_of(u.id).await.unwrap().len(),
+        2,
+        "the record is no session"
+    );
+}
+
 /// Logout everywhere ends every session of the user, and only theirs,
 /// past one page of the index and one batch of deletes.
 async fn revoking_all_ends_every_session_of_the_user(store: Arc<dyn Store>) {
@@ -1017,6 +1064,7 @@ api_tests::on_both_backends!(
     a_returning_login_sets_last_login,
     sessions_rotate_and_remember_the_retired_token,
     revoking_ends_a_session_at_once,
+    an_old_token_is_exchanged_once,
     revoking_all_ends_every_session_of_the_user,
     a_deletion_is_one_transaction_refused_by_any_change,
     invitees_are_detached_once_and_referrals_deleted_by_key,

@@ -145,6 +145,7 @@ fn minter(key: usize, issuer: &str, audience: Option<&str>) -> Tokens {
             }),
             issuer: issuer.into(),
             audience: audience.map(str::to_owned),
+            legacy: None,
         },
         300,
         3600,

@@ -6,12 +6,16 @@ requirements-test.txt), against a running dev server.
                                        with ALGORITHM RS256 and JWK_URL
     verifiers.py hs256 BASE KEY        SimpleJWT with the shared key, as
                                        today's Django services run it
+    verifiers.py legacy BASE KEY       refresh tokens SimpleJWT mints with the
+                                       Django system's KEY, exchanged at a
+                                       server holding its imported users
 
 One mode per process: SimpleJWT builds its token backend once, at import.
 """
 
 import json
 import sys
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -120,6 +124,53 @@ def hs256(base, key):
     fails(lambda: other.decode(tokens["access"]), "SimpleJWT, another key")
 
 
+class OldUser:
+    """What SimpleJWT's `for_user` reads of a user of the Django system."""
+
+    def __init__(self, pk):
+        self.id = pk
+        self.is_active = True
+
+
+def refresh(base, token):
+    """POST /token/refresh/: (status, body)."""
+    try:
+        return 200, call(base, "POST", "/token/refresh/", {"refresh": token})
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def legacy(base, key):
+    simplejwt(ALGORITHM="HS256", SIGNING_KEY=key)
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    old = RefreshToken.for_user(OldUser(1))
+    assert isinstance(old["user_id"], str), old.payload
+    status, tokens = refresh(base, str(old))
+    assert status == 200, (status, tokens)
+    profile = call(base, "GET", "/profile/me/", token=tokens["access"])
+    assert profile["id"] == 1, profile
+    print(f"SimpleJWT refresh token of the old system: exchanged for user {profile['id']}")
+    status, renewed = refresh(base, tokens["refresh"])
+    assert status == 200, (status, renewed)
+
+    status, body = refresh(base, str(old))
+    assert (status, body["code"]) == (401, "token_not_valid"), (status, body)
+    print("  replayed: 401 token_not_valid")
+    # Id 302 was reported (an impossible number); 999999 never existed.
+    for pk in (302, 999999):
+        status, body = refresh(base, str(RefreshToken.for_user(OldUser(pk))))
+        assert (status, body["code"]) == (401, "token_not_valid"), (pk, status, body)
+    print("  a user that was not imported: 401 token_not_valid")
+    from rest_framework_simplejwt.backends import TokenBackend
+
+    forged = RefreshToken.for_user(OldUser(2))
+    other = TokenBackend("HS256", signing_key="another-key-another-key-another-key")
+    status, body = refresh(base, other.encode(forged.payload))
+    assert (status, body["code"]) == (401, "token_not_valid"), (status, body)
+    print("  signed with another key: 401 token_not_valid")
+
+
 if __name__ == "__main__":
     mode, base, arg = sys.argv[1:4]
-    {"rs256": rs256, "hs256": hs256}[mode](base, arg)
+    {"rs256": rs256, "hs256": hs256, "legacy": legacy}[mode](base, arg)

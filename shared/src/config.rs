@@ -442,6 +442,7 @@ impl Settings {
                 rsa,
                 issuer,
                 audience: self.get("JWT_AUDIENCE"),
+                legacy: self.get("LEGACY_JWT_SIGNING_KEY").map(String::into_bytes),
             },
             code_hash_secret: self.secret("CODE_HASH_SECRET")?,
         })

@@ -147,6 +147,17 @@ impl SessionStore for FaultyStore {
         self.check("revoke_session")?;
         self.inner.revoke_session(sid).await
     }
+    async fn start_exchanged_session(
+        &self,
+        legacy_jti: &str,
+        legacy_expires: Timestamp,
+        session: &Session,
+    ) -> Result<bool> {
+        self.check("start_exchanged_session")?;
+        self.inner
+            .start_exchanged_session(legacy_jti, legacy_expires, session)
+            .await
+    }
     async fn sessions_of(&self, user: UserId) -> Result<Vec<String>> {
         self.check("sessions_of")?;
         self.inner.sessions_of(user).await

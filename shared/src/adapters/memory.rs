@@ -32,6 +32,8 @@ struct State {
     invites: HashMap<InviteCode, UserId>,
     users: HashMap<UserId, User>,
     sessions: HashMap<String, SessionState>,
+    /// The Django system's refresh tokens exchanged, by `jti`.
+    exchanged: std::collections::HashSet<String>,
     referrals: HashMap<UserId, BTreeMap<ReferralKey, Referral>>,
 }
 
@@ -73,6 +75,7 @@ impl MemoryStore {
                 v.user, v.current_jti, v.expires_at.0, v.revoked
             )
         }));
+        lines.extend(state.exchanged.iter().map(|jti| format!("exchanged {jti}")));
         lines.extend(state.referrals.iter().flat_map(|(owner, list)| {
             list.values()
                 .map(move |r| format!("referral {owner} {r:?}"))
@@ -208,23 +211,42 @@ impl UserStore for MemoryStore {
             code.hash = None;
             code.attempts = 0;
         }
-        state.sessions.insert(
-            session.sid.clone(),
-            SessionState {
-                user: session.user,
-                current_jti: session.current_jti.clone(),
-                previous_jti: None,
-                rotated_at: None,
-                expires_at: session.expires_at,
-                revoked: false,
-            },
-        );
+        state
+            .sessions
+            .insert(session.sid.clone(), new_session(session));
         Ok(LoginOutcome::LoggedIn)
+    }
+}
+
+fn new_session(session: &Session) -> SessionState {
+    SessionState {
+        user: session.user,
+        current_jti: session.current_jti.clone(),
+        previous_jti: None,
+        rotated_at: None,
+        expires_at: session.expires_at,
+        revoked: false,
     }
 }
 
 #[async_trait]
 impl SessionStore for MemoryStore {
+    async fn start_exchanged_session(
+        &self,
+        legacy_jti: &str,
+        _legacy_expires: Timestamp,
+        session: &Session,
+    ) -> Result<bool> {
+        let mut state = self.state()?;
+        if !state.exchanged.insert(legacy_jti.to_owned()) {
+            return Ok(false);
+        }
+        state
+            .sessions
+            .insert(session.sid.clone(), new_session(session));
+        Ok(true)
+    }
+
     async fn rotate_session(
         &self,
         sid: &str,

@@ -6,7 +6,9 @@
 //! "<PKCS#8 PEM>"}`, and during a rotation also `"previous_kid"`,
 //! `"previous_key"` and `"previous_public_key"`. The stack's `signing-key`
 //! function writes it; `private_key` is read only under RS256.
-//! `CODE_HASH_SECRET_ARN` holds the code-hash secret as plain text.
+//! `CODE_HASH_SECRET_ARN` holds the code-hash secret as plain text, and
+//! `LEGACY_JWT_SECRET_ARN` `{"key": "..."}`: the Django system's SimpleJWT
+//! key while its sessions move over, empty before and after.
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
@@ -55,31 +57,44 @@ async fn read(
     })
 }
 
+/// The JSON of the `LEGACY_JWT_SECRET_ARN` secret: the Django system's
+/// SimpleJWT key, empty until the operator fills it in.
+#[derive(Deserialize)]
+struct LegacySecret {
+    key: String,
+}
+
+/// Reads the secret `arn_setting` names, when it names one.
+async fn read_named(
+    client: &aws_sdk_secretsmanager::Client,
+    settings: &Settings,
+    arn_setting: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    match settings.get(arn_setting) {
+        Some(arn) => read(client, arn_setting, &arn).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 /// Fills the key settings from the secrets the `*_SECRET_ARN` settings name.
 /// Settings without an ARN are left as they are.
 pub async fn resolve(
     sdk: &aws_config::SdkConfig,
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
-    let jwt_arn = settings.get("JWT_SECRET_ARN");
-    let hash_arn = settings.get("CODE_HASH_SECRET_ARN");
-    if jwt_arn.is_none() && hash_arn.is_none() {
+    const ARNS: [&str; 3] = [
+        "JWT_SECRET_ARN",
+        "CODE_HASH_SECRET_ARN",
+        "LEGACY_JWT_SECRET_ARN",
+    ];
+    if ARNS.iter().all(|arn| settings.get(arn).is_none()) {
         return Ok(());
     }
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let (jwt, hash) = tokio::join!(
-        async {
-            match &jwt_arn {
-                Some(arn) => read(&client, "JWT_SECRET_ARN", arn).await.map(Some),
-                None => Ok(None),
-            }
-        },
-        async {
-            match &hash_arn {
-                Some(arn) => read(&client, "CODE_HASH_SECRET_ARN", arn).await.map(Some),
-                None => Ok(None),
-            }
-        }
+    let (jwt, hash, legacy) = tokio::join!(
+        read_named(&client, settings, ARNS[0]),
+        read_named(&client, settings, ARNS[1]),
+        read_named(&client, settings, ARNS[2]),
     );
     if let Some(json) = jwt? {
         let keys: JwtSecret = serde_json::from_str(&json).map_err(|_| ConfigError {
@@ -103,6 +118,15 @@ pub async fn resolve(
     }
     if let Some(secret) = hash? {
         settings.set("CODE_HASH_SECRET", secret);
+    }
+    if let Some(json) = legacy? {
+        let legacy: LegacySecret = serde_json::from_str(&json).map_err(|_| ConfigError {
+            name: "LEGACY_JWT_SECRET_ARN",
+            problem: "the secret is not JSON with \"key\"".into(),
+        })?;
+        // Empty: the operator has not filled it in, or emptied it once the
+        // old refresh tokens expired.
+        settings.set("LEGACY_JWT_SIGNING_KEY", legacy.key);
     }
     Ok(())
 }

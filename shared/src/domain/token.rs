@@ -82,6 +82,17 @@ pub struct TokenKeys {
     pub issuer: String,
     /// `aud`, issued and required when set.
     pub audience: Option<String>,
+    /// The Django system's SimpleJWT key: its refresh tokens are exchanged
+    /// once each for a session here (`LEGACY_JWT_SIGNING_KEY`).
+    pub legacy: Option<Vec<u8>>,
+}
+
+/// A refresh token of the Django system, verified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LegacyRefresh {
+    pub user: UserId,
+    pub jti: String,
+    pub exp: Timestamp,
 }
 
 #[derive(Clone)]
@@ -93,6 +104,7 @@ pub struct Tokens {
     rsa: Option<RsaKeys>,
     issuer: String,
     audience: Option<String>,
+    legacy: Option<DecodingKey>,
     access_ttl: u64,
     refresh_ttl: u64,
 }
@@ -133,6 +145,7 @@ impl Tokens {
             rsa: keys.rsa.clone(),
             issuer: keys.issuer.clone(),
             audience: keys.audience.clone(),
+            legacy: keys.legacy.as_deref().map(DecodingKey::from_secret),
             access_ttl,
             refresh_ttl,
         }
@@ -333,6 +346,62 @@ impl Tokens {
     }
 }
 
+impl Tokens {
+    /// A refresh token the Django system issued with SimpleJWT: HS256 under
+    /// `LEGACY_JWT_SIGNING_KEY`, `token_type` `refresh`, `user_id` the old
+    /// id (SimpleJWT writes it as a string), a `jti`, no `sid`. Not one when
+    /// no legacy key is set.
+    pub fn verify_legacy_refresh(
+        &self,
+        token: &str,
+        now: Timestamp,
+    ) -> Result<LegacyRefresh, Error> {
+        let key = self.legacy.as_ref().ok_or(invalid("no legacy key"))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("malformed token"))?;
+        if header.alg != Algorithm::HS256 {
+            return Err(invalid("unexpected algorithm"));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp"]);
+        let claims = jsonwebtoken::decode::<Value>(token, key, &validation)
+            .map_err(|_| invalid("bad signature or claims"))?
+            .claims;
+        if claims["token_type"] != "refresh" || claims.get("sid").is_some() {
+            return Err(invalid("not a legacy refresh token"));
+        }
+        let user = match &claims["user_id"] {
+            Value::String(id) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {
+                id.parse().ok()
+            }
+            Value::Number(id) => id.as_u64(),
+            _ => None,
+        }
+        .ok_or(invalid("no user id"))?;
+        let exp = claims["exp"].as_i64().ok_or(invalid("no expiry"))?;
+        if exp <= now.secs() {
+            return Err(invalid("token expired"));
+        }
+        if claims["iat"]
+            .as_i64()
+            .is_some_and(|iat| iat > now.secs() + MAX_IAT_SKEW_SECS)
+        {
+            return Err(invalid("token issued in the future"));
+        }
+        let jti = claims["jti"]
+            .as_str()
+            .filter(|jti| !jti.is_empty())
+            .ok_or(invalid("no jti"))?;
+        Ok(LegacyRefresh {
+            user: UserId(user),
+            jti: jti.to_owned(),
+            exp: Timestamp::from_secs(exp),
+        })
+    }
+}
+
 /// Whether a token's `iss` or `aud` is acceptable: anything when none is
 /// configured, else the configured value (or, when not `required`, none).
 fn claim_matches(given: Option<&str>, configured: Option<&str>, required: bool) -> bool {
@@ -367,6 +436,7 @@ mod tests {
             rsa: None,
             issuer: "https://auth.example.com".into(),
             audience: None,
+            legacy: None,
         }
     }
 
@@ -450,6 +520,64 @@ mod tests {
         let body = URL_SAFE_NO_PAD.encode(claims("access", NOW.secs() + 60).to_string());
         assert!(
             t.verify(&format!("{header}.{body}."), TokenType::Access, NOW)
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn a_django_refresh_token_is_read_under_the_legacy_key_only() {
+        let old_key = "the-django-secret-key-of-the-old-system";
+        let tokens = Tokens::new(
+            &TokenKeys {
+                legacy: Some(old_key.as_bytes().to_vec()),
+                ..hmac_keys()
+            },
+            300,
+            86400,
+        );
+        let old = |key: &str, alg: Algorithm, claims: serde_json::Value| {
+            crypto::install();
+            jsonwebtoken::encode(
+                &Header::new(alg),
+                &claims,
+                &EncodingKey::from_secret(key.as_bytes()),
+            )
+            .unwrap()
+        };
+        let claims = |user_id: serde_json::Value| serde_json::json!({"token_type": "refresh", "exp": NOW.secs() + 60, "iat": NOW.secs(), "jti": "abc", "user_id": user_id});
+        let read = tokens
+            .verify_legacy_refresh(&old(old_key, Algorithm::HS256, claims("17".into())), NOW)
+            .unwrap();
+        assert_eq!((read.user, read.jti.as_str()), (UserId(17), "abc"));
+        assert!(
+            tokens
+                .verify_legacy_refresh(&old(old_key, Algorithm::HS256, claims(17.into())), NOW)
+                .is_ok()
+        );
+        let mut ours = claims("17".into());
+        ours["sid"] = "s".into();
+        let mut access = claims("17".into());
+        access["token_type"] = "access".into();
+        let mut expired = claims("17".into());
+        expired["exp"] = NOW.secs().into();
+        for refused in [
+            old(old_key, Algorithm::HS256, claims("seventeen".into())),
+            old(old_key, Algorithm::HS256, ours),
+            old(old_key, Algorithm::HS256, access),
+            old(old_key, Algorithm::HS256, expired),
+            old(old_key, Algorithm::HS512, claims("17".into())),
+            old(
+                "another-key-another-key-another-key",
+                Algorithm::HS256,
+                claims("17".into()),
+            ),
+        ] {
+            assert!(tokens.verify_legacy_refresh(&refused, NOW).is_err());
+        }
+        let without = Tokens::new(&hmac_keys(), 300, 86400);
+        assert!(
+            without
+                .verify_legacy_refresh(&old(old_key, Algorithm::HS256, claims("17".into())), NOW)
                 .is_err()
         );
     }

@@ -60,4 +60,15 @@ pub trait SessionStore: Send + Sync {
 
     /// Ends these sessions at once (they are deleted).
     async fn end_sessions(&self, sids: &[String]) -> Result<()>;
+
+    /// Starts `session` in exchange for the Django system's refresh token
+    /// `legacy_jti`, once: false (and nothing written) when that token was
+    /// exchanged before. The record of the exchange lasts until
+    /// `legacy_expires`, when the old token would have expired anyway.
+    async fn start_exchanged_session(
+        &self,
+        legacy_jti: &str,
+        legacy_expires: Timestamp,
+        session: &Session,
+    ) -> Result<bool>;
 }

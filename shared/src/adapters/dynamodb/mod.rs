@@ -618,6 +618,29 @@ impl UserStore for DynamoStore {
 
 #[async_trait]
 impl SessionStore for DynamoStore {
+    /// One transaction: the record of the exchange (`sid` =
+    /// `legacy#<jti>`, no `user_id`, so not in `by_user`; expired by TTL
+    /// with the old token) if it is the first, and the session.
+    #[tracing::instrument(skip_all)]
+    async fn start_exchanged_session(
+        &self,
+        legacy_jti: &str,
+        legacy_expires: Timestamp,
+        session: &Session,
+    ) -> Result<bool> {
+        let mut marker = key("sid", s(format!("legacy#{legacy_jti}")));
+        marker.insert("ttl".into(), n(legacy_expires.secs()));
+        let items = vec![
+            self.put(&self.tables.sessions, marker, "attribute_not_exists(sid)")?,
+            self.put(
+                &self.tables.sessions,
+                to_item(&SessionItem::from(session))?,
+                "attribute_not_exists(sid)",
+            )?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
     #[tracing::instrument(skip_all)]
     async fn rotate_session(
         &self,

@@ -5,9 +5,9 @@
 use super::Service;
 use crate::domain::metric::Metric;
 use crate::domain::time::Timestamp;
-use crate::domain::token::{Claims, TokenType};
+use crate::domain::token::{Claims, LegacyRefresh, TokenType};
 use crate::error::{Error, Result};
-use crate::ports::{Rotation, SessionState};
+use crate::ports::{Rotation, Session, SessionState};
 
 /// What a logout ends.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -26,6 +26,36 @@ pub struct Refreshed {
 }
 
 impl Service {
+    /// A refresh token of the Django system, for an imported user, traded
+    /// once for a new session's tokens; presented again, refused.
+    async fn exchange_legacy(&self, legacy: LegacyRefresh, now: Timestamp) -> Result<Refreshed> {
+        if !self.store.user_exists(legacy.user).await? {
+            return Err(Error::TokenNotValid("no such user"));
+        }
+        let sid = uuid::Uuid::new_v4().simple().to_string();
+        let refresh = self.tokens.issue_refresh(legacy.user, &sid, now)?;
+        let access = self.tokens.issue_access(legacy.user, now)?;
+        let session = Session {
+            sid,
+            user: legacy.user,
+            current_jti: refresh.jti,
+            expires_at: refresh.exp,
+        };
+        if !self
+            .store
+            .start_exchanged_session(&legacy.jti, legacy.exp, &session)
+            .await?
+        {
+            self.metrics.record(Metric::RefreshReuse);
+            return Err(Error::TokenNotValid("legacy token already exchanged"));
+        }
+        tracing::info!(user_id = legacy.user.0, "a Django session moved over");
+        Ok(Refreshed {
+            access: access.token,
+            refresh: refresh.token,
+        })
+    }
+
     /// Reads the `Authorization` header's bearer access token.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Claims> {
         let token = authorization
@@ -50,7 +80,15 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<Refreshed> {
         let now = self.clock.now();
-        let (claims, sid) = self.refresh_claims(refresh_token, now)?;
+        let (claims, sid) = match self.refresh_claims(refresh_token, now) {
+            Ok(found) => found,
+            Err(error) => {
+                return match self.tokens.verify_legacy_refresh(refresh_token, now) {
+                    Ok(legacy) => self.exchange_legacy(legacy, now).await,
+                    Err(_) => Err(error),
+                };
+            }
+        };
         let sid = sid.as_str();
         let user = claims.user_id;
         let fresh = self.tokens.issue_refresh(user, sid, now)?;
