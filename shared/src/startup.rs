@@ -83,7 +83,9 @@ pub async fn import_sdk_config() -> SdkConfig {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(10))
+                // Long: a transaction retried after a timeout may have
+                // committed, and the retry then counts it as already there.
+                .operation_attempt_timeout(Duration::from_secs(30))
                 .build(),
         )
         .load()
