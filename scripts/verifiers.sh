@@ -3,8 +3,7 @@
 # in requirements-test.txt) against dev servers: RS256 through the JWKS and
 # the discovery document, HS256 with the shared key; and refresh tokens
 # SimpleJWT mints with the Django system's key, exchanged at a dev server
-# on moto holding the imported fixture (tests/verifiers.py). Uses
-# $MOTO_ENDPOINT when set, as in `make test`; otherwise starts a moto.
+# on a moto of its own holding the imported fixture (tests/verifiers.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -34,14 +33,13 @@ key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
 serve target/verifiers-hs256.log JWT_SIGNING_KEY="$key"
 .venv/bin/python tests/verifiers.py hs256 "$base" "$key"
 echo "==> The Django system's sessions: its SimpleJWT refresh tokens exchanged once"
-moto=${MOTO_ENDPOINT:-}
-if [ -z "$moto" ]; then
-    port=$(free_port)
-    setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/verifiers-moto.log 2>&1 &
-    pids+=($!)
-    moto="http://127.0.0.1:$port"
-    wait_for "$moto/moto-api/"
-fi
+# A moto of its own: an import is thousands of transactions, and moto
+# copies every table on each, so it stays off a shared moto.
+port=$(free_port)
+setsid .venv/bin/python scripts/moto_server.py 127.0.0.1 "$port" > target/verifiers-moto.log 2>&1 &
+pids+=($!)
+moto="http://127.0.0.1:$port"
+wait_for "$moto/moto-api/"
 suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
 aws=(AWS_ENDPOINT_URL="$moto" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
     AWS_EC2_METADATA_DISABLED=true USERS_TABLE="legacy-$suffix-users" CODES_TABLE="legacy-$suffix-codes"

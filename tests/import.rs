@@ -8,7 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use api_tests::{Backend, StoreHandle, TestApp, config, fresh_tables, sdk_config, spawn_app_on};
+use api_tests::{Backend, PrivateMoto, StoreHandle, TestApp, config, sdk_config_at, spawn_app_on};
 use dev_server::import::{self, ImportError, Options, Progress, Summary};
 use phone_auth::adapters::dynamodb::DynamoStore;
 use phone_auth::config::Tables;
@@ -26,9 +26,25 @@ fn dump() -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(DUMP).unwrap()).unwrap()
 }
 
+/// Four new tables on `moto`.
+async fn tables_on(moto: &PrivateMoto) -> (aws_sdk_dynamodb::Client, Tables) {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(&moto.endpoint).await);
+    let prefix = uuid::Uuid::new_v4().simple().to_string();
+    let tables = Tables {
+        users: format!("{prefix}-users"),
+        codes: format!("{prefix}-codes"),
+        sessions: format!("{prefix}-sessions"),
+        invites: format!("{prefix}-invites"),
+    };
+    phone_auth::adapters::dynamodb::schema::create_tables(&client, &tables)
+        .await
+        .unwrap();
+    (client, tables)
+}
+
 fn options() -> Options {
     Options {
-        concurrency: 8,
+        concurrency: 4,
         dry_run: false,
         default_region: Some(Region::RU),
     }
@@ -84,7 +100,10 @@ fn row(dump: &[Value], pk: u64) -> &Value {
 
 #[tokio::test]
 async fn the_dump_goes_in_and_its_users_log_in_as_themselves() {
-    let (client, tables) = fresh_tables().await;
+    // Every test here on a moto of its own: moto copies every table on
+    // every transaction, and an import is thousands of them.
+    let moto = PrivateMoto::start().await;
+    let (client, tables) = tables_on(&moto).await;
     let summary = import_into(&client, &tables).await.unwrap();
     let dump = dump();
     // The impossible number and the second spelling of a number.
@@ -232,7 +251,8 @@ fn drama_range(dump: &[Value]) -> u64 {
 
 #[tokio::test]
 async fn a_second_run_changes_nothing_and_says_so() {
-    let (client, tables) = fresh_tables().await;
+    let moto = PrivateMoto::start().await;
+    let (client, tables) = tables_on(&moto).await;
     import_into(&client, &tables).await.unwrap();
     let handle = StoreHandle::Moto(client.clone(), tables.clone());
     let before = handle.fingerprint().await;
@@ -247,7 +267,7 @@ async fn a_second_run_changes_nothing_and_says_so() {
     assert_eq!(handle.fingerprint().await, before);
 
     // A dry run reports the same rows and writes nothing.
-    let (client, tables) = fresh_tables().await;
+    let (client, tables) = tables_on(&moto).await;
     let store = DynamoStore::new(client.clone(), tables.clone());
     let dry = Options {
         dry_run: true,
@@ -288,9 +308,10 @@ impl aws_sdk_dynamodb::config::Intercept for FailAfter {
 
 #[tokio::test]
 async fn an_import_stopped_by_a_fault_resumes_on_the_next_run() {
-    let (client, tables) = fresh_tables().await;
+    let moto = PrivateMoto::start().await;
+    let (client, tables) = tables_on(&moto).await;
     let failing = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk_config().await)
+        aws_sdk_dynamodb::config::Builder::from(&sdk_config_at(&moto.endpoint).await)
             .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
             .interceptor(FailAfter(Arc::new(AtomicUsize::new(450))))
             .build(),
@@ -301,7 +322,7 @@ async fn an_import_stopped_by_a_fault_resumes_on_the_next_run() {
     assert!(resumed.imported > 0 && resumed.unchanged > 0, "{resumed:?}");
 
     // The same tables as an import that never failed.
-    let (clean_client, clean_tables) = fresh_tables().await;
+    let (clean_client, clean_tables) = tables_on(&moto).await;
     import_into(&clean_client, &clean_tables).await.unwrap();
     let resumed = contents(client, tables).await;
     assert_eq!(resumed, contents(clean_client, clean_tables).await);
@@ -311,7 +332,8 @@ async fn an_import_stopped_by_a_fault_resumes_on_the_next_run() {
 /// phone whichever comes first, and the import says so when the login won.
 #[tokio::test]
 async fn a_login_during_the_import_never_makes_a_second_user() {
-    let (client, tables) = fresh_tables().await;
+    let moto = PrivateMoto::start().await;
+    let (client, tables) = tables_on(&moto).await;
     let api = api_on(&client, &tables).await;
     let phone = "+79260181590";
     let (summary, login) = tokio::join!(import_into(&client, &tables), api.login(phone));

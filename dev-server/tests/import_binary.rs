@@ -9,14 +9,52 @@ const DUMP: &str = concat!(
     "/../tests/fixtures/django-users.json"
 );
 
-/// The binary on fresh tables of the moto `make test` started.
+/// A moto of this test's own (moto copies every table on every
+/// transaction: an import is best kept off the shared one), stopped on drop.
+struct Moto(std::process::Child, String);
+
+impl Moto {
+    fn start() -> Moto {
+        let python = std::env::var("MOTO_PYTHON").expect("MOTO_PYTHON: run with make test");
+        let script = std::env::var("MOTO_SCRIPT").expect("MOTO_SCRIPT: run with make test");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args([script, "127.0.0.1".into(), port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        // Dropped (killed and reaped) if it never answers.
+        let moto = Moto(child, format!("http://127.0.0.1:{port}"));
+        for _ in 0..150 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return moto;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("moto did not start");
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The binary on fresh tables of a moto of its own.
 fn import(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let moto = std::env::var("MOTO_ENDPOINT").expect("MOTO_ENDPOINT: run with make test");
+    let moto = Moto::start();
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let prefix = format!("imp-{}-{run}", std::process::id());
     let mut env = vec![
-        ("AWS_ENDPOINT_URL", moto),
+        ("AWS_ENDPOINT_URL", moto.1.clone()),
         ("AWS_ACCESS_KEY_ID", "test".into()),
         ("AWS_SECRET_ACCESS_KEY", "test".into()),
         ("AWS_REGION", "us-east-1".into()),

@@ -2,6 +2,7 @@
 //! fresh tables on the moto server, and a dev server spawned per test.
 
 use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 
@@ -53,6 +54,60 @@ pub fn rsa_key(index: usize) -> &'static (String, String) {
             .map(|_| phone_auth::domain::token::rsa::generate_pem().expect("making an RSA key"))
             .collect()
     })[index]
+}
+
+/// A moto server of the test's own: to stop mid-test, or to keep a heavy
+/// test's tables (every moto transaction copies every table) away from the
+/// shared one.
+pub struct PrivateMoto {
+    child: Child,
+    pub endpoint: String,
+}
+
+impl PrivateMoto {
+    pub async fn start() -> PrivateMoto {
+        let python = std::env::var("MOTO_PYTHON")
+            .expect("MOTO_PYTHON is not set: run these tests with `make test`");
+        let script = std::env::var("MOTO_SCRIPT")
+            .expect("MOTO_SCRIPT is not set: run these tests with `make test`");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(python)
+            .args([script, "127.0.0.1".into(), port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        let moto = PrivateMoto {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..150 {
+            if reqwest::get(format!("{}/moto-api/", moto.endpoint))
+                .await
+                .is_ok()
+            {
+                return moto;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the private moto did not start");
+    }
+
+    pub fn stop(&mut self) {
+        self.child.kill().expect("stopping moto");
+        self.child.wait().expect("reaping moto");
+    }
+}
+
+impl Drop for PrivateMoto {
+    fn drop(&mut self) {
+        let _already_stopped = self.child.kill();
+        let _reaped = self.child.wait();
+    }
 }
 
 /// A clock that stands still until a test moves it.

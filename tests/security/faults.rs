@@ -1,7 +1,6 @@
 //! Faults in DynamoDB and SNS: every endpoint answers a problem+json 503
 //! (or 500) that says nothing of the fault, and nothing is half done.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use phone_auth::adapters::dynamodb::DynamoStore;
@@ -11,11 +10,11 @@ use phone_auth::error::Error;
 use phone_auth::ports::{SmsSender, Store, SystemClock};
 use serde_json::{Value, json};
 
-use api_tests::on_both_backends;
 use api_tests::{
     Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, assert_problem, config,
     sdk_config_at, spawn_app, spawn_app_on, spawn_server,
 };
+use api_tests::{PrivateMoto, on_both_backends};
 
 /// Words that would show the fault's inner detail to a client.
 const LEAKS: &[&str] = &[
@@ -261,58 +260,6 @@ async fn sns_unreachable_is_503_and_spends_nothing() {
         !after.contains("code "),
         "no code record stands for an SMS never sent: {after}"
     );
-}
-
-/// A moto server of the test's own, to stop mid-test.
-struct PrivateMoto {
-    child: Child,
-    endpoint: String,
-}
-
-impl PrivateMoto {
-    async fn start() -> PrivateMoto {
-        let python = std::env::var("MOTO_PYTHON")
-            .expect("MOTO_PYTHON is not set: run these tests with `make test`");
-        let script = std::env::var("MOTO_SCRIPT")
-            .expect("MOTO_SCRIPT is not set: run these tests with `make test`");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(python)
-            .args([script, "127.0.0.1".into(), port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto starts");
-        let moto = PrivateMoto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..150 {
-            if reqwest::get(format!("{}/moto-api/", moto.endpoint))
-                .await
-                .is_ok()
-            {
-                return moto;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("the private moto did not start");
-    }
-
-    fn stop(&mut self) {
-        self.child.kill().expect("stopping moto");
-        self.child.wait().expect("reaping moto");
-    }
-}
-
-impl Drop for PrivateMoto {
-    fn drop(&mut self) {
-        let _already_stopped = self.child.kill();
-        let _reaped = self.child.wait();
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
