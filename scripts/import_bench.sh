@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make import-bench`: import-django (release) with a generated dump of
 # IMPORT_USERS users (100,000) into a moto of its own, at IMPORT_CONCURRENCY
-# (32): rows per second and peak RSS, for docs/BENCHMARKS.md.
+# (32): rows per second and peak RSS, for docs/BENCHMARKS.md. moto grows
+# by megabytes per TransactWriteItems (docs/BENCHMARKS.md): past a few
+# thousand users the second pass exhausts the machine's memory, so watch
+# the first pass's figures or use IMPORT_USERS of a few hundred.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use api_tests::{Backend, PrivateMoto, StoreHandle, TestApp, config, sdk_config_at, spawn_app_on};
+use api_tests::{
+    Backend, PrivateMoto, StoreHandle, TestApp, config, fresh_tables_at, sdk_config_at,
+    spawn_app_on,
+};
 use dev_server::import::{self, ImportError, Options, Progress, Summary};
 use phone_auth::adapters::dynamodb::DynamoStore;
 use phone_auth::config::Tables;
@@ -26,20 +29,8 @@ fn dump() -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(DUMP).unwrap()).unwrap()
 }
 
-/// Four new tables on `moto`.
 async fn tables_on(moto: &PrivateMoto) -> (aws_sdk_dynamodb::Client, Tables) {
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(&moto.endpoint).await);
-    let prefix = uuid::Uuid::new_v4().simple().to_string();
-    let tables = Tables {
-        users: format!("{prefix}-users"),
-        codes: format!("{prefix}-codes"),
-        sessions: format!("{prefix}-sessions"),
-        invites: format!("{prefix}-invites"),
-    };
-    phone_auth::adapters::dynamodb::schema::create_tables(&client, &tables)
-        .await
-        .unwrap();
-    (client, tables)
+    fresh_tables_at(&moto.endpoint).await
 }
 
 fn options() -> Options {

@@ -70,6 +70,19 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts one row of pass 2: written (true), already there (false), or
+    /// reported, with why.
+    fn tally(&mut self, outcome: Result<bool, String>, row: &Row, progress: &Progress) {
+        match outcome {
+            Ok(true) => self.imported += 1,
+            Ok(false) => self.unchanged += 1,
+            Err(why) => {
+                progress.report(row, &why);
+                self.reported += 1;
+            }
+        }
+    }
+
     pub fn line(&self, dry_run: bool) -> String {
         if dry_run {
             return format!(
@@ -286,7 +299,6 @@ pub async fn run(
     at: Timestamp,
 ) -> Result<Summary, ImportError> {
     let summary = Mutex::new(Summary::default());
-    let count = |f: &dyn Fn(&mut Summary)| f(&mut summary.lock().unwrap());
     let summary_ref = &summary;
     let concurrency = options.concurrency.max(1);
     if options.dry_run {
@@ -314,47 +326,37 @@ pub async fn run(
 
     const USERS: &str = "2/3 users";
     progress.start(USERS, Some(rows));
-    each_row(path, concurrency, |row| {
-        let count = &count;
-        async move {
-            let outcome = match check(&row, options, at) {
-                Err(why) => Err(why),
-                Ok(checked) => {
-                    let user = &checked.user;
-                    match store.staged_holder(&user.phone, user.id).await? {
-                        Staged::LostTo(winner) => Err(format!(
-                            "phone {} is also id {}'s, which logged in later and is imported instead",
+    each_row(path, concurrency, |row| async move {
+        let outcome = match check(&row, options, at) {
+            Err(why) => Err(why),
+            Ok(checked) => {
+                let user = &checked.user;
+                match store.staged_holder(&user.phone, user.id).await? {
+                    Staged::LostTo(winner) => Err(format!(
+                        "phone {} is also id {}'s, which logged in later and is imported instead",
+                        user.phone.as_str(),
+                        winner.0
+                    )),
+                    Staged::Held => match store.import_user(user).await? {
+                        Imported::Written => Ok(true),
+                        Imported::Unchanged => Ok(false),
+                        Imported::PhoneTaken(other) => Err(format!(
+                            "phone {} already belongs to user {} of this service",
                             user.phone.as_str(),
-                            winner.0
+                            other.0
                         )),
-                        Staged::Held => match store.import_user(user).await? {
-                            Imported::Written => Ok(true),
-                            Imported::Unchanged => Ok(false),
-                            Imported::PhoneTaken(other) => Err(format!(
-                                "phone {} already belongs to user {} of this service",
-                                user.phone.as_str(),
-                                other.0
-                            )),
-                            Imported::CodeTaken(other) => Err(format!(
-                                "invite code {} already belongs to user {}",
-                                user.invite.as_str(),
-                                other.0
-                            )),
-                        },
-                    }
-                }
-            };
-            match outcome {
-                Ok(true) => count(&|s| s.imported += 1),
-                Ok(false) => count(&|s| s.unchanged += 1),
-                Err(why) => {
-                    progress.report(&row, &why);
-                    count(&|s| s.reported += 1);
+                        Imported::CodeTaken(other) => Err(format!(
+                            "invite code {} already belongs to user {}",
+                            user.invite.as_str(),
+                            other.0
+                        )),
+                    },
                 }
             }
-            progress.tick(USERS);
-            Ok(())
-        }
+        };
+        summary_ref.lock().unwrap().tally(outcome, &row, progress);
+        progress.tick(USERS);
+        Ok(())
     })
     .await?;
     progress.finish(USERS);
@@ -487,15 +489,7 @@ async fn dry_run(
                     }
                 }
             };
-            let mut summary = summary.lock().unwrap();
-            match outcome {
-                Ok(true) => summary.imported += 1,
-                Ok(false) => summary.unchanged += 1,
-                Err(why) => {
-                    progress.report(&row, &why);
-                    summary.reported += 1;
-                }
-            }
+            summary.lock().unwrap().tally(outcome, &row, progress);
             progress.tick(CHECK);
             Ok(())
         }

@@ -147,7 +147,12 @@ pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
 
 /// Four new tables with a unique prefix, so every test starts empty.
 pub async fn fresh_tables() -> (aws_sdk_dynamodb::Client, Tables) {
-    let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    fresh_tables_at(&moto_endpoint()).await
+}
+
+/// Four new tables on the moto at `endpoint` (a test's own, say).
+pub async fn fresh_tables_at(endpoint: &str) -> (aws_sdk_dynamodb::Client, Tables) {
+    let client = aws_sdk_dynamodb::Client::new(&sdk_config_at(endpoint).await);
     let prefix = uuid::Uuid::new_v4().simple().to_string();
     let tables = Tables {
         users: format!("{prefix}-users"),
