@@ -260,6 +260,34 @@ where
     read
 }
 
+/// One pass over the dump: `each` for every row, `concurrency` in flight,
+/// shown as `name` (with `total` rows when known).
+async fn pass<F, Fut>(
+    path: &Path,
+    concurrency: usize,
+    progress: &Progress,
+    name: &str,
+    total: Option<usize>,
+    each: F,
+) -> Result<usize, ImportError>
+where
+    F: Fn(Row) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ImportError>>,
+{
+    progress.start(name, total);
+    let rows = each_row(path, concurrency.max(1), |row| {
+        let work = each(row);
+        async move {
+            work.await?;
+            progress.tick(name);
+            Ok(())
+        }
+    })
+    .await?;
+    progress.finish(name);
+    Ok(rows)
+}
+
 fn read_rows(path: &Path, tx: &tokio::sync::mpsc::Sender<Row>) -> Result<usize, ImportError> {
     struct Rows<'a>(&'a tokio::sync::mpsc::Sender<Row>);
 
@@ -298,35 +326,36 @@ pub async fn run(
     progress: &Progress,
     at: Timestamp,
 ) -> Result<Summary, ImportError> {
-    let summary = Mutex::new(Summary::default());
-    let summary_ref = &summary;
-    let concurrency = options.concurrency.max(1);
     if options.dry_run {
         return dry_run(store, path, options, progress, at).await;
     }
+    let summary = Mutex::new(Summary::default());
+    let summary_ref = &summary;
+    let concurrency = options.concurrency;
 
-    const CLAIMS: &str = "1/3 claims";
-    progress.start(CLAIMS, None);
-    let rows = each_row(path, concurrency, |row| async move {
-        if let Ok(checked) = check(&row, options, at) {
-            store
-                .stage_phone(
-                    checked.user.id,
-                    &checked.user.phone,
-                    checked.user.last_login,
-                    at,
-                )
-                .await?;
-        }
-        progress.tick(CLAIMS);
-        Ok(())
-    })
+    let rows = pass(
+        path,
+        concurrency,
+        progress,
+        "1/3 claims",
+        None,
+        |row| async move {
+            if let Ok(checked) = check(&row, options, at) {
+                store
+                    .stage_phone(
+                        checked.user.id,
+                        &checked.user.phone,
+                        checked.user.last_login,
+                        at,
+                    )
+                    .await?;
+            }
+            Ok(())
+        },
+    )
     .await?;
-    progress.finish(CLAIMS);
 
-    const USERS: &str = "2/3 users";
-    progress.start(USERS, Some(rows));
-    each_row(path, concurrency, |row| async move {
+    pass(path, concurrency, progress, "2/3 users", Some(rows), |row| async move {
         let outcome = match check(&row, options, at) {
             Err(why) => Err(why),
             Ok(checked) => {
@@ -355,21 +384,19 @@ pub async fn run(
             }
         };
         summary_ref.lock().unwrap().tally(outcome, &row, progress);
-        progress.tick(USERS);
         Ok(())
     })
     .await?;
-    progress.finish(USERS);
 
-    const ACTIVATIONS: &str = "3/3 invites";
-    progress.start(ACTIVATIONS, Some(rows));
-    each_row(path, concurrency, |row| async move {
-        activate(store, &row, options, at, summary_ref).await?;
-        progress.tick(ACTIVATIONS);
-        Ok(())
-    })
+    pass(
+        path,
+        concurrency,
+        progress,
+        "3/3 invites",
+        Some(rows),
+        |row| async move { activate(store, &row, options, at, summary_ref).await },
+    )
     .await?;
-    progress.finish(ACTIVATIONS);
 
     let mut summary = summary.into_inner().unwrap();
     summary.rows = rows;
@@ -437,35 +464,36 @@ async fn dry_run(
     progress: &Progress,
     at: Timestamp,
 ) -> Result<Summary, ImportError> {
-    const READ: &str = "1/2 read";
-    progress.start(READ, None);
     let latest: Mutex<HashMap<String, (i64, u64)>> = Mutex::new(HashMap::new());
-    let rows = each_row(path, options.concurrency.max(1), |row| {
-        let latest = &latest;
-        async move {
-            if let Ok(checked) = check(&row, options, at) {
-                let rank = (checked.user.last_login.map_or(-1, |t| t.0), row.pk);
-                let mut latest = latest.lock().unwrap();
-                let entry = latest
-                    .entry(checked.user.phone.as_str().to_owned())
-                    .or_insert(rank);
-                *entry = (*entry).max(rank);
+    let rows = pass(
+        path,
+        options.concurrency,
+        progress,
+        "1/2 read",
+        None,
+        |row| {
+            let latest = &latest;
+            async move {
+                if let Ok(checked) = check(&row, options, at) {
+                    let rank = (checked.user.last_login.map_or(-1, |t| t.0), row.pk);
+                    let mut latest = latest.lock().unwrap();
+                    let entry = latest
+                        .entry(checked.user.phone.as_str().to_owned())
+                        .or_insert(rank);
+                    *entry = (*entry).max(rank);
+                }
+                Ok(())
             }
-            progress.tick(READ);
-            Ok(())
-        }
-    })
+        },
+    )
     .await?;
-    progress.finish(READ);
 
-    const CHECK: &str = "2/2 check";
-    progress.start(CHECK, Some(rows));
     let summary = Mutex::new(Summary {
         rows,
         ..Summary::default()
     });
     let latest = latest.into_inner().unwrap();
-    each_row(path, options.concurrency.max(1), |row| {
+    pass(path, options.concurrency, progress, "2/2 check", Some(rows), |row| {
         let (latest, summary) = (&latest, &summary);
         async move {
             let outcome = match check(&row, options, at) {
@@ -490,11 +518,9 @@ async fn dry_run(
                 }
             };
             summary.lock().unwrap().tally(outcome, &row, progress);
-            progress.tick(CHECK);
             Ok(())
         }
     })
     .await?;
-    progress.finish(CHECK);
     Ok(summary.into_inner().unwrap())
 }

@@ -45,9 +45,6 @@ impl Phone {
     /// libphonenumber holds possible and not valid). Refused: a number of
     /// no region's length, such as `+7000`.
     pub fn parse_possible(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
-        if let Ok(valid) = Phone::parse(input, default_region) {
-            return Ok(valid);
-        }
         let input = input.trim();
         if input.chars().count() > MAX_INPUT_CHARS {
             return Err(Error::InvalidPhone);
@@ -79,7 +76,9 @@ impl Phone {
                 .chain([kinds.general()])
                 .any(|kind| kind.possible_length().contains(&(national.len() as u16)))
             });
-        if possible {
+        // A valid number has a possible length; checked as well, so that
+        // the rule reads as it is meant: valid, or possible.
+        if possible || phonenumber::is_valid_with(&database, &number) {
             Ok(Phone(e164(&number)))
         } else {
             Err(Error::InvalidPhone)

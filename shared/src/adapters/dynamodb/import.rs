@@ -19,6 +19,7 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::Result;
+use crate::ports::UserStore;
 
 /// How long a staged claim outlives the import.
 const STAGED_TTL_SECS: i64 = 7 * 86_400;
@@ -88,11 +89,12 @@ impl DynamoStore {
 
     /// Who holds the staged claim on `phone`, as seen by row `id`.
     pub async fn staged_holder(&self, phone: &Phone, id: UserId) -> Result<Staged> {
+        // The staged claim has a phone claim's `user_id`.
         let holder = self
             .get(&self.tables.codes, staged_key(phone))
             .await?
-            .and_then(|item| item.get("user_id")?.as_n().ok()?.parse().ok())
-            .map(UserId);
+            .map(|item| from_item::<PhoneItem>(item).map(|claim| UserId(claim.user_id)))
+            .transpose()?;
         Ok(match holder {
             Some(holder) if holder != id => Staged::LostTo(holder),
             _ => Staged::Held,
@@ -136,14 +138,7 @@ impl DynamoStore {
         }
         // Read what is there rather than trusting which condition failed
         // first: a rerun finds all three.
-        let owner_of = |item: Option<Item>| -> Result<Option<UserId>> {
-            item.map(|i| from_item::<PhoneItem>(i).map(|p| UserId(p.user_id)))
-                .transpose()
-        };
-        let phone_owner = owner_of(
-            self.get(&self.tables.users, key("pk", s(phone_key(&user.phone))))
-                .await?,
-        )?;
+        let phone_owner = self.user_id_by_phone(&user.phone).await?;
         match phone_owner {
             Some(owner) if owner != user.id => return Ok(Imported::PhoneTaken(owner)),
             _ => {}
