@@ -12,8 +12,9 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::errors::conditional;
 use super::items::{InviteItem, PhoneItem, UserItem, invite_key, phone_key, user_key};
-use super::{DynamoStore, Item, conditional, from_item, key, n, s, to_item};
+use super::{DynamoStore, Item, from_item, key, n, s, to_item};
 use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;

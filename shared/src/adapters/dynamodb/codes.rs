@@ -1,0 +1,195 @@
+//! Codes and the counters a send charges: one record per phone, replaced by
+//! each send on its version, its wrong tries counted on the hash they were
+//! made against.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+use crate::domain::code::CodeHash;
+use crate::domain::phone::Phone;
+use crate::error::Result;
+use crate::ports::{Charge, CodeClaim, CodeRecord, CodeStore, SaveCode};
+
+use super::errors::conditional;
+use super::items::{CodeItem, phone_key};
+use super::{DynamoStore, built, from_item, key, n, s, to_item};
+
+/// What a login or a deletion holds its code to: the hash it matched, not
+/// burned, not expired (with `#hash` naming `hash`, a reserved word).
+const CLAIM_HOLDS: &str = "#hash = :hash AND attempts < :max AND expires_at > :now";
+
+fn claim_values(claim: &CodeClaim) -> [(&'static str, AttributeValue); 3] {
+    [
+        (":hash", s(&claim.hash.0)),
+        (":max", n(claim.max_attempts)),
+        (":now", n(claim.now.0)),
+    ]
+}
+
+impl DynamoStore {
+    pub(super) fn charge_update(&self, charge: &Charge) -> Result<TransactWriteItem> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.tables.codes)
+                .set_key(Some(key("pk", s(&charge.key))))
+                .update_expression("SET #ttl = :ttl ADD #count :one")
+                .condition_expression("attribute_not_exists(#count) OR #count < :cap")
+                .expression_attribute_names("#ttl", "ttl")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":ttl", n(charge.expires_at.secs()))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":cap", n(charge.cap))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// A login's use of its code: the hash goes, the record stays (it keeps
+    /// the phone's send history).
+    pub(super) fn consume_code(&self, claim: &CodeClaim) -> Result<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
+            .update_expression("SET attempts = :zero REMOVE #hash")
+            .condition_expression(CLAIM_HOLDS)
+            .expression_attribute_names("#hash", "hash")
+            .expression_attribute_values(":zero", n(0));
+        for (name, value) in claim_values(claim) {
+            update = update.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
+            .build())
+    }
+
+    /// A deletion's use of its code: the whole record goes (it names the
+    /// phone), on the same condition as a login's.
+    pub(super) fn delete_code(&self, claim: &CodeClaim) -> Result<TransactWriteItem> {
+        let mut delete = Delete::builder()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
+            .condition_expression(CLAIM_HOLDS)
+            .expression_attribute_names("#hash", "hash");
+        for (name, value) in claim_values(claim) {
+            delete = delete.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .delete(built(delete.build())?)
+            .build())
+    }
+}
+
+#[async_trait]
+impl CodeStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
+        let item = self
+            .get(&self.tables.codes, key("pk", s(phone_key(phone))))
+            .await?;
+        item.map(|item| from_item::<CodeItem>(item).map(CodeRecord::from))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
+        let item = to_item(&CodeItem::from(record))?;
+        let mut put = Put::builder()
+            .table_name(&self.tables.codes)
+            .set_item(Some(item));
+        put = if record.version <= 1 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("version = :previous")
+                .expression_attribute_values(":previous", n(record.version - 1))
+        };
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .put(built(put.build())?)
+                .build(),
+        ];
+        for charge in charges {
+            items.push(self.charge_update(charge)?);
+        }
+        Ok(match self.transact(items).await? {
+            Ok(()) => SaveCode::Saved,
+            Err(cancelled) => match cancelled.failed_index() {
+                Some(0) | None => SaveCode::Conflict,
+                Some(index) => SaveCode::LimitReached(index - 1),
+            },
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()> {
+        // Conditional on the written version: when a later send replaced the
+        // record, that one stands.
+        let condition = "version = :written";
+        match previous {
+            Some(prev) => {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.tables.codes)
+                    .set_item(Some(to_item(&CodeItem::from(
+                        &prev.restored_after(written),
+                    ))?))
+                    .condition_expression(condition)
+                    .expression_attribute_values(":written", n(written.version))
+                    .send()
+                    .await;
+                conditional("PutItem", result)?;
+            }
+            None => {
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.tables.codes)
+                    .set_key(Some(key("pk", s(phone_key(&written.phone)))))
+                    .condition_expression(condition)
+                    .expression_attribute_values(":written", n(written.version))
+                    .send()
+                    .await;
+                conditional("DeleteItem", result)?;
+            }
+        }
+        for charge in charges {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.tables.codes)
+                .set_key(Some(key("pk", s(&charge.key))))
+                .update_expression("ADD #count :minus_one")
+                .condition_expression("#count > :zero")
+                .expression_attribute_names("#count", "count")
+                .expression_attribute_values(":minus_one", n(-1))
+                .expression_attribute_values(":zero", n(0))
+                .send()
+                .await;
+            conditional("UpdateItem", result)?;
+        }
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(phone_key(phone)))))
+            .update_expression("ADD attempts :one")
+            .condition_expression("#hash = :hash AND attempts < :max")
+            .expression_attribute_names("#hash", "hash")
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":hash", s(&hash.0))
+            .expression_attribute_values(":max", n(max))
+            .send()
+            .await;
+        conditional("UpdateItem", result)
+    }
+}

@@ -1,0 +1,204 @@
+//! Invite activations and the inviter's list of referrals.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+
+use crate::domain::invite::InviteCode;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{Inviter, User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
+
+use super::errors::store_error;
+use super::items::{InviteItem, ReferralItem, UserItem, invite_key, user_key};
+use super::{DynamoStore, Item, built, from_item, key, n, s, to_item};
+
+/// The key of one entry of `inviter`'s referrals (invites table).
+pub(super) fn referrals_key(inviter: UserId, sk: &ReferralKey) -> Item {
+    HashMap::from([
+        ("inviter".to_owned(), n(inviter.0)),
+        ("sk".to_owned(), s(&sk.0)),
+    ])
+}
+
+impl DynamoStore {
+    /// Where `user` sits in `inviter`'s referrals: from the activation time
+    /// the user item keeps, or, for an item without it, found by a query.
+    pub(super) async fn referral_key(
+        &self,
+        inviter: &Inviter,
+        user: &User,
+    ) -> Result<Option<Item>> {
+        if let Some(at) = inviter.at {
+            let referral = Referral {
+                id: user.id,
+                phone: user.phone.clone(),
+                date: at,
+            };
+            return Ok(Some(referrals_key(inviter.id, &ReferralKey::of(&referral))));
+        }
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.tables.invites)
+                .key_condition_expression("inviter = :inviter")
+                .filter_expression("invitee = :me")
+                .expression_attribute_values(":inviter", n(inviter.id.0))
+                .expression_attribute_values(":me", n(user.id.0))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Query", e))?;
+            if let Some(item) = output.items.unwrap_or_default().into_iter().next() {
+                let listed = from_item::<ReferralItem>(item)?;
+                return Ok(Some(referrals_key(inviter.id, &ReferralKey(listed.sk))));
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl InviteStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn activation_context(
+        &self,
+        user: UserId,
+        code: &InviteCode,
+    ) -> Result<(Option<User>, Option<InviteOwner>)> {
+        let user_pk = user_key(user);
+        let keys = KeysAndAttributes::builder()
+            .keys(key("pk", s(&user_pk)))
+            .keys(key("pk", s(invite_key(code))))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::Internal(format!("building BatchGetItem: {e}")))?;
+        let mut pending = Some(HashMap::from([(self.tables.users.clone(), keys)]));
+        let mut found = Vec::new();
+        // BatchGetItem may leave keys unprocessed under load: ask again.
+        for _ in 0..5 {
+            let Some(request) = pending.take().filter(|p| !p.is_empty()) else {
+                break;
+            };
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| store_error("BatchGetItem", e))?;
+            found.extend(output.responses.unwrap_or_default().into_values().flatten());
+            pending = output.unprocessed_keys;
+        }
+        if pending.is_some_and(|p| !p.is_empty()) {
+            return Err(Error::StoreUnavailable(
+                "BatchGetItem left keys unprocessed".into(),
+            ));
+        }
+        let (mut user, mut owner) = (None, None);
+        for item in found {
+            match item.get("pk") {
+                Some(AttributeValue::S(pk)) if *pk == user_pk => {
+                    user = Some(User::from(from_item::<UserItem>(item)?))
+                }
+                _ => owner = Some(InviteOwner::from(from_item::<InviteItem>(item)?)),
+            }
+        }
+        Ok((user, owner))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn activate_invite(
+        &self,
+        user: &User,
+        code: &InviteCode,
+        owner: &InviteOwner,
+        at: Timestamp,
+    ) -> Result<Activation> {
+        let set_invite = built(
+            Update::builder()
+                .table_name(&self.tables.users)
+                .set_key(Some(key("pk", s(user_key(user.id)))))
+                .update_expression(
+                    "SET inv = :code, inv_phone = :phone, parent_invite = :owner, inv_date = :at",
+                )
+                .condition_expression("attribute_exists(pk) AND attribute_not_exists(inv)")
+                .expression_attribute_values(":code", s(code.as_str()))
+                .expression_attribute_values(":phone", s(owner.phone.as_str()))
+                .expression_attribute_values(":owner", n(owner.id.0))
+                .expression_attribute_values(":at", n(at.0))
+                .build(),
+        )?;
+        let count = built(
+            Update::builder()
+                .table_name(&self.tables.users)
+                .set_key(Some(key("pk", s(user_key(owner.id)))))
+                .update_expression("ADD referrals_count :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", n(1))
+                .build(),
+        )?;
+        let referral = Referral {
+            id: user.id,
+            phone: user.phone.clone(),
+            date: at,
+        };
+        let listed = self.put(
+            &self.tables.invites,
+            to_item(&ReferralItem::new(owner.id, &referral))?,
+            "attribute_not_exists(sk)",
+        )?;
+        let items = vec![
+            TransactWriteItem::builder().update(set_invite).build(),
+            TransactWriteItem::builder().update(count).build(),
+            listed,
+        ];
+        Ok(match self.transact(items).await? {
+            Ok(()) => Activation::Activated,
+            Err(cancelled) => match cancelled.failed_index() {
+                Some(1) => Activation::OwnerGone,
+                _ => Activation::AlreadyActivated,
+            },
+        })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn referrals(
+        &self,
+        inviter: UserId,
+        limit: usize,
+        after: Option<&ReferralKey>,
+    ) -> Result<ReferralPage> {
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.tables.invites)
+            .expression_attribute_values(":inviter", n(inviter.0))
+            .scan_index_forward(false)
+            // One more than asked tells whether there is a next page.
+            .limit(i32::try_from(limit + 1).unwrap_or(i32::MAX));
+        query = match after {
+            Some(after) => query
+                .key_condition_expression("inviter = :inviter AND sk < :after")
+                .expression_attribute_values(":after", s(&after.0)),
+            None => query.key_condition_expression("inviter = :inviter"),
+        };
+        let output = query.send().await.map_err(|e| store_error("Query", e))?;
+        let mut items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<ReferralItem>(item).map(Referral::from))
+            .collect::<Result<Vec<_>>>()?;
+        let next = (items.len() > limit).then(|| ReferralKey::of(&items[limit - 1]));
+        items.truncate(limit);
+        Ok(ReferralPage { items, next })
+    }
+}

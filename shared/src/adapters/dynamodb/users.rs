@@ -1,0 +1,132 @@
+//! Users and the claims on their phone and invite code, written together
+//! by a first login.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+
+use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
+use crate::domain::user::{User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{CodeClaim, Login, LoginOutcome, Session, UserStore};
+
+use super::errors::store_error;
+use super::items::{InviteItem, PhoneItem, SessionItem, UserItem, invite_key, phone_key, user_key};
+use super::{DynamoStore, built, from_item, key, n, s, to_item};
+
+impl DynamoStore {
+    pub(super) fn touch_last_login(
+        &self,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<TransactWriteItem> {
+        let update = built(
+            Update::builder()
+                .table_name(&self.tables.users)
+                .set_key(Some(key("pk", s(user_key(user)))))
+                .update_expression("SET last_login = :at")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":at", n(at.0))
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+}
+
+#[async_trait]
+impl UserStore for DynamoStore {
+    #[tracing::instrument(skip_all)]
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
+        let item = self
+            .get(&self.tables.users, key("pk", s(phone_key(phone))))
+            .await?;
+        item.map(|item| from_item::<PhoneItem>(item).map(|p| UserId(p.user_id)))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        let item = self
+            .get(&self.tables.users, key("pk", s(user_key(id))))
+            .await?;
+        item.map(|item| from_item::<UserItem>(item).map(User::from))
+            .transpose()
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn user_exists(&self, id: UserId) -> Result<bool> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(key("pk", s(user_key(id)))))
+            .projection_expression("pk")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        Ok(output.item.is_some())
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome> {
+        let absent_pk = "attribute_not_exists(pk)";
+        let mut items = vec![self.consume_code(claim)?];
+        let on_failure: &[LoginOutcome] = match login {
+            Login::Existing { user, at } => {
+                items.push(self.touch_last_login(user, at)?);
+                &[LoginOutcome::UserGone]
+            }
+            Login::New(user) => {
+                let phone = PhoneItem {
+                    pk: phone_key(&user.phone),
+                    user_id: user.id.0,
+                };
+                let invite = InviteItem {
+                    pk: invite_key(&user.invite),
+                    user_id: user.id.0,
+                    phone: user.phone.as_str().to_owned(),
+                    date_joined: user.date_joined.0,
+                };
+                items.push(self.put(&self.tables.users, to_item(&phone)?, absent_pk)?);
+                items.push(self.put(&self.tables.users, to_item(&invite)?, absent_pk)?);
+                items.push(self.put(
+                    &self.tables.users,
+                    to_item(&UserItem::from(user))?,
+                    absent_pk,
+                )?);
+                &[
+                    LoginOutcome::PhoneTaken,
+                    LoginOutcome::InviteTaken,
+                    LoginOutcome::IdTaken,
+                ]
+            }
+        };
+        items.push(self.put(
+            &self.tables.sessions,
+            to_item(&SessionItem::from(session))?,
+            "attribute_not_exists(sid)",
+        )?);
+        let session_index = items.len() - 1;
+        Ok(match self.transact(items).await? {
+            Ok(()) => LoginOutcome::LoggedIn,
+            Err(cancelled) => match cancelled.failed_index() {
+                Some(0) | None => LoginOutcome::CodeGone,
+                Some(i) if i == session_index => {
+                    return Err(Error::Internal(
+                        "a fresh session id was already taken".into(),
+                    ));
+                }
+                Some(i) => on_failure
+                    .get(i - 1)
+                    .copied()
+                    .unwrap_or(LoginOutcome::CodeGone),
+            },
+        })
+    }
+}
