@@ -88,7 +88,7 @@ impl Lambda {
         let outbox = Arc::new(Outbox::new(Arc::new(ConsoleSms), clock.clone()));
         let store = Arc::new(MemoryStore::new());
         let service = Service::new(
-            config(&[("RESEND_COOLDOWN_SECONDS", "0")]),
+            config(&[("RESEND_COOLDOWN_SECONDS", "0")]).rules,
             store.clone(),
             outbox.clone(),
             clock,

@@ -44,18 +44,18 @@ async fn keys_come_from_the_secrets_the_arns_name() {
     ]);
     secrets::resolve(&sdk, &mut settings).await.unwrap();
     let config = settings.config().unwrap();
-    assert_eq!(config.secrets.jwt.hmac_current.kid, "k2");
+    assert_eq!(config.rules.secrets.jwt.hmac_current.kid, "k2");
     assert_eq!(
-        config.secrets.jwt.hmac_current.secret,
+        config.rules.secrets.jwt.hmac_current.secret,
         b"kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"
     );
-    let previous = config.secrets.jwt.hmac_previous.unwrap();
+    let previous = config.rules.secrets.jwt.hmac_previous.unwrap();
     assert_eq!(
         (previous.kid.as_str(), previous.secret.as_slice()),
         ("k1", &b"pppppppppppppppppppppppppppppppppppp"[..])
     );
     assert_eq!(
-        config.secrets.code_hash_secret,
+        config.rules.secrets.code_hash_secret,
         b"hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh"
     );
 }
@@ -82,7 +82,7 @@ async fn rsa_keys_come_from_the_same_secret() {
         ("JWT_ISSUER", "https://auth.example.com"),
     ]);
     secrets::resolve(&sdk, &mut settings).await.unwrap();
-    let rsa = settings.config().unwrap().secrets.jwt.rsa.unwrap();
+    let rsa = settings.config().unwrap().rules.secrets.jwt.rsa.unwrap();
     assert_eq!(rsa.current.public().kid, "k2");
     assert_eq!(rsa.previous.unwrap().kid, "k1");
 }

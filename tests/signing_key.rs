@@ -85,7 +85,10 @@ async fn creates_the_rsa_key_then_rotates_every_key_on_a_new_generation() {
             .contains(private.lines().nth(1).unwrap())
     );
     let config = rs256_config(&sdk, &arn).await;
-    assert_eq!(config.secrets.jwt.rsa.unwrap().current.public().kid, "k1");
+    assert_eq!(
+        config.rules.secrets.jwt.rsa.unwrap().current.public().kid,
+        "k1"
+    );
 
     // A stack update that leaves the generation alone changes nothing.
     let same = signing_key::handle(&client, &event("Update", &arn, 1, 1)).await;
@@ -100,7 +103,7 @@ async fn creates_the_rsa_key_then_rotates_every_key_on_a_new_generation() {
     assert_ne!(kid, "k1");
     assert_eq!(now["previous_kid"], "k1");
     assert_eq!(now["previous_key"], "a".repeat(64));
-    let jwt = rs256_config(&sdk, &arn).await.secrets.jwt;
+    let jwt = rs256_config(&sdk, &arn).await.rules.secrets.jwt;
     let rsa = jwt.rsa.unwrap();
     assert_eq!(rsa.current.public().kid, kid);
     let previous = rsa.previous.unwrap();

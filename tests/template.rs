@@ -208,37 +208,55 @@ fn parameter_defaults_are_the_code_s_defaults() {
 /// A config's settings without its keys, to compare two configs.
 fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> {
     BTreeMap::from([
-        ("default_region", format!("{:?}", config.default_region)),
-        ("allowed_regions", format!("{:?}", config.allowed_regions)),
-        ("code_length", config.code_length.to_string()),
-        ("code_ttl_secs", config.code_ttl_secs.to_string()),
-        ("max_code_attempts", config.max_code_attempts.to_string()),
+        (
+            "default_region",
+            format!("{:?}", config.rules.phones.default_region),
+        ),
+        (
+            "allowed_regions",
+            format!("{:?}", config.rules.phones.allowed_regions),
+        ),
+        ("code_length", config.rules.codes.length.to_string()),
+        ("code_ttl_secs", config.rules.codes.ttl_secs.to_string()),
+        (
+            "max_code_attempts",
+            config.rules.codes.max_attempts.to_string(),
+        ),
         (
             "resend_cooldown_secs",
-            config.resend_cooldown_secs.to_string(),
+            config.rules.limits.resend_cooldown_secs.to_string(),
         ),
         (
             "phone_max_sends_per_hour",
-            config.phone_max_sends_per_hour.to_string(),
+            config.rules.limits.phone_max_sends_per_hour.to_string(),
         ),
         (
             "ip_max_sends_per_hour",
-            config.ip_max_sends_per_hour.to_string(),
+            config.rules.limits.ip_max_sends_per_hour.to_string(),
         ),
-        ("sms_daily_budget", config.sms_daily_budget.to_string()),
-        ("access_ttl_secs", config.access_ttl_secs.to_string()),
-        ("refresh_ttl_secs", config.refresh_ttl_secs.to_string()),
+        (
+            "sms_daily_budget",
+            config.rules.limits.sms_daily_budget.to_string(),
+        ),
+        (
+            "access_ttl_secs",
+            config.rules.sessions.access_ttl_secs.to_string(),
+        ),
+        (
+            "refresh_ttl_secs",
+            config.rules.sessions.refresh_ttl_secs.to_string(),
+        ),
         (
             "refresh_reuse_grace_secs",
-            config.refresh_reuse_grace_secs.to_string(),
+            config.rules.sessions.refresh_reuse_grace_secs.to_string(),
         ),
         (
             "country_daily_budgets",
-            format!("{:?}", config.country_daily_budgets),
+            format!("{:?}", config.rules.limits.country_daily_budgets),
         ),
-        ("sms_text", format!("{:?}", config.sms_text)),
+        ("sms_text", format!("{:?}", config.rules.sms_text)),
         ("sms_sending", format!("{:?}", config.sms_sending)),
-        ("test_phones", format!("{:?}", config.test_phones)),
+        ("test_phones", format!("{:?}", config.rules.test_phones)),
     ])
 }
 

@@ -388,7 +388,7 @@ fn bad_rsa_settings_are_named_without_their_values() {
     ];
     let config = config(&ok);
     assert_eq!(
-        config.secrets.jwt.issuer.as_str(),
+        config.rules.secrets.jwt.issuer.as_str(),
         ISSUER,
         "a trailing slash is dropped"
     );

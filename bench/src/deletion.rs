@@ -34,7 +34,7 @@ pub struct Timed {
 
 impl StackProfile {
     pub fn new(config: Config, store: Arc<DynamoStore>, sms: Arc<dyn SmsSender>) -> StackProfile {
-        let service = Service::new(config, store.clone(), sms, Arc::new(SystemClock));
+        let service = Service::new(config.rules, store.clone(), sms, Arc::new(SystemClock));
         StackProfile {
             app: App::new(service),
             store,

@@ -130,7 +130,12 @@ pub async fn warm(n: usize) -> Vec<Warm> {
 async fn warm_with(n: usize, config: phone_auth::config::Config, algorithm: &str) -> Vec<Warm> {
     let clock = Arc::new(SystemClock);
     let outbox = Arc::new(Outbox::new(Arc::new(NullSms), clock.clone()));
-    let service = Service::new(config, Arc::new(MemoryStore::new()), outbox.clone(), clock);
+    let service = Service::new(
+        config.rules,
+        Arc::new(MemoryStore::new()),
+        outbox.clone(),
+        clock,
+    );
     let bench = Bench {
         app: App::new(service),
         outbox,

@@ -128,7 +128,7 @@ impl DevServer {
     ) -> DevServer {
         let outbox = Arc::new(Outbox::new(sms, Arc::clone(&clock)));
         let service = Service::new(
-            config,
+            config.rules,
             store,
             Arc::clone(&outbox) as Arc<dyn SmsSender>,
             clock,
@@ -145,7 +145,7 @@ impl DevServer {
     /// Builds the server the environment asks for.
     pub async fn from_settings(settings: &Settings) -> Result<DevServer, ConfigError> {
         let config = settings.config()?;
-        for warning in config.warnings(SystemClock.now()) {
+        for warning in config.rules.warnings(SystemClock.now()) {
             tracing::warn!("configuration: {warning}");
         }
         let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) =

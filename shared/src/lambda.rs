@@ -39,7 +39,7 @@ pub async fn app_from_env<F: Function>() -> App {
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     config_or_exit(secrets::resolve(&sdk, &mut settings).await);
     let config: Config = config_or_exit(settings.config());
-    for warning in config.warnings(SystemClock.now()) {
+    for warning in config.rules.warnings(SystemClock.now()) {
         tracing::warn!("configuration: {warning}");
     }
     let tables = config_or_exit(settings.tables());
@@ -50,7 +50,7 @@ pub async fn app_from_env<F: Function>() -> App {
         Arc::new(NoSms)
     };
     let clock = Arc::new(SystemClock);
-    let service = Service::new(config, store, sms, clock.clone());
+    let service = Service::new(config.rules, store, sms, clock.clone());
     if F::ENDPOINT.signs_tokens() {
         config_or_exit(service.check_signing_key().map_err(|problem| ConfigError {
             name: "JWT_PRIVATE_KEY",

@@ -7,6 +7,7 @@ pub mod invite;
 pub mod metric;
 pub mod phone;
 pub mod service;
+pub mod settings;
 pub mod sms;
 pub mod test_phones;
 pub mod time;

@@ -46,7 +46,7 @@ impl Service {
         record: Option<CodeRecord>,
         now: Timestamp,
     ) -> Result<CodeClaim> {
-        let max = self.config.max_code_attempts;
+        let max = self.rules.codes.max_attempts;
         let record = record.filter(|r| r.hash.is_some() && now < r.expires_at);
         let Some(record) = record else {
             return Err(Error::CodeExpired);
@@ -71,7 +71,7 @@ impl Service {
     }
 
     async fn wrong_code(&self, phone: &Phone, stored: &CodeHash) -> Result<Error> {
-        let max = self.config.max_code_attempts;
+        let max = self.rules.codes.max_attempts;
         if self.store.count_wrong_attempt(phone, stored, max).await? {
             return Ok(Error::InvalidCode);
         }
@@ -91,7 +91,9 @@ impl Service {
     /// A burned code: the client may ask for a new one once the resend
     /// cooldown of the last send is over.
     fn burned(&self, record: &CodeRecord, now: Timestamp) -> Error {
-        let cooldown_ends = record.sent_at.plus_secs(self.config.resend_cooldown_secs);
+        let cooldown_ends = record
+            .sent_at
+            .plus_secs(self.rules.limits.resend_cooldown_secs);
         let error = Error::TooManyAttempts {
             retry_after: Duration::from_secs(now.secs_until(cooldown_ends).max(1)),
         };
@@ -132,7 +134,7 @@ impl Service {
                     let access = self.tokens.issue_access(user_id, now)?;
                     let created = new_user.is_some();
                     self.metrics.record(Metric::LoggedIn { created });
-                    let test_number = self.config.test_phones.is_test(&claim.phone, now);
+                    let test_number = self.rules.test_phones.is_test(&claim.phone, now);
                     tracing::info!(user_id = user_id.0, created, test_number, "logged in");
                     return Ok(LoggedIn {
                         access: access.token,

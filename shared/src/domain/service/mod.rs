@@ -12,11 +12,11 @@ mod sessions;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::Config;
 use crate::domain::code::{CodeHasher, OtpCode};
 use crate::domain::cursor::CursorSigner;
 use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::Phone;
+use crate::domain::settings::Rules;
 use crate::domain::token::Tokens;
 use crate::error::{Error, Result};
 use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
@@ -34,7 +34,7 @@ pub use sessions::{Refreshed, RevokeScope};
 const HOUR_SECS: u64 = 3600;
 
 pub struct Service {
-    config: Config,
+    rules: Rules,
     store: Arc<dyn Store>,
     sms: Arc<dyn SmsSender>,
     clock: Arc<dyn Clock>,
@@ -49,20 +49,20 @@ pub struct Service {
 
 impl Service {
     pub fn new(
-        config: Config,
+        rules: Rules,
         store: Arc<dyn Store>,
         sms: Arc<dyn SmsSender>,
         clock: Arc<dyn Clock>,
     ) -> Service {
-        let hasher = CodeHasher::new(&config.secrets.code_hash_secret);
+        let hasher = CodeHasher::new(&rules.secrets.code_hash_secret);
         let tokens = Tokens::new(
-            &config.secrets.jwt,
-            config.access_ttl_secs,
-            config.refresh_ttl_secs,
+            &rules.secrets.jwt,
+            rules.sessions.access_ttl_secs,
+            rules.sessions.refresh_ttl_secs,
         );
-        let cursors = CursorSigner::new(&config.secrets.code_hash_secret);
+        let cursors = CursorSigner::new(&rules.secrets.code_hash_secret);
         Service {
-            config,
+            rules,
             store,
             sms,
             clock,
@@ -87,16 +87,12 @@ impl Service {
         self
     }
 
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
-
     /// A phone as typed; a listed test number is taken even where the
     /// phone parser would refuse it (the 555 range, say).
     pub fn parse_phone(&self, input: &str) -> Result<Phone> {
-        match Phone::parse(input, self.config.default_region) {
+        match Phone::parse(input, self.rules.phones.default_region) {
             Err(Error::InvalidPhone) => self
-                .config
+                .rules
                 .test_phones
                 .lookup(input, self.clock.now())
                 .ok_or(Error::InvalidPhone),
@@ -112,7 +108,7 @@ impl Service {
     pub async fn parse_login_phone(&self, input: &str) -> Result<Phone> {
         match self.parse_phone(input) {
             Err(Error::InvalidPhone) => {
-                let possible = Phone::parse_possible(input, self.config.default_region)?;
+                let possible = Phone::parse_possible(input, self.rules.phones.default_region)?;
                 match self.store.user_id_by_phone(&possible).await? {
                     Some(_) => Ok(possible),
                     None => Err(Error::InvalidPhone),
@@ -123,7 +119,7 @@ impl Service {
     }
 
     pub fn parse_code(&self, input: &str) -> Result<OtpCode> {
-        OtpCode::parse(input, self.config.code_length)
+        OtpCode::parse(input, self.rules.codes.length)
     }
 
     /// Counts a refusal by `limit`, and answers it.

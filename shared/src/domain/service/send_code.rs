@@ -40,23 +40,23 @@ impl Service {
     /// send whose SMS fails is taken back.
     #[tracing::instrument(skip_all)]
     pub async fn send_code(&self, phone: &Phone, source_ip: Option<&str>) -> Result<CodeSent> {
-        let config = &self.config;
+        let rules = &self.rules;
         let now = self.clock.now();
         // A listed test number: its own code, no SMS, no shared budget,
         // whatever the allow-list says.
-        let test_code = config.test_phones.code_for(phone, now);
+        let test_code = rules.test_phones.code_for(phone, now);
         // Read once: the allow-list, the region's budget and the log use it.
         let region = phone.region();
         if test_code.is_none()
-            && !config.allowed_regions.is_empty()
-            && !region.is_some_and(|region| config.allowed_regions.contains(&region))
+            && !rules.phones.allowed_regions.is_empty()
+            && !region.is_some_and(|region| rules.phones.allowed_regions.contains(&region))
         {
             return Err(Error::PhoneNotAllowed);
         }
         let previous = self.store.code(phone).await?;
         let code = match test_code {
-            Some(listed) => OtpCode::parse(listed, config.code_length)?,
-            None => OtpCode::generate(config.code_length, &mut rand::rng()),
+            Some(listed) => OtpCode::parse(listed, rules.codes.length)?,
+            None => OtpCode::generate(rules.codes.length, &mut rand::rng()),
         };
         let record = self.next_record(phone, &code, previous.as_ref(), now)?;
         let (charges, limits): (Vec<Charge>, Vec<Limit>) = match test_code {
@@ -68,7 +68,7 @@ impl Service {
             SaveCode::Saved => {}
             // Another send for this phone won the race: its cooldown holds.
             SaveCode::Conflict => {
-                let error = rate_limited(config.resend_cooldown_secs.max(1));
+                let error = rate_limited(rules.limits.resend_cooldown_secs.max(1));
                 return Err(self.limit_hit(Limit::ResendCooldown, error));
             }
             SaveCode::LimitReached(index) => {
@@ -82,17 +82,17 @@ impl Service {
         }
 
         let sent = CodeSent {
-            expires_in: config.code_ttl_secs,
-            retry_after: config.resend_cooldown_secs,
+            expires_in: rules.codes.ttl_secs,
+            retry_after: rules.limits.resend_cooldown_secs,
         };
         if test_code.is_some() {
             self.metrics.record(Metric::TestNumberSent);
             tracing::info!(phone_region = ?region, "test number: code set, no SMS sent");
             return Ok(sent);
         }
-        let text = config
+        let text = rules
             .sms_text
-            .render(code.expose(), config.code_ttl_secs.div_ceil(60));
+            .render(code.expose(), rules.codes.ttl_secs.div_ceil(60));
         if let Err(send_error) = self.sms.send(phone, &text).await {
             if let Err(undo_error) = self
                 .store
@@ -117,19 +117,19 @@ impl Service {
         previous: Option<&CodeRecord>,
         now: Timestamp,
     ) -> Result<CodeRecord> {
-        let config = &self.config;
+        let rules = &self.rules;
         let mut window_start = now;
         let mut window_sends = 0;
         let mut attempts = 0;
         if let Some(prev) = previous {
-            let cooldown_ends = prev.sent_at.plus_secs(config.resend_cooldown_secs);
+            let cooldown_ends = prev.sent_at.plus_secs(rules.limits.resend_cooldown_secs);
             if now < cooldown_ends {
                 let error = rate_limited(now.secs_until(cooldown_ends));
                 return Err(self.limit_hit(Limit::ResendCooldown, error));
             }
             let window_ends = prev.window_start.plus_secs(HOUR_SECS);
             if now < window_ends {
-                if prev.window_sends >= config.phone_max_sends_per_hour {
+                if prev.window_sends >= rules.limits.phone_max_sends_per_hour {
                     let error = rate_limited(now.secs_until(window_ends));
                     return Err(self.limit_hit(Limit::PhoneHour, error));
                 }
@@ -145,7 +145,7 @@ impl Service {
         Ok(CodeRecord {
             phone: phone.clone(),
             hash: Some(self.hasher.hash(phone, code)),
-            expires_at: now.plus_secs(config.code_ttl_secs),
+            expires_at: now.plus_secs(rules.codes.ttl_secs),
             attempts,
             sent_at: now,
             window_start,
@@ -158,7 +158,7 @@ impl Service {
     fn is_live(&self, record: &CodeRecord, now: Timestamp) -> bool {
         record.hash.is_some()
             && now < record.expires_at
-            && record.attempts < self.config.max_code_attempts
+            && record.attempts < self.rules.codes.max_attempts
     }
 
     /// The shared counters a send adds to, with the limit each stands for:
@@ -170,13 +170,13 @@ impl Service {
         source_ip: Option<&str>,
         now: Timestamp,
     ) -> Vec<(Charge, Limit)> {
-        let config = &self.config;
+        let rules = &self.rules;
         let mut charges = Vec::new();
         if let Some(ip) = source_ip {
             let hour = now.secs() / HOUR_SECS as i64;
             let charge = Charge {
                 key: format!("ip#{ip}#{hour}"),
-                cap: config.ip_max_sends_per_hour,
+                cap: rules.limits.ip_max_sends_per_hour,
                 expires_at: Timestamp::from_secs((hour + 1) * HOUR_SECS as i64),
             };
             charges.push((charge, Limit::IpHour));
@@ -186,11 +186,15 @@ impl Service {
             cap,
             expires_at: now.next_utc_midnight(),
         };
-        if config.sms_daily_budget > 0 {
-            let charge = day(format!("sms#{}", now.utc_day()), config.sms_daily_budget);
+        if rules.limits.sms_daily_budget > 0 {
+            let charge = day(
+                format!("sms#{}", now.utc_day()),
+                rules.limits.sms_daily_budget,
+            );
             charges.push((charge, Limit::DailyBudget));
         }
-        let budget = config
+        let budget = rules
+            .limits
             .country_daily_budgets
             .iter()
             .find(|(r, _)| Some(*r) == region);

@@ -140,7 +140,7 @@ impl Service {
     /// Whether `jti` is the token the session's last rotation retired, and
     /// the grace after that rotation has not run out.
     fn in_grace(&self, session: &SessionState, jti: &str, now: Timestamp) -> bool {
-        let grace = self.config.refresh_reuse_grace_secs;
+        let grace = self.rules.sessions.refresh_reuse_grace_secs;
         grace > 0
             && !session.revoked
             && now < session.expires_at

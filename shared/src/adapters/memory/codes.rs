@@ -1,0 +1,70 @@
+//! Codes and send counters.
+
+use async_trait::async_trait;
+
+use crate::domain::code::CodeHash;
+use crate::domain::phone::Phone;
+use crate::error::Result;
+use crate::ports::{Charge, CodeRecord, CodeStore, SaveCode};
+
+use super::MemoryStore;
+
+#[async_trait]
+impl CodeStore for MemoryStore {
+    async fn code(&self, phone: &Phone) -> Result<Option<CodeRecord>> {
+        Ok(self.state()?.codes.get(phone).cloned())
+    }
+
+    async fn save_code(&self, record: &CodeRecord, charges: &[Charge]) -> Result<SaveCode> {
+        let mut state = self.state()?;
+        let stored_version = state.codes.get(&record.phone).map_or(0, |r| r.version);
+        if stored_version + 1 != record.version {
+            return Ok(SaveCode::Conflict);
+        }
+        if let Some(index) = charges
+            .iter()
+            .position(|c| state.counters.get(&c.key).copied().unwrap_or(0) >= c.cap)
+        {
+            return Ok(SaveCode::LimitReached(index));
+        }
+        for charge in charges {
+            *state.counters.entry(charge.key.clone()).or_default() += 1;
+        }
+        state.codes.insert(record.phone.clone(), record.clone());
+        Ok(SaveCode::Saved)
+    }
+
+    async fn undo_save_code(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) -> Result<()> {
+        let mut state = self.state()?;
+        if state.codes.get(&written.phone).map(|r| r.version) == Some(written.version) {
+            match previous {
+                Some(prev) => state
+                    .codes
+                    .insert(prev.phone.clone(), prev.restored_after(written)),
+                None => state.codes.remove(&written.phone),
+            };
+        }
+        for charge in charges {
+            if let Some(count) = state.counters.get_mut(&charge.key) {
+                *count = count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+        let mut state = self.state()?;
+        match state.codes.get_mut(phone) {
+            Some(r) if r.hash.as_ref() == Some(hash) && r.attempts < max => {
+                r.attempts += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! The store in one process: every operation takes one lock, so each is as
+//! atomic as the DynamoDB condition or transaction it stands in for.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+mod account;
+mod codes;
+mod invites;
+mod sessions;
+mod users;
+
+use crate::domain::invite::InviteCode;
+use crate::domain::metric::Metric;
+use crate::domain::phone::Phone;
+use crate::domain::user::{User, UserId};
+use crate::error::{Error, Result};
+use crate::ports::{CodeClaim, CodeRecord, Metrics, Referral, ReferralKey, SessionState};
+
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    codes: HashMap<Phone, CodeRecord>,
+    counters: HashMap<String, u32>,
+    phones: HashMap<Phone, UserId>,
+    invites: HashMap<InviteCode, UserId>,
+    users: HashMap<UserId, User>,
+    sessions: HashMap<String, SessionState>,
+    /// The Django system's refresh tokens exchanged, by `jti`.
+    exchanged: std::collections::HashSet<String>,
+    referrals: HashMap<UserId, BTreeMap<ReferralKey, Referral>>,
+}
+
+impl MemoryStore {
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    /// Everything stored, in a stable order: lets tests tell whether a
+    /// request changed anything.
+    pub fn dump(&self) -> String {
+        let Ok(state) = self.state() else {
+            return "poisoned".into();
+        };
+        let mut lines: Vec<String> = Vec::new();
+        lines.extend(
+            state
+                .codes
+                .values()
+                .map(|r| format!("code {r:?} {:?}", r.hash.as_ref().map(|h| &h.0))),
+        );
+        lines.extend(
+            state
+                .counters
+                .iter()
+                .map(|(k, v)| format!("counter {k} {v}")),
+        );
+        lines.extend(state.phones.iter().map(|(k, v)| format!("phone {k} {v}")));
+        lines.extend(
+            state
+                .invites
+                .iter()
+                .map(|(k, v)| format!("invite {} {v}", k.as_str())),
+        );
+        lines.extend(state.users.values().map(|u| format!("user {u:?}")));
+        lines.extend(state.sessions.iter().map(|(k, v)| {
+            format!(
+                "session {k} {} {} {} {}",
+                v.user, v.current_jti, v.expires_at.0, v.revoked
+            )
+        }));
+        lines.extend(state.exchanged.iter().map(|jti| format!("exchanged {jti}")));
+        lines.extend(state.referrals.iter().flat_map(|(owner, list)| {
+            list.values()
+                .map(move |r| format!("referral {owner} {r:?}"))
+        }));
+        lines.sort();
+        lines.join("\n")
+    }
+
+    fn state(&self) -> Result<std::sync::MutexGuard<'_, State>> {
+        self.state
+            .lock()
+            .map_err(|_| Error::Internal("memory store lock poisoned".into()))
+    }
+}
+
+impl State {
+    fn claim_holds(&self, claim: &CodeClaim) -> bool {
+        self.codes.get(&claim.phone).is_some_and(|r| {
+            r.hash.as_ref() == Some(&claim.hash)
+                && r.attempts < claim.max_attempts
+                && claim.now < r.expires_at
+        })
+    }
+}
+
+/// The metrics recorded, in order: for tests.
+#[derive(Default)]
+pub struct MemoryMetrics {
+    recorded: Mutex<Vec<Metric>>,
+}
+
+impl MemoryMetrics {
+    pub fn recorded(&self) -> Vec<Metric> {
+        self.recorded
+            .lock()
+            .map(|recorded| recorded.clone())
+            .unwrap_or_default()
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    fn record(&self, metric: Metric) {
+        if let Ok(mut recorded) = self.recorded.lock() {
+            recorded.push(metric);
+        }
+    }
+}

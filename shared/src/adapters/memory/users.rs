@@ -1,0 +1,68 @@
+//! Users, with their phone and invite code claimed together.
+
+use async_trait::async_trait;
+
+use crate::domain::phone::Phone;
+use crate::domain::user::{User, UserId};
+use crate::error::Result;
+use crate::ports::{CodeClaim, Login, LoginOutcome, Session, UserStore};
+
+use super::MemoryStore;
+use super::sessions::new_session;
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn user_id_by_phone(&self, phone: &Phone) -> Result<Option<UserId>> {
+        Ok(self.state()?.phones.get(phone).copied())
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>> {
+        Ok(self.state()?.users.get(&id).cloned())
+    }
+
+    async fn user_exists(&self, id: UserId) -> Result<bool> {
+        Ok(self.state()?.users.contains_key(&id))
+    }
+
+    async fn login(
+        &self,
+        claim: &CodeClaim,
+        login: Login<'_>,
+        session: &Session,
+    ) -> Result<LoginOutcome> {
+        let mut state = self.state()?;
+        if !state.claim_holds(claim) {
+            return Ok(LoginOutcome::CodeGone);
+        }
+        match login {
+            Login::Existing { user, at } => {
+                let Some(stored) = state.users.get_mut(&user) else {
+                    return Ok(LoginOutcome::UserGone);
+                };
+                stored.last_login = Some(at);
+            }
+            Login::New(user) => {
+                if state.phones.contains_key(&user.phone) {
+                    return Ok(LoginOutcome::PhoneTaken);
+                }
+                if state.invites.contains_key(&user.invite) {
+                    return Ok(LoginOutcome::InviteTaken);
+                }
+                if state.users.contains_key(&user.id) {
+                    return Ok(LoginOutcome::IdTaken);
+                }
+                state.phones.insert(user.phone.clone(), user.id);
+                state.invites.insert(user.invite.clone(), user.id);
+                state.users.insert(user.id, user.clone());
+            }
+        }
+        if let Some(code) = state.codes.get_mut(&claim.phone) {
+            code.hash = None;
+            code.attempts = 0;
+        }
+        state
+            .sessions
+            .insert(session.sid.clone(), new_session(session));
+        Ok(LoginOutcome::LoggedIn)
+    }
+}

@@ -1,0 +1,228 @@
+//! Every setting, read once at start-up from the environment, typed and
+//! checked. A bad or missing one stops the process with one clear line.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use phonenumber::country::Id as Region;
+
+pub use crate::domain::settings::{
+    CodeRules, PhoneRules, Rules, Secrets, SendLimits, SessionRules,
+};
+use crate::domain::test_phones::TestPhones;
+
+mod keys;
+mod sms;
+#[cfg(test)]
+mod tests;
+
+/// Secrets shorter than this are refused: HMAC-SHA256 keys want 256 bits.
+const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+/// The contract's settings (besides keys and table names): a deployment
+/// passes each one through (a test holds `template.yaml` to it).
+pub const CONTRACT_SETTINGS: [&str; 23] = [
+    "DEFAULT_REGION",
+    "ALLOWED_COUNTRY_CODES",
+    "CODE_LENGTH",
+    "CODE_TTL_SECONDS",
+    "MAX_CODE_ATTEMPTS",
+    "RESEND_COOLDOWN_SECONDS",
+    "PHONE_MAX_SENDS_PER_HOUR",
+    "IP_MAX_SENDS_PER_HOUR",
+    "SMS_DAILY_BUDGET",
+    "ACCESS_TTL_SECONDS",
+    "REFRESH_TTL_SECONDS",
+    "REFRESH_REUSE_GRACE_SECONDS",
+    "JWT_ALGORITHM",
+    "SMS_TEMPLATE",
+    "SMS_APP_NAME",
+    "WEBOTP_DOMAIN",
+    "ANDROID_APP_HASH",
+    "SMS_SENDER_ID",
+    "SMS_ORIGINATION_NUMBER",
+    "SMS_MAX_PRICE_USD",
+    "SMS_COUNTRY_DAILY_BUDGET",
+    "TEST_PHONE_CODES",
+    "TEST_PHONE_CODES_UNTIL",
+];
+
+/// Every setting a process reads: the rules the domain holds to, and what
+/// the adapters need besides.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub rules: Rules,
+    pub sms_sending: SmsSending,
+}
+
+/// How SMS are sent, as SNS message attributes; unset adds none.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SmsSending {
+    /// `SMS_SENDER_ID`: 1 to 11 letters and digits.
+    pub sender_id: Option<String>,
+    /// `SMS_ORIGINATION_NUMBER`: E.164.
+    pub origination_number: Option<String>,
+    /// `SMS_MAX_PRICE_USD`: a positive price, as SNS reads it.
+    pub max_price_usd: Option<String>,
+}
+
+/// DynamoDB table names, needed only where the DynamoDB store is used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tables {
+    pub users: String,
+    pub codes: String,
+    pub sessions: String,
+    pub invites: String,
+}
+
+/// A snapshot of the settings, taken once: from the process environment,
+/// or from a map in tests.
+pub struct Settings {
+    values: HashMap<String, String>,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        Settings::from_map(std::env::vars().collect())
+    }
+
+    pub fn from_map(values: HashMap<String, String>) -> Settings {
+        Settings { values }
+    }
+
+    pub fn set(&mut self, name: &str, value: String) {
+        self.values.insert(name.to_owned(), value);
+    }
+
+    /// The value, with surrounding spaces trimmed; empty counts as unset.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.values
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    pub(super) fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or(ConfigError {
+            name,
+            problem: "is required and not set".into(),
+        })
+    }
+
+    pub(super) fn number<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(name) else {
+            return Ok(default);
+        };
+        match raw.parse::<T>() {
+            Ok(value) if range.contains(&value) => Ok(value),
+            _ => Err(ConfigError {
+                name,
+                problem: format!(
+                    "expected a whole number from {} to {}, got {raw:?}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
+    }
+
+    pub(super) fn secret(&self, name: &'static str) -> Result<Vec<u8>, ConfigError> {
+        let value = self.required(name)?;
+        if value.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError {
+                name,
+                problem: format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+            });
+        }
+        Ok(value.into_bytes())
+    }
+
+    pub(super) fn region(name: &'static str, raw: &str) -> Result<Region, ConfigError> {
+        Region::from_str(&raw.to_ascii_uppercase()).map_err(|_| ConfigError {
+            name,
+            problem: format!("{raw:?} is not an ISO 3166-1 alpha-2 region"),
+        })
+    }
+
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let default_region = self
+            .get("DEFAULT_REGION")
+            .map(|raw| Self::region("DEFAULT_REGION", &raw))
+            .transpose()?;
+        let allowed_regions = self
+            .get("ALLOWED_COUNTRY_CODES")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|raw| Self::region("ALLOWED_COUNTRY_CODES", raw))
+            .collect::<Result<_, _>>()?;
+        let code_ttl_secs = self.number("CODE_TTL_SECONDS", 300, 30..=3600)?;
+        let code_length = self.number("CODE_LENGTH", 4, 4..=8)?;
+        let test_phones = TestPhones::parse(
+            &self.get("TEST_PHONE_CODES").unwrap_or_default(),
+            self.get("TEST_PHONE_CODES_UNTIL").as_deref(),
+            code_length,
+        )
+        .map_err(|problem| ConfigError {
+            name: "TEST_PHONE_CODES",
+            problem,
+        })?;
+        let codes = CodeRules {
+            length: code_length,
+            ttl_secs: code_ttl_secs,
+            max_attempts: self.number("MAX_CODE_ATTEMPTS", 5, 1..=20)?,
+        };
+        let limits = SendLimits {
+            resend_cooldown_secs: self.number("RESEND_COOLDOWN_SECONDS", 60, 0..=3600)?,
+            phone_max_sends_per_hour: self.number("PHONE_MAX_SENDS_PER_HOUR", 5, 1..=100)?,
+            ip_max_sends_per_hour: self.number("IP_MAX_SENDS_PER_HOUR", 20, 1..=10_000_000)?,
+            sms_daily_budget: self.number("SMS_DAILY_BUDGET", 0, 0..=10_000_000)?,
+            country_daily_budgets: self.country_budgets()?,
+        };
+        let sessions = SessionRules {
+            access_ttl_secs: self.number("ACCESS_TTL_SECONDS", 300, 30..=86_400)?,
+            refresh_ttl_secs: self.number("REFRESH_TTL_SECONDS", 2_592_000, 300..=31_536_000)?,
+            refresh_reuse_grace_secs: self.number("REFRESH_REUSE_GRACE_SECONDS", 10, 0..=60)?,
+        };
+        Ok(Config {
+            rules: Rules {
+                phones: PhoneRules {
+                    default_region,
+                    allowed_regions,
+                },
+                codes,
+                limits,
+                sessions,
+                sms_text: self.sms_text()?,
+                test_phones,
+                secrets: self.secrets()?,
+            },
+            sms_sending: self.sms_sending()?,
+        })
+    }
+
+    pub fn tables(&self) -> Result<Tables, ConfigError> {
+        Ok(Tables {
+            users: self.required("USERS_TABLE")?,
+            codes: self.required("CODES_TABLE")?,
+            sessions: self.required("SESSIONS_TABLE")?,
+            invites: self.required("INVITES_TABLE")?,
+        })
+    }
+}

@@ -1,0 +1,96 @@
+//! What the rules need to know, one struct a concern. `config` reads these
+//! from the environment; the domain never sees the environment, nor the
+//! settings only an adapter uses (table names, SNS attributes).
+
+use phonenumber::country::Id as Region;
+
+use crate::domain::sms::SmsText;
+use crate::domain::test_phones::TestPhones;
+use crate::domain::time::Timestamp;
+use crate::domain::token::TokenKeys;
+
+/// Everything the service's rules read.
+#[derive(Clone, Debug)]
+pub struct Rules {
+    pub phones: PhoneRules,
+    pub codes: CodeRules,
+    pub limits: SendLimits,
+    pub sessions: SessionRules,
+    pub sms_text: SmsText,
+    /// Numbers for app-store review, with their fixed codes.
+    pub test_phones: TestPhones,
+    pub secrets: Secrets,
+}
+
+/// Which numbers are read how, and which may log in.
+#[derive(Clone, Debug, Default)]
+pub struct PhoneRules {
+    /// Where a number without `+` is read; none refuses it.
+    pub default_region: Option<Region>,
+    /// Empty means every region.
+    pub allowed_regions: Vec<Region>,
+}
+
+/// The one-time codes.
+#[derive(Clone, Debug)]
+pub struct CodeRules {
+    pub length: usize,
+    pub ttl_secs: u64,
+    pub max_attempts: u32,
+}
+
+/// What caps sends, per phone, per source and for the whole service.
+#[derive(Clone, Debug)]
+pub struct SendLimits {
+    pub resend_cooldown_secs: u64,
+    pub phone_max_sends_per_hour: u32,
+    pub ip_max_sends_per_hour: u32,
+    /// 0 means no budget.
+    pub sms_daily_budget: u32,
+    /// SMS per region per UTC day, for the regions that have a cap.
+    pub country_daily_budgets: Vec<(Region, u32)>,
+}
+
+/// Token lifetimes and the refresh grace.
+#[derive(Clone, Debug)]
+pub struct SessionRules {
+    pub access_ttl_secs: u64,
+    pub refresh_ttl_secs: u64,
+    /// How long the token a refresh retired still answers the session's
+    /// current one (0: never).
+    pub refresh_reuse_grace_secs: u64,
+}
+
+#[derive(Clone)]
+pub struct Secrets {
+    /// The token keys, issuer and audience (their Debug shows no key).
+    pub jwt: TokenKeys,
+    pub code_hash_secret: Vec<u8>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("jwt", &self.jwt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Rules {
+    /// What is allowed but worth a line in the log at start-up.
+    pub fn warnings(&self, now: Timestamp) -> Vec<String> {
+        let minutes = self.codes.ttl_secs.div_ceil(60);
+        let mut warnings: Vec<String> = self
+            .sms_text
+            .fit_warning(self.codes.length, minutes)
+            .into_iter()
+            .collect();
+        if let Some(lapsed) = self.test_phones.lapsed_at(now) {
+            warnings.push(format!(
+                "TEST_PHONE_CODES lapsed at {}: the listed numbers are ordinary numbers again",
+                lapsed.rfc3339()
+            ));
+        }
+        warnings
+    }
+}
