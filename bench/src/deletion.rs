@@ -99,3 +99,16 @@ impl StackProfile {
         }
     }
 }
+
+pub fn table(timed: &Timed) {
+    println!(
+        "\n| deleting a user with referrals, on moto | the answer (target < 3 s) | finishing it, as account-cleanup does |"
+    );
+    println!("| --- | --- | --- |");
+    println!(
+        "| {} referrals | {:.0} ms | {:.1} s |",
+        timed.referrals,
+        timed.answer.as_secs_f64() * 1000.0,
+        timed.finish.as_secs_f64()
+    );
+}

@@ -204,3 +204,12 @@ async fn warm_with(n: usize, config: phone_auth::config::Config, algorithm: &str
         },
     ]
 }
+
+pub async fn table(requests: usize) {
+    println!("\n| warm handler, memory backend | CPU per request |");
+    println!("| --- | --- |");
+    for row in warm(requests).await {
+        println!("| {} | {:.1} us |", row.endpoint, row.micros_per_request);
+    }
+    println!("\n{requests} requests each, in-process, timed by the thread's CPU clock.");
+}
