@@ -226,7 +226,7 @@ async fn codes_are_checked_single_use_and_expire_on_read(backend: Backend) {
     assert_problem(
         &app.post("/code/", json!({"phone": PHONE})).await,
         400,
-        "invalid_code",
+        "invalid_request",
     );
     assert_problem(
         &app.post("/code/", json!({"phone": PHONE, "code": 1234}))
@@ -571,7 +571,79 @@ async fn referrals_page_with_a_signed_cursor(backend: Backend) {
     }
 }
 
+/// Each refusal says what is wrong: a missing field the same way for every
+/// field, the `+` a national number needs, the scheme a token needs, and
+/// the `code` a DELETE without a body lacks.
+async fn errors_say_what_is_wrong(backend: Backend) {
+    let app = spawn_app(backend, &[]).await;
+    for (path, body, field, code) in [
+        ("/phone/", json!({}), "phone", "invalid_phone"),
+        ("/code/", json!({"code": "1234"}), "phone", "invalid_phone"),
+        ("/code/", json!({"phone": PHONE}), "code", "invalid_request"),
+        ("/token/refresh/", json!({}), "refresh", "invalid_request"),
+        (
+            "/token/revoke/",
+            json!({"refresh": null}),
+            "refresh",
+            "invalid_request",
+        ),
+    ] {
+        let reply = app.post(path, body).await;
+        assert_problem(&reply, 400, code);
+        let said = format!("The field `{field}` is required.");
+        assert_eq!(reply.body["detail"], said.as_str(), "{path}");
+        assert_eq!(reply.body["errors"], json!({ field: [said] }), "{path}");
+    }
+
+    let national = app.post("/phone/", json!({"phone": "89123456789"})).await;
+    assert_problem(&national, 400, "invalid_phone");
+    let detail = str_of(&national.body, "detail");
+    assert!(
+        detail.contains("+") && detail.contains("DEFAULT_REGION"),
+        "{detail}"
+    );
+    // With a region to read it in, the number is taken.
+    let regional = spawn_app(backend, &[("DEFAULT_REGION", "RU")]).await;
+    let sent = regional
+        .post("/phone/", json!({"phone": "89123456789"}))
+        .await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    // A number with `+` that is not one says only that.
+    let invalid = app.post("/phone/", json!({"phone": "+7912"})).await;
+    assert_eq!(invalid.body["detail"], "Enter a valid phone number.");
+
+    let user = app.login(PHONE).await;
+    let access = str_of(&user.body, "access");
+    let token_scheme = app
+        .send(
+            app.http
+                .get(app.url("/profile/me/"))
+                .header("Authorization", format!("Token {access}")),
+        )
+        .await;
+    assert_problem(&token_scheme, 401, "not_authenticated");
+    assert!(
+        str_of(&token_scheme.body, "detail").contains("Bearer"),
+        "{:?}",
+        token_scheme.body
+    );
+    let none = app.send(app.http.get(app.url("/profile/me/"))).await;
+    assert_eq!(
+        none.body["detail"],
+        "Authentication credentials were not provided."
+    );
+
+    let delete = app
+        .send(app.http.delete(app.url("/profile/me/")).bearer_auth(access))
+        .await;
+    assert_problem(&delete, 400, "invalid_request");
+    assert_eq!(delete.body["detail"], "The field `code` is required.");
+    let profile = app.get_auth("/profile/me/", access).await;
+    assert_eq!(profile.status, 200, "nothing was deleted");
+}
+
 api_tests::on_both_backends!(
+    errors_say_what_is_wrong,
     seed_flow_phone_code_profile_refresh,
     paths_work_with_and_without_the_trailing_slash,
     bad_bodies_are_problems,

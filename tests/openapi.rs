@@ -68,7 +68,10 @@ fn the_document_has_exactly_the_routes_of_the_path_table() {
 fn every_error() -> Vec<Error> {
     let errors = vec![
         Error::InvalidRequest(String::new()),
+        Error::MissingField("phone"),
+        Error::MissingField("refresh"),
         Error::InvalidPhone,
+        Error::PhoneWithoutCountry,
         Error::PhoneNotAllowed,
         Error::MalformedCode,
         Error::InvalidCode,
@@ -80,6 +83,7 @@ fn every_error() -> Vec<Error> {
             retry_after: Duration::from_secs(1),
         },
         Error::NotAuthenticated,
+        Error::NotBearer,
         Error::TokenNotValid(""),
         Error::PermissionDenied,
         Error::NotFound,
@@ -99,7 +103,9 @@ fn every_error() -> Vec<Error> {
     for error in &errors {
         match error {
             Error::InvalidRequest(_)
+            | Error::MissingField(_)
             | Error::InvalidPhone
+            | Error::PhoneWithoutCountry
             | Error::PhoneNotAllowed
             | Error::MalformedCode
             | Error::InvalidCode
@@ -107,6 +113,7 @@ fn every_error() -> Vec<Error> {
             | Error::TooManyAttempts { .. }
             | Error::RateLimited { .. }
             | Error::NotAuthenticated
+            | Error::NotBearer
             | Error::TokenNotValid(_)
             | Error::PermissionDenied
             | Error::NotFound

@@ -1,5 +1,6 @@
 //! `make dev`: the whole API on 127.0.0.1:$PORT (default 3000).
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use dev_server::{DevServer, with_dev_defaults};
@@ -15,6 +16,9 @@ async fn main() -> std::io::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours for a terminal only: a log redirected to a file stays
+        // plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let (env, filled) = with_dev_defaults(std::env::vars().collect());

@@ -184,7 +184,11 @@ async fn memory_backend_prints_the_sms_on_the_console() {
         code_in(text)
     })
     .await;
-    assert_not_logged(&server.log(), &secrets);
+    let log = server.log();
+    assert_not_logged(&log, &secrets);
+    // Written to a pipe, as to a file: plain text, no terminal colours.
+    assert!(log.contains("INFO") || log.contains("WARN"), "{log}");
+    assert!(!log.contains('\x1b'), "{log:?}");
 }
 
 #[tokio::test]

@@ -11,8 +11,14 @@ pub type FieldError = (&'static str, String);
 pub enum Error {
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A required field is absent (or `null`).
+    #[error("missing field {0}")]
+    MissingField(&'static str),
     #[error("invalid phone number")]
     InvalidPhone,
+    /// A number without `+` where no `DEFAULT_REGION` says how to read it.
+    #[error("phone number without a country code")]
+    PhoneWithoutCountry,
     #[error("phone number region not allowed")]
     PhoneNotAllowed,
     #[error("malformed verification code")]
@@ -27,6 +33,9 @@ pub enum Error {
     RateLimited { retry_after: Duration },
     #[error("missing bearer token")]
     NotAuthenticated,
+    /// An `Authorization` header in another scheme (`Token`, `Basic`).
+    #[error("authorization scheme is not Bearer")]
+    NotBearer,
     #[error("token not valid: {0}")]
     TokenNotValid(&'static str),
     #[error("permission denied")]

@@ -91,7 +91,7 @@ struct RevokeBody {
 
 async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
     let body: PhoneBody = body::parse(&request.body)?;
-    let phone = text("phone", body.phone)?.ok_or(Error::InvalidPhone)?;
+    let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
     let phone = service.parse_login_phone(&phone).await?;
     let sent = service
         .send_code(&phone, request.source_ip.as_deref())
@@ -108,9 +108,9 @@ async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespon
     let phone = text("phone", body.phone)?;
     let code = text("code", body.code)?;
     let phone = service
-        .parse_login_phone(&phone.ok_or(Error::InvalidPhone)?)
+        .parse_login_phone(&phone.ok_or(Error::MissingField("phone"))?)
         .await?;
-    let code = service.parse_code(&code.ok_or(Error::MalformedCode)?)?;
+    let code = service.parse_code(&code.ok_or(Error::MissingField("code"))?)?;
     let login = service.verify_code(&phone, &code).await?;
     Ok(ok(json!({
         "token": login.access,
@@ -137,12 +137,13 @@ async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result
     let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
     let target = profile_ref(param).ok_or(Error::NotFound)?;
     if request.method == Method::DELETE {
-        let body: DeleteBody = body::parse(&request.body)?;
-        let code = text("code", body.code)?.ok_or_else(|| {
-            Error::InvalidRequest(
-                "The field `code` is required: send one to the phone first.".into(),
-            )
-        })?;
+        // No body at all is a DELETE without its code, not a malformed one.
+        let body: DeleteBody = if request.body.iter().all(u8::is_ascii_whitespace) {
+            DeleteBody { code: None }
+        } else {
+            body::parse(&request.body)?
+        };
+        let code = text("code", body.code)?.ok_or(Error::MissingField("code"))?;
         let code = service.parse_code(&code)?;
         service.delete_account(&caller, target, &code).await?;
         return Ok(empty_response(StatusCode::NO_CONTENT));
@@ -150,8 +151,7 @@ async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result
     let page = referrals_query(request.query.as_deref())?;
     let profile = if request.method == Method::PATCH {
         let body: InviteBody = body::parse(&request.body)?;
-        let code = text("inv", body.inv)?
-            .ok_or_else(|| Error::InvalidRequest("The field `inv` is required.".into()))?;
+        let code = text("inv", body.inv)?.ok_or(Error::MissingField("inv"))?;
         service
             .activate_invite(&caller, target, &code, &page)
             .await?
@@ -197,7 +197,7 @@ fn profile_json(profile: &Profile) -> Value {
 fn refresh_token(value: Option<Value>) -> Result<String> {
     text("refresh", value)?
         .filter(|token| !token.is_empty())
-        .ok_or_else(|| Error::InvalidRequest("The field `refresh` is required.".into()))
+        .ok_or(Error::MissingField("refresh"))
 }
 
 async fn token_refresh(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {

@@ -35,9 +35,29 @@ fn describe(error: &Error) -> Problem {
     use StatusCode as S;
     match error {
         Error::InvalidRequest(detail) => problem(S::BAD_REQUEST, "invalid_request", detail.clone()),
+        // The contract's codes: a missing phone is `invalid_phone`, any
+        // other missing field `invalid_request`; the words are the same.
+        Error::MissingField(field) => Problem {
+            field: Some(field),
+            ..problem(
+                S::BAD_REQUEST,
+                if *field == "phone" {
+                    "invalid_phone"
+                } else {
+                    "invalid_request"
+                },
+                format!("The field `{field}` is required."),
+            )
+        },
         Error::InvalidPhone => {
             field_problem("invalid_phone", "phone", "Enter a valid phone number.")
         }
+        Error::PhoneWithoutCountry => field_problem(
+            "invalid_phone",
+            "phone",
+            "Enter a valid phone number, in international format: + and the country code \
+             first (+44 7700 900123). This service reads no national numbers (DEFAULT_REGION is not set).",
+        ),
         Error::PhoneNotAllowed => field_problem(
             "phone_not_allowed",
             "phone",
@@ -71,6 +91,11 @@ fn describe(error: &Error) -> Problem {
             S::UNAUTHORIZED,
             "not_authenticated",
             "Authentication credentials were not provided.",
+        ),
+        Error::NotBearer => problem(
+            S::UNAUTHORIZED,
+            "not_authenticated",
+            "The Authorization header must use the Bearer scheme: `Authorization: Bearer <access token>`.",
         ),
         Error::TokenNotValid(_) => problem(
             S::UNAUTHORIZED,

@@ -106,15 +106,34 @@ impl Service {
     /// Django system (a drama range, say); nobody else gets an SMS spent on
     /// such a number. The lookup costs a read for those numbers only.
     pub async fn parse_login_phone(&self, input: &str) -> Result<Phone> {
-        match self.parse_phone(input) {
+        let parsed = match self.parse_phone(input) {
             Err(Error::InvalidPhone) => {
-                let possible = Phone::parse_possible(input, self.rules.phones.default_region)?;
-                match self.store.user_id_by_phone(&possible).await? {
-                    Some(_) => Ok(possible),
-                    None => Err(Error::InvalidPhone),
+                match Phone::parse_possible(input, self.rules.phones.default_region) {
+                    Ok(possible) => match self.store.user_id_by_phone(&possible).await? {
+                        Some(_) => Ok(possible),
+                        None => Err(Error::InvalidPhone),
+                    },
+                    Err(error) => Err(error),
                 }
             }
             parsed => parsed,
+        };
+        parsed.map_err(|error| self.explain_phone_error(input, error))
+    }
+
+    /// A refused number typed as a national one (digits and separators,
+    /// no `+`), where no `DEFAULT_REGION` could read it, gets the hint it
+    /// needs. It depends on the input alone.
+    fn explain_phone_error(&self, input: &str, error: Error) -> Error {
+        let national = input.chars().filter(char::is_ascii_digit).count() >= 4
+            && input
+                .chars()
+                .all(|c| c.is_ascii_digit() || " -().".contains(c));
+        match error {
+            Error::InvalidPhone if national && self.rules.phones.default_region.is_none() => {
+                Error::PhoneWithoutCountry
+            }
+            other => other,
         }
     }
 

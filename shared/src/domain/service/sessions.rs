@@ -58,13 +58,15 @@ impl Service {
 
     /// Reads the `Authorization` header's bearer access token.
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Claims> {
-        let token = authorization
-            .and_then(|value| {
-                let (scheme, token) = value.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then_some(token.trim())
-            })
+        let value = authorization.map(str::trim).unwrap_or_default();
+        if value.is_empty() {
+            return Err(Error::NotAuthenticated);
+        }
+        let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+        if !scheme.eq_ignore_ascii_case("bearer") {
+            return Err(Error::NotBearer);
+        }
+        let token = Some(token.trim())
             .filter(|token| !token.is_empty())
             .ok_or(Error::NotAuthenticated)?;
         self.tokens
