@@ -47,6 +47,8 @@ cargo test --workspace --locked 2>&1 | tee "$log"
 
 echo "==> make fuzz: schemathesis from openapi.yaml against the dev server"
 scripts/fuzz.sh 2>&1 | tee target/fuzz.log
+echo "==> the README's walk-through, as pasted"
+scripts/walkthrough.sh 2>&1 | tee target/walkthrough-run.log
 echo "==> make browser: the try-it page in headless Chromium"
 scripts/browser.sh 2>&1 | tee target/browser.log
 echo "==> make clients: the clients openapi.yaml generates, against dev servers"
@@ -82,6 +84,7 @@ MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" \
 # Closing lines: schemathesis's count, the browser test's outcome, the
 # generated client's count, and the Rust tests summed over every test binary.
 grep -h -A1 "^Test cases:" target/fuzz.log | tail -1 | sed 's/^ */schemathesis: /'
+grep -h "^walk-through: passed" target/walkthrough-run.log
 grep -h "^browser test: passed\|^SKIPPED" target/browser.log
 grep -h "^generated Python client:" target/clients.log
 grep -h "^verifiers: passed" target/verifiers.log

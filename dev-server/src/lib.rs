@@ -201,7 +201,14 @@ impl DevServer {
             .outbox
             .sent_to(&phone)
             .into_iter()
-            .map(|m| json!({"phone": m.phone.as_str(), "text": m.text, "at": m.at.rfc3339()}))
+            .map(|m| {
+                json!({
+                    "phone": m.phone.as_str(),
+                    "text": m.text,
+                    "code": code_in(&m.text),
+                    "at": m.at.rfc3339(),
+                })
+            })
             .collect();
         let mut response =
             http::Response::new(Bytes::from(json!({ "messages": messages }).to_string()));
@@ -217,6 +224,14 @@ impl DevServer {
         );
         response
     }
+}
+
+/// The code in an SMS's text: its first run of four digits or more (the
+/// minutes and the app's name have fewer), so a script can read it
+/// without parsing the template.
+fn code_in(text: &str) -> Option<&str> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() >= 4)
 }
 
 /// Serves until the listener fails; one task per connection.
