@@ -15,6 +15,18 @@ start_dev_server target/fuzz-server.log RESEND_COOLDOWN_SECONDS=0 PHONE_MAX_SEND
     IP_MAX_SENDS_PER_HOUR=1000000 ACCESS_TTL_SECONDS=3600
 
 access=$(.venv/bin/python scripts/dev_login.py "$base" +79123456789)
+# Three of schemathesis's warnings name what this API does on purpose, so
+# they are left out (every other kind still shows):
+# - missing_auth: /token/refresh/ and /token/revoke/ answer only 401 to
+#   generated tokens, as they must (a valid one cannot be generated);
+# - missing_test_data: PATCH /profile/{id}/ answers 404 or 403 to ids not
+#   the caller's, as it must;
+# - validation_mismatch: most generated phones and codes are not valid
+#   numbers or codes, and are refused, as they must be.
+# The Rust tests and the scenario in tests/openapi.rs reach the success
+# paths these cannot.
+warnings=$(.venv/bin/python -c 'from schemathesis.core.warnings import SchemathesisWarning as W
+print(",".join(w.value for w in W if w.value not in ("missing_auth", "missing_test_data", "validation_mismatch")))')
 .venv/bin/schemathesis run openapi.yaml \
     --url "$base" \
     --header "Authorization: Bearer $access" \
@@ -23,4 +35,5 @@ access=$(.venv/bin/python scripts/dev_login.py "$base" +79123456789)
     --seed "${FUZZ_SEED:-20261128}" \
     --generation-database none \
     --report junit --report-junit-path target/schemathesis.xml \
+    --warnings "$warnings" \
     --no-color
