@@ -107,12 +107,27 @@ async fn each_event_counts_once(backend: Backend) {
         .await;
     assert_problem(&reused, 401, "token_not_valid");
     expected.push(Metric::RefreshReuse);
+    // Once that session is revoked, its tokens are plain 401s: no second
+    // theft signal.
+    let again = app
+        .post("/token/refresh/", json!({ "refresh": first }))
+        .await;
+    assert_problem(&again, 401, "token_not_valid");
 
     // The next day, a returning login; nothing else counts.
     clock.advance_secs(86_400);
-    assert_eq!(app.login(&a).await.body["created"], false);
+    let returning = app.login(&a).await;
+    assert_eq!(returning.body["created"], false);
     expected.push(Metric::CodeSent { region: ru });
     expected.push(Metric::LoggedIn { created: false });
+    // An ordinary logout, then the logged-out token: a 401, not a theft.
+    let logged_out = json!({ "refresh": returning.body["refresh"] });
+    assert_eq!(
+        app.post("/token/revoke/", logged_out.clone()).await.status,
+        204
+    );
+    let after = app.post("/token/refresh/", logged_out).await;
+    assert_problem(&after, 401, "token_not_valid");
     let token = app.login(&d).await.body["access"]
         .as_str()
         .unwrap()

@@ -24,23 +24,14 @@ pub async fn table(
         let memory_mb = launch.memory_mb;
         let quota = starts.group(&launch).map(|g| g.quota_us);
         let throttled_before = starts.group(&launch).map(|g| g.throttled_periods());
-        let bare = starts.full(&launch, false).await;
-        let cold = starts.full(&launch, true).await;
-        let shared = match starts.share(&launch, false).await {
-            Some(bare) => starts.share(&launch, true).await.map(|cold| (bare, cold)),
-            None => None,
-        };
+        let measured = starts.measure(&launch).await;
+        let (bare, cold, shared) = (&measured.bare, &measured.cold, &measured.shared);
+        let peak = measured.peak_rss_kib;
         let throttled = starts
             .group(&launch)
             .zip(throttled_before)
             .map(|(g, before)| g.throttled_periods() - before);
         let na = || "n/a".to_owned();
-        let peak = [&bare, &cold]
-            .into_iter()
-            .chain(shared.iter().flat_map(|(b, c)| [b, c]))
-            .map(|c| c.peak_rss_kib)
-            .max()
-            .unwrap_or(0);
         println!(
             "| {function} | {memory_mb} MB: {} | {} | {} | {:.2} ms | {} | {} | {:.2} ms | {:.1} MiB |",
             quota.map_or_else(na, |q| format!("{:.1}%", q as f64 / 1000.0)),
@@ -52,7 +43,7 @@ pub async fn table(
             ms(shared.as_ref().map_or(cold.cpu, |(_, c)| c.cpu)),
             peak as f64 / 1024.0,
         );
-        targets.add(function, &bare, shared.as_ref().map(|(b, c)| (b, c)), peak);
+        targets.add(function, bare, shared.as_ref().map(|(b, c)| (b, c)), peak);
         if let Some(throttled) = throttled.filter(|t| *t > 0) {
             targets.throttled.push(format!("{function}: {throttled}"));
         }

@@ -202,4 +202,35 @@ impl Starts {
         let group = self.groups.get(&launch.memory_mb)?;
         Some(cold_starts(launch, self.spawns, &mut self.tokens, io, Cpu::Share(group)).await)
     }
+
+    /// Both starts (no I/O, success) at full CPU and, where there is a
+    /// group, at the share, with the highest peak RSS of them all.
+    pub async fn measure(&mut self, launch: &Launch<'_>) -> Measured {
+        let bare = self.full(launch, false).await;
+        let cold = self.full(launch, true).await;
+        let shared = match self.share(launch, false).await {
+            Some(bare) => self.share(launch, true).await.map(|cold| (bare, cold)),
+            None => None,
+        };
+        let peak_rss_kib = [&bare, &cold]
+            .into_iter()
+            .chain(shared.iter().flat_map(|(b, c)| [b, c]))
+            .map(|c| c.peak_rss_kib)
+            .max()
+            .unwrap_or(0);
+        Measured {
+            bare,
+            cold,
+            shared,
+            peak_rss_kib,
+        }
+    }
+}
+
+pub struct Measured {
+    pub bare: ColdStart,
+    pub cold: ColdStart,
+    /// (no I/O, success) at the function's share.
+    pub shared: Option<(ColdStart, ColdStart)>,
+    pub peak_rss_kib: u64,
 }

@@ -17,18 +17,9 @@ pub async fn table(starts: &mut Starts, env: &HashMap<String, String>, targets: 
     for function in ["code-enter", "token-refresh", "well-known"] {
         let launch = starts.launch(function, &rs256);
         let na = || "n/a".to_owned();
-        let bare = starts.full(&launch, false).await;
-        let full = starts.full(&launch, true).await;
-        let shared = match starts.share(&launch, false).await {
-            Some(bare) => starts.share(&launch, true).await.map(|cold| (bare, cold)),
-            None => None,
-        };
-        let peak = [&bare, &full]
-            .into_iter()
-            .chain(shared.iter().flat_map(|(b, c)| [b, c]))
-            .map(|c| c.peak_rss_kib)
-            .max()
-            .unwrap_or(0);
+        let measured = starts.measure(&launch).await;
+        let (bare, full, shared) = (&measured.bare, &measured.cold, &measured.shared);
+        let peak = measured.peak_rss_kib;
         println!(
             "| {function} | {} | {} | {} | {} | {:.2} ms | {:.1} MiB |",
             shared.as_ref().map_or_else(na, |(b, _)| b.times()),
@@ -42,7 +33,7 @@ pub async fn table(starts: &mut Starts, env: &HashMap<String, String>, targets: 
         );
         targets.add(
             &format!("{function} (RS256)"),
-            &bare,
+            bare,
             shared.as_ref().map(|(b, c)| (b, c)),
             peak,
         );

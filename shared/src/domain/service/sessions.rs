@@ -110,16 +110,19 @@ impl Service {
                     now,
                 )?
             }
-            Rotation::Refused(session) => {
+            // A retired token at a live session: a copy is in other hands
+            // (or the owner's, after a thief): the session ends.
+            Rotation::Refused(Some(session)) if !session.revoked && now < session.expires_at => {
                 self.metrics.record(Metric::RefreshReuse);
-                tracing::warn!(
-                    user_id = user.0,
-                    "refresh token reused or revoked; session revoked"
-                );
-                if session.is_some_and(|session| !session.revoked) {
-                    self.store.revoke_session(sid).await?;
-                }
-                return Err(Error::TokenNotValid("refresh token retired or revoked"));
+                tracing::warn!(user_id = user.0, "refresh token reused; session revoked");
+                self.store.revoke_session(sid).await?;
+                return Err(Error::TokenNotValid("refresh token retired"));
+            }
+            // A session that was logged out (or has run out) is no theft
+            // signal: every ordinary logout would feed the alarm.
+            Rotation::Refused(_) => {
+                tracing::info!(user_id = user.0, "refresh token of a logged-out session");
+                return Err(Error::TokenNotValid("session revoked"));
             }
         };
         let access = self.tokens.issue_access(user, now)?;
