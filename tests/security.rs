@@ -409,9 +409,39 @@ async fn bad_input_changes_nothing(backend: Backend) {
     );
 }
 
+/// The per-source limit counts an IPv6 source as its /64: two addresses of
+/// one /64 share the hour, another /64 has its own.
+async fn an_ipv6_source_counts_as_its_slash_64(backend: Backend) {
+    use phone_auth::adapters::console::ConsoleSms;
+    use phone_auth::domain::service::Service;
+    use phone_auth::ports::SystemClock;
+
+    let rules = config(&[("IP_MAX_SENDS_PER_HOUR", "1")]).rules;
+    let store = api_tests::store_of(backend).await;
+    let service = Service::new(rules, store, Arc::new(ConsoleSms), Arc::new(SystemClock));
+    let send = async |i: usize, source: &str| {
+        let phone = service.parse_phone(&phone(900 + i)).unwrap();
+        service.send_code(&phone, Some(source)).await
+    };
+    assert!(send(1, "2001:db8:1:2::1").await.is_ok());
+    let same_64 = send(2, "2001:db8:1:2:ffff:eeee:dddd:cccc").await;
+    assert!(
+        matches!(same_64, Err(phone_auth::Error::RateLimited { .. })),
+        "{same_64:?}"
+    );
+    assert!(send(3, "2001:db8:1:3::1").await.is_ok(), "another /64");
+    assert!(send(4, "192.0.2.1").await.is_ok());
+    let same_v4 = send(5, "::ffff:192.0.2.1").await;
+    assert!(
+        matches!(same_v4, Err(phone_auth::Error::RateLimited { .. })),
+        "{same_v4:?}"
+    );
+}
+
 use api_tests::on_both_backends;
 
 on_both_backends!(
+    an_ipv6_source_counts_as_its_slash_64,
     send_limits_per_phone,
     send_limits_per_ip_budget_and_region,
     brute_force_is_held_to_the_cap,

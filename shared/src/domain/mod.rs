@@ -9,6 +9,7 @@ pub mod phone;
 pub mod service;
 pub mod settings;
 pub mod sms;
+pub mod source;
 pub mod test_phones;
 pub mod time;
 pub mod token;

@@ -8,6 +8,7 @@ use super::{HOUR_SECS, Service, rate_limited};
 use crate::domain::code::OtpCode;
 use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::{Phone, Region};
+use crate::domain::source::source_key;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::ports::{Charge, CodeRecord, SaveCode};
@@ -162,7 +163,8 @@ impl Service {
     }
 
     /// The shared counters a send adds to, with the limit each stands for:
-    /// the source IP's hour (when the IP is known), the service's UTC day
+    /// the source's hour (when the source is known; an IPv6 source is its
+    /// /64), the service's UTC day
     /// and the number's region's UTC day (when budgeted).
     fn charges(
         &self,
@@ -175,7 +177,7 @@ impl Service {
         if let Some(ip) = source_ip {
             let hour = now.secs() / HOUR_SECS as i64;
             let charge = Charge {
-                key: format!("ip#{ip}#{hour}"),
+                key: format!("ip#{}#{hour}", source_key(ip)),
                 cap: rules.limits.ip_max_sends_per_hour,
                 expires_at: Timestamp::from_secs((hour + 1) * HOUR_SECS as i64),
             };
