@@ -4,7 +4,6 @@
 //! referrals are there, and what could not be imported is reported.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,7 +11,7 @@ use api_tests::{
     Backend, PrivateMoto, StoreHandle, TestApp, config, fresh_tables_at, sdk_config_at,
     spawn_app_on,
 };
-use dev_server::import::{self, ImportError, Options, Progress, Summary};
+use dev_server::import::{self, Dump, ImportError, Options, Progress, Summary};
 use phone_auth::adapters::dynamodb::DynamoStore;
 use phone_auth::config::Tables;
 use phone_auth::domain::phone::Region;
@@ -48,7 +47,7 @@ async fn import_into(
     let store = DynamoStore::new(client.clone(), tables.clone());
     import::run(
         &store,
-        Path::new(DUMP),
+        &Dump::File(DUMP.into()),
         &options(),
         &Progress::new(false),
         AT,
@@ -264,9 +263,15 @@ async fn a_second_run_changes_nothing_and_says_so() {
         dry_run: true,
         ..options()
     };
-    let summary = import::run(&store, Path::new(DUMP), &dry, &Progress::new(false), AT)
-        .await
-        .unwrap();
+    let summary = import::run(
+        &store,
+        &Dump::File(DUMP.into()),
+        &dry,
+        &Progress::new(false),
+        AT,
+    )
+    .await
+    .unwrap();
     assert_eq!((summary.imported, summary.reported), (dump().len() - 2, 2));
     let empty = StoreHandle::Moto(client, tables);
     assert_eq!(empty.fingerprint().await, "");

@@ -13,9 +13,9 @@
 //! Passwords are not read: the row type has no field for them.
 
 use std::collections::HashMap;
-use std::io::{BufReader, IsTerminal, Write};
-use std::path::Path;
-use std::sync::Mutex;
+use std::io::{BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use futures_util::StreamExt;
 use phone_auth::adapters::dynamodb::DynamoStore;
@@ -233,14 +233,14 @@ impl Progress {
 /// Streams the dump's rows, one at a time, into `each` with `concurrency`
 /// in flight. The file is parsed on a thread of its own, a bounded
 /// channel ahead of the writers.
-async fn each_row<F, Fut>(path: &Path, concurrency: usize, each: F) -> Result<usize, ImportError>
+async fn each_row<F, Fut>(dump: &Dump, concurrency: usize, each: F) -> Result<usize, ImportError>
 where
     F: Fn(Row) -> Fut,
     Fut: std::future::Future<Output = Result<(), ImportError>>,
 {
     let (tx, rx) = tokio::sync::mpsc::channel::<Row>(concurrency * 4);
-    let path = path.to_owned();
-    let reader = tokio::task::spawn_blocking(move || read_rows(&path, &tx));
+    let dump = dump.clone();
+    let reader = tokio::task::spawn_blocking(move || read_rows(&dump, &tx));
     let rows =
         futures_util::stream::unfold(
             rx,
@@ -263,7 +263,7 @@ where
 /// One pass over the dump: `each` for every row, `concurrency` in flight,
 /// shown as `name` (with `total` rows when known).
 async fn pass<F, Fut>(
-    path: &Path,
+    dump: &Dump,
     concurrency: usize,
     progress: &Progress,
     name: &str,
@@ -275,7 +275,7 @@ where
     Fut: std::future::Future<Output = Result<(), ImportError>>,
 {
     progress.start(name, total);
-    let rows = each_row(path, concurrency.max(1), |row| {
+    let rows = each_row(dump, concurrency.max(1), |row| {
         let work = each(row);
         async move {
             work.await?;
@@ -288,7 +288,7 @@ where
     Ok(rows)
 }
 
-fn read_rows(path: &Path, tx: &tokio::sync::mpsc::Sender<Row>) -> Result<usize, ImportError> {
+fn read_rows(dump: &Dump, tx: &tokio::sync::mpsc::Sender<Row>) -> Result<usize, ImportError> {
     struct Rows<'a>(&'a tokio::sync::mpsc::Sender<Row>);
 
     impl<'de> Visitor<'de> for Rows<'_> {
@@ -311,30 +311,50 @@ fn read_rows(path: &Path, tx: &tokio::sync::mpsc::Sender<Row>) -> Result<usize, 
         }
     }
 
-    let file = std::fs::File::open(path)
-        .map_err(|e| ImportError::Read(format!("{}: {e}", path.display())))?;
-    let mut json = serde_json::Deserializer::from_reader(BufReader::new(file));
+    let mut json = serde_json::Deserializer::from_reader(dump.open()?);
     serde::Deserializer::deserialize_seq(&mut json, Rows(tx))
         .map_err(|e| ImportError::Read(e.to_string()))
 }
 
-/// Runs the import of the dump at `path` into `store`.
+/// Where the dump is read from, once per pass: a file, or standard input
+/// held in memory. The dump holds the old system's password hashes, so it
+/// is never written anywhere, not even to a temporary file.
+#[derive(Clone, Debug)]
+pub enum Dump {
+    File(PathBuf),
+    InMemory(Arc<[u8]>),
+}
+
+impl Dump {
+    fn open(&self) -> Result<Box<dyn Read + Send>, ImportError> {
+        Ok(match self {
+            Dump::File(path) => {
+                Box::new(BufReader::new(std::fs::File::open(path).map_err(|e| {
+                    ImportError::Read(format!("{}: {e}", path.display()))
+                })?))
+            }
+            Dump::InMemory(bytes) => Box::new(std::io::Cursor::new(Arc::clone(bytes))),
+        })
+    }
+}
+
+/// Runs the import of `dump` into `store`.
 pub async fn run(
     store: &DynamoStore,
-    path: &Path,
+    dump: &Dump,
     options: &Options,
     progress: &Progress,
     at: Timestamp,
 ) -> Result<Summary, ImportError> {
     if options.dry_run {
-        return dry_run(store, path, options, progress, at).await;
+        return dry_run(store, dump, options, progress, at).await;
     }
     let summary = Mutex::new(Summary::default());
     let summary_ref = &summary;
     let concurrency = options.concurrency;
 
     let rows = pass(
-        path,
+        dump,
         concurrency,
         progress,
         "1/3 claims",
@@ -355,7 +375,7 @@ pub async fn run(
     )
     .await?;
 
-    pass(path, concurrency, progress, "2/3 users", Some(rows), |row| async move {
+    pass(dump, concurrency, progress, "2/3 users", Some(rows), |row| async move {
         let outcome = match check(&row, options, at) {
             Err(why) => Err(why),
             Ok(checked) => {
@@ -389,7 +409,7 @@ pub async fn run(
     .await?;
 
     pass(
-        path,
+        dump,
         concurrency,
         progress,
         "3/3 invites",
@@ -459,14 +479,14 @@ async fn activate(
 /// staged.
 async fn dry_run(
     store: &DynamoStore,
-    path: &Path,
+    dump: &Dump,
     options: &Options,
     progress: &Progress,
     at: Timestamp,
 ) -> Result<Summary, ImportError> {
     let latest: Mutex<HashMap<String, (i64, u64)>> = Mutex::new(HashMap::new());
     let rows = pass(
-        path,
+        dump,
         options.concurrency,
         progress,
         "1/2 read",
@@ -493,7 +513,7 @@ async fn dry_run(
         ..Summary::default()
     });
     let latest = latest.into_inner().unwrap();
-    pass(path, options.concurrency, progress, "2/2 check", Some(rows), |row| {
+    pass(dump, options.concurrency, progress, "2/2 check", Some(rows), |row| {
         let (latest, summary) = (&latest, &summary);
         async move {
             let outcome = match check(&row, options, at) {

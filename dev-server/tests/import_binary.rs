@@ -47,7 +47,9 @@ impl Drop for Moto {
     }
 }
 
-/// The binary on fresh tables of a moto of its own.
+/// The binary on fresh tables of a moto of its own, with a temporary
+/// directory of its own that must still be empty when it exits, whatever
+/// its status: the dump (old password hashes) is never written anywhere.
 fn import(args: &[&str], stdin: Option<&[u8]>) -> Output {
     let moto = Moto::start();
     static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -61,6 +63,9 @@ fn import(args: &[&str], stdin: Option<&[u8]>) -> Output {
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("DEFAULT_REGION", "RU".into()),
     ];
+    let temp = std::env::temp_dir().join(format!("{prefix}-tmp"));
+    std::fs::create_dir_all(&temp).unwrap();
+    env.push(("TMPDIR", temp.display().to_string()));
     for table in ["users", "codes", "sessions", "invites"] {
         let name = format!("{}_TABLE", table.to_ascii_uppercase());
         env.push((
@@ -86,7 +91,11 @@ fn import(args: &[&str], stdin: Option<&[u8]>) -> Output {
         input.write_all(bytes).unwrap();
     }
     drop(input);
-    child.wait_with_output().unwrap()
+    let output = child.wait_with_output().unwrap();
+    let left: Vec<_> = std::fs::read_dir(&temp).unwrap().collect();
+    assert!(left.is_empty(), "import-django left {left:?} behind");
+    std::fs::remove_dir(&temp).unwrap();
+    output
 }
 
 fn text(bytes: &[u8]) -> String {

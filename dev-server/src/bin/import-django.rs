@@ -6,10 +6,11 @@
 //! or not; 1 when it could not read the dump or write the tables; 2 on a
 //! bad command line.
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use dev_server::import::{self, Options, Progress};
+use dev_server::import::{self, Dump, Options, Progress};
 use phone_auth::adapters::dynamodb::DynamoStore;
 use phone_auth::config::{ConfigError, Settings};
 use phone_auth::domain::phone::Region;
@@ -50,25 +51,16 @@ fn arguments() -> Result<(Options, String), String> {
     Ok((options, file))
 }
 
-/// Standard input, copied to a file first: the import reads the dump three
-/// times, each time as a stream. The copy is removed when this is dropped.
-struct Spool(PathBuf);
-
-impl Drop for Spool {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn spooled(file: &str) -> std::io::Result<(PathBuf, Option<Spool>)> {
+/// The dump: the named file, or (`-`) standard input read into memory. The
+/// import reads it once per pass, and it is never written anywhere: it
+/// holds the old system's password hashes.
+fn dump(file: &str) -> std::io::Result<Dump> {
     if file != "-" {
-        return Ok((PathBuf::from(file), None));
+        return Ok(Dump::File(PathBuf::from(file)));
     }
-    let path = std::env::temp_dir().join(format!("import-django-{}.json", std::process::id()));
-    let spool = Spool(path.clone());
-    let mut out = std::fs::File::create(&path)?;
-    std::io::copy(&mut std::io::stdin().lock(), &mut out)?;
-    Ok((path, Some(spool)))
+    let mut bytes = Vec::new();
+    std::io::stdin().lock().read_to_end(&mut bytes)?;
+    Ok(Dump::InMemory(bytes.into()))
 }
 
 #[tokio::main]
@@ -90,14 +82,14 @@ async fn main() {
             .transpose(),
     );
     let tables = config_or_exit(settings.tables());
-    let (path, _spool) = spooled(&file).unwrap_or_else(|error| {
+    let dump = dump(&file).unwrap_or_else(|error| {
         eprintln!("import-django: reading standard input: {error}");
         std::process::exit(1)
     });
     let sdk = phone_auth::startup::import_sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), tables);
     let progress = Progress::for_stdout();
-    match import::run(&store, &path, &options, &progress, SystemClock.now()).await {
+    match import::run(&store, &dump, &options, &progress, SystemClock.now()).await {
         Ok(summary) => println!("import-django: {}", summary.line(options.dry_run)),
         Err(error) => {
             eprintln!("import-django: {error}; nothing is lost: run it again to resume");
