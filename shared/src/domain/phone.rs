@@ -22,15 +22,7 @@ impl Phone {
     /// Reads a number as a user typed it. A number without a leading `+` is
     /// read in `default_region`, and refused when there is none.
     pub fn parse(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
-        let input = input.trim();
-        if input.is_empty()
-            || input.chars().count() > MAX_INPUT_CHARS
-            || !input
-                .chars()
-                .all(|c| c.is_ascii_digit() || " +-().".contains(c))
-        {
-            return Err(Error::InvalidPhone);
-        }
+        let input = well_formed(input)?;
         let (database, number) = parse_split(input, default_region).ok_or(Error::InvalidPhone)?;
         if !phonenumber::is_valid_with(&database, &number) {
             return Err(Error::InvalidPhone);
@@ -43,12 +35,11 @@ impl Phone {
     /// of another system's users keeps (its numbers were typed and used
     /// there, and a range reserved for drama, `+447700 900xxx`, is one
     /// libphonenumber holds possible and not valid). Refused: a number of
-    /// no region's length, such as `+7000`.
+    /// no region's length, such as `+7000`, and any input `parse` refuses
+    /// for its shape: a stray character must not reach a stored number,
+    /// or the answer to it would tell who has that number.
     pub fn parse_possible(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
-        let input = input.trim();
-        if input.chars().count() > MAX_INPUT_CHARS {
-            return Err(Error::InvalidPhone);
-        }
+        let input = well_formed(input)?;
         let (database, number) = parse_split(input, default_region).ok_or(Error::InvalidPhone)?;
         let national = number.national().to_string();
         let possible = database
@@ -98,6 +89,22 @@ impl Phone {
     /// Rebuilds a phone from the store, where only valid numbers are written.
     pub fn from_trusted(e164: String) -> Phone {
         Phone(e164)
+    }
+}
+
+/// The input, trimmed, when it has the shape of a number as people type
+/// one: digits, `+`, spaces, dashes, brackets and dots, and not too long.
+fn well_formed(input: &str) -> Result<&str, Error> {
+    let input = input.trim();
+    let shaped = !input.is_empty()
+        && input.chars().count() <= MAX_INPUT_CHARS
+        && input
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if shaped {
+        Ok(input)
+    } else {
+        Err(Error::InvalidPhone)
     }
 }
 
