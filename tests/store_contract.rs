@@ -52,6 +52,7 @@ fn user(id: u64, phone_number: &str, invite: &str) -> User {
         last_login: Some(NOW),
         date_joined: NOW,
         referrals_count: 0,
+        imported_at: None,
     }
 }
 

@@ -13,6 +13,7 @@ requirements-test.txt), against a running dev server.
 One mode per process: SimpleJWT builds its token backend once, at import.
 """
 
+import datetime
 import json
 import sys
 import urllib.error
@@ -144,7 +145,12 @@ def legacy(base, key):
     simplejwt(ALGORITHM="HS256", SIGNING_KEY=key)
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    old = RefreshToken.for_user(OldUser(1))
+    def before_the_import(token):
+        # Issued by the old system a day before its users were imported.
+        token.set_iat(at_time=datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1))
+        return token
+
+    old = before_the_import(RefreshToken.for_user(OldUser(1)))
     assert isinstance(old["user_id"], str), old.payload
     status, tokens = refresh(base, str(old))
     assert status == 200, (status, tokens)
@@ -159,9 +165,19 @@ def legacy(base, key):
     print("  replayed: 401 token_not_valid")
     # Id 302 was reported (an impossible number); 999999 never existed.
     for pk in (302, 999999):
-        status, body = refresh(base, str(RefreshToken.for_user(OldUser(pk))))
+        status, body = refresh(base, str(before_the_import(RefreshToken.for_user(OldUser(pk)))))
         assert (status, body["code"]) == (401, "token_not_valid"), (pk, status, body)
     print("  a user that was not imported: 401 token_not_valid")
+    # Minted with the old key after the import: the old system issued no
+    # such token, so it opens nothing.
+    status, body = refresh(base, str(RefreshToken.for_user(OldUser(3))))
+    assert (status, body["code"]) == (401, "token_not_valid"), (status, body)
+    print("  issued after the user's import: 401 token_not_valid")
+    # A user who signed up here never had a Django session.
+    joined = login(base)["user_id"]
+    status, body = refresh(base, str(before_the_import(RefreshToken.for_user(OldUser(joined)))))
+    assert (status, body["code"]) == (401, "token_not_valid"), (status, body)
+    print("  a user who signed up here: 401 token_not_valid")
     from rest_framework_simplejwt.backends import TokenBackend
 
     forged = RefreshToken.for_user(OldUser(2))

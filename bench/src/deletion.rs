@@ -71,6 +71,7 @@ impl StackProfile {
                 last_login: Some(now),
                 date_joined: now,
                 referrals_count: 0,
+                imported_at: None,
             })
             .collect();
         self.store

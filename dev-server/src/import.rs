@@ -151,6 +151,7 @@ fn check(row: &Row, options: &Options, at: Timestamp) -> Result<Checked, String>
             // this service.
             date_joined: at,
             referrals_count: 0,
+            imported_at: Some(at),
         },
         inv: Some(fields.inv.trim().to_owned()).filter(|inv| !inv.is_empty()),
         parent: fields.parent_invite.map(UserId),

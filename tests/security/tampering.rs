@@ -216,4 +216,36 @@ async fn tampered_tokens_are_401(backend: Backend) {
     );
 }
 
-on_both_backends!(tampered_tokens_are_401);
+/// The Django system's key opens old sessions of imported users only: a
+/// refresh token in its format for a user who signed up here answers 401,
+/// however old its `iat`, and mints no session.
+async fn the_old_key_opens_no_account_that_signed_up_here(backend: Backend) {
+    const OLD_KEY: &str = "old-django-key-old-django-key-old-django-key";
+    let app = spawn_app(backend, &[("LEGACY_JWT_SIGNING_KEY", OLD_KEY)]).await;
+    let user = app.login(PHONE).await;
+    let id = user.body["user_id"].as_u64().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    for (jti, iat) in [("old-1", now - 86_400 * 365), ("old-2", now)] {
+        // As SimpleJWT writes them: `user_id` a string, no `sid`.
+        let old = json!({"token_type": "refresh", "exp": now + 86_400, "iat": iat,
+                         "jti": jti, "user_id": id.to_string()});
+        let token = sign(Algorithm::HS256, "", OLD_KEY.as_bytes(), &old);
+        let reply = app
+            .post("/token/refresh/", json!({ "refresh": token }))
+            .await;
+        assert_eq!(
+            (reply.status, reply.body["code"].as_str()),
+            (401, Some("token_not_valid")),
+            "{jti}: {:?}",
+            reply.body
+        );
+    }
+}
+
+on_both_backends!(
+    tampered_tokens_are_401,
+    the_old_key_opens_no_account_that_signed_up_here,
+);

@@ -96,6 +96,8 @@ pub struct LegacyRefresh {
     pub user: UserId,
     pub jti: String,
     pub exp: Timestamp,
+    /// When the old system issued it.
+    pub iat: Timestamp,
 }
 
 #[derive(Clone)]

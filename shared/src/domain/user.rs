@@ -55,6 +55,10 @@ pub struct User {
     pub last_login: Option<Timestamp>,
     pub date_joined: Timestamp,
     pub referrals_count: u64,
+    /// When the user came over from the Django system (`import-django`);
+    /// none for a user who signed up here. The old system's refresh tokens
+    /// are exchanged only for such a user, and only those issued before.
+    pub imported_at: Option<Timestamp>,
 }
 
 #[cfg(test)]

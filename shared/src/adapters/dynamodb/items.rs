@@ -92,6 +92,9 @@ pub struct UserItem {
     pub date_joined: i64,
     #[serde(default)]
     pub referrals_count: u64,
+    /// When `import-django` wrote the user (ms); absent for a sign-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported_at: Option<i64>,
 }
 
 impl From<&User> for UserItem {
@@ -109,6 +112,7 @@ impl From<&User> for UserItem {
             last_login: u.last_login.map(|t| t.0),
             date_joined: u.date_joined.0,
             referrals_count: u.referrals_count,
+            imported_at: u.imported_at.map(|t| t.0),
         }
     }
 }
@@ -135,6 +139,7 @@ impl From<UserItem> for User {
             last_login: i.last_login.map(Timestamp),
             date_joined: Timestamp(i.date_joined),
             referrals_count: i.referrals_count,
+            imported_at: i.imported_at.map(Timestamp),
         }
     }
 }

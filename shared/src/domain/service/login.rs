@@ -169,6 +169,7 @@ impl Service {
             last_login: Some(now),
             date_joined: now,
             referrals_count: 0,
+            imported_at: None,
         }
     }
 }

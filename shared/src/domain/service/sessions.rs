@@ -29,8 +29,18 @@ impl Service {
     /// A refresh token of the Django system, for an imported user, traded
     /// once for a new session's tokens; presented again, refused.
     async fn exchange_legacy(&self, legacy: LegacyRefresh, now: Timestamp) -> Result<Refreshed> {
-        if !self.store.user_exists(legacy.user).await? {
-            return Err(Error::TokenNotValid("no such user"));
+        // The old key opens only what the old system issued: a user who
+        // came over by the import, with a token from before that import.
+        // A user who signed up here never had a Django session.
+        let imported_at = self
+            .store
+            .user(legacy.user)
+            .await?
+            .and_then(|user| user.imported_at);
+        if imported_at.is_none_or(|imported| legacy.iat >= imported) {
+            return Err(Error::TokenNotValid(
+                "not an old session of an imported user",
+            ));
         }
         let sid = uuid::Uuid::new_v4().simple().to_string();
         let refresh = self.tokens.issue_refresh(legacy.user, &sid, now)?;

@@ -40,10 +40,10 @@ impl Tokens {
         if exp <= now.secs() {
             return Err(invalid("token expired"));
         }
-        if claims["iat"]
-            .as_i64()
-            .is_some_and(|iat| iat > now.secs() + MAX_IAT_SKEW_SECS)
-        {
+        // SimpleJWT always writes `iat`; the exchange needs it to tell a
+        // token issued before the user's import from one minted after.
+        let iat = claims["iat"].as_i64().ok_or(invalid("no iat"))?;
+        if iat > now.secs() + MAX_IAT_SKEW_SECS {
             return Err(invalid("token issued in the future"));
         }
         let jti = claims["jti"]
@@ -54,6 +54,7 @@ impl Tokens {
             user: UserId(user),
             jti: jti.to_owned(),
             exp: Timestamp::from_secs(exp),
+            iat: Timestamp::from_secs(iat),
         })
     }
 }
