@@ -47,7 +47,12 @@ async fn a_review_number_logs_in_with_its_code_and_no_sms(backend: Backend) {
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     let ordinary = send(&app, "+79123456789").await;
     assert_eq!(ordinary.status, 200, "the budgets were not spent");
-    assert_eq!(sent.body, ordinary.body);
+    let keys = |body: &serde_json::Value| {
+        let mut body = body.clone();
+        body["verification_id"] = serde_json::Value::Null;
+        body
+    };
+    assert_eq!(keys(&sent.body), keys(&ordinary.body));
     assert!(app.sent_sms(REVIEW).await.is_empty());
     if backend == Backend::Moto {
         assert!(moto_sms().await.iter().all(|(to, _)| to != REVIEW));

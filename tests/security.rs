@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use api_tests::{
     Backend, PHONE, Reply, TestApp, TestClock, assert_problem, config, spawn_app, spawn_app_with,
-    spawn_on_store,
+    spawn_on_store, wrong_code,
 };
 use serde_json::{Value, json};
 
@@ -119,7 +119,13 @@ async fn send_limits_per_ip_budget_and_region(backend: Backend) {
 
 /// Guesses in waves of concurrent requests: the cap holds under both.
 async fn brute_force_is_held_to_the_cap(backend: Backend) {
-    let app = Arc::new(spawn_app(backend, &[("RESEND_COOLDOWN_SECONDS", "0")]).await);
+    // One source makes every guess here: its own limit is lifted, so that
+    // the per-code cap is what answers.
+    let settings = [
+        ("RESEND_COOLDOWN_SECONDS", "0"),
+        ("IP_MAX_FAILED_CODES_PER_HOUR", "1000000"),
+    ];
+    let app = Arc::new(spawn_app(backend, &settings).await);
     assert_eq!(
         app.post("/phone/", json!({"phone": PHONE})).await.status,
         200
@@ -438,10 +444,122 @@ async fn an_ipv6_source_counts_as_its_slash_64(backend: Backend) {
     );
 }
 
+/// The holder of a send's `verification_id` keeps their code while
+/// strangers who know only the phone race it with wrong codes: N of them
+/// at once, then past their whole allowance.
+async fn strangers_never_burn_the_holder_s_code(backend: Backend) {
+    let app = spawn_app(backend, &[("RESEND_COOLDOWN_SECONDS", "0")]).await;
+    for round in 0..2 {
+        let sent = app.post("/phone/", json!({"phone": PHONE})).await;
+        assert_eq!(sent.status, 200, "{:?}", sent.body);
+        let id = sent.body["verification_id"].as_str().unwrap().to_owned();
+        assert!((16..=64).contains(&id.len()), "{id}");
+        let code = app.last_code(PHONE).await;
+        let wrong = wrong_code(&code);
+        let stranger = json!({"phone": PHONE, "code": wrong});
+        if round == 0 {
+            // The holder's right code in the middle of 16 strangers' wrong ones.
+            let mut tries: Vec<_> = (0..16)
+                .map(|_| app.post("/code/", stranger.clone()))
+                .collect();
+            let holder = json!({"phone": PHONE, "code": code, "verification_id": id});
+            tries.insert(8, app.post("/code/", holder));
+            let answers = futures_util::future::join_all(tries).await;
+            assert_eq!(answers[8].status, 200, "{:?}", answers[8].body);
+            assert!(answers.iter().all(|r| r.status < 500));
+            continue;
+        }
+        // Past the strangers' whole allowance, then a made-up id.
+        for _ in 0..5 {
+            let reply = app.post("/code/", stranger.clone()).await;
+            assert_problem(&reply, 400, "invalid_code");
+        }
+        assert_problem(
+            &app.post("/code/", stranger).await,
+            429,
+            "too_many_attempts",
+        );
+        let guessed = json!({"phone": PHONE, "code": wrong, "verification_id": "0".repeat(32)});
+        assert_problem(&app.post("/code/", guessed).await, 429, "too_many_attempts");
+        // The holder's own wrong try counts against theirs; the right code works.
+        let own = json!({"phone": PHONE, "code": wrong, "verification_id": id});
+        assert_problem(&app.post("/code/", own).await, 400, "invalid_code");
+        let holder = json!({"phone": PHONE, "code": code, "verification_id": id});
+        let login = app.post("/code/", holder).await;
+        assert_eq!(login.status, 200, "{:?}", login.body);
+    }
+}
+
+/// Deployments whose clients all send it refuse a try without it.
+async fn a_required_verification_id_is_required(backend: Backend) {
+    let app = spawn_app(backend, &[("REQUIRE_VERIFICATION_ID", "true")]).await;
+    let sent = app.post("/phone/", json!({"phone": PHONE})).await;
+    let code = app.last_code(PHONE).await;
+    let without = app
+        .post("/code/", json!({"phone": PHONE, "code": code}))
+        .await;
+    assert_problem(&without, 400, "invalid_request");
+    assert_eq!(
+        without.body["detail"],
+        "The field `verification_id` is required."
+    );
+    let with =
+        json!({"phone": PHONE, "code": code, "verification_id": sent.body["verification_id"]});
+    assert_eq!(app.post("/code/", with).await.status, 200);
+}
+
+/// Wrong codes per source, across all phones: past the cap, a source's
+/// tries are refused unchecked; an IPv6 source is its /64.
+async fn failed_codes_per_source_are_capped_on_the_slash_64(backend: Backend) {
+    use phone_auth::adapters::console::{ConsoleSms, Outbox};
+    use phone_auth::domain::code::OtpCode;
+    use phone_auth::domain::service::{Attempt, Service};
+    use phone_auth::ports::SystemClock;
+
+    let rules = config(&[("IP_MAX_FAILED_CODES_PER_HOUR", "3")]).rules;
+    let store = api_tests::store_of(backend).await;
+    let clock = Arc::new(SystemClock);
+    let outbox = Arc::new(Outbox::new(Arc::new(ConsoleSms), clock.clone()));
+    let service = Service::new(rules, store, outbox.clone(), clock);
+    // A wrong code for a fresh live code of phone `i`, from `source`.
+    let guess_from = async |i: usize, source: &str| {
+        let phone = service.parse_phone(&phone(800 + i)).unwrap();
+        service.send_code(&phone, None).await.unwrap();
+        let sent = outbox.sent_to(&phone).pop().unwrap();
+        let wrong = wrong_code(&api_tests::code_in(&sent.text));
+        let wrong = OtpCode::parse(&wrong, wrong.len()).unwrap();
+        let attempt = Attempt {
+            verification_id: None,
+            source: Some(source),
+        };
+        service.verify_code(&phone, &wrong, &attempt).await
+    };
+    for i in 0..3 {
+        let answer = guess_from(i, "2001:db8:7:1::1").await;
+        assert!(
+            matches!(answer, Err(phone_auth::Error::InvalidCode)),
+            "{answer:?}"
+        );
+    }
+    let same_64 = guess_from(3, "2001:db8:7:1:aaaa::2").await;
+    assert!(
+        matches!(same_64, Err(phone_auth::Error::RateLimited { .. })),
+        "{same_64:?}"
+    );
+    let other_64 = guess_from(4, "2001:db8:7:2::1").await;
+    assert!(
+        matches!(other_64, Err(phone_auth::Error::InvalidCode)),
+        "{other_64:?}"
+    );
+}
+
 use api_tests::on_both_backends;
 
 on_both_backends!(
     an_ipv6_source_counts_as_its_slash_64,
+    strangers_never_burn_the_holder_s_code,
+    a_required_verification_id_is_required,
+    failed_codes_per_source_are_capped_on_the_slash_64,
     send_limits_per_phone,
     send_limits_per_ip_budget_and_region,
     brute_force_is_held_to_the_cap,

@@ -10,8 +10,8 @@ use phone_auth::domain::phone::Phone;
 use phone_auth::domain::time::Timestamp;
 use phone_auth::domain::user::{Inviter, User, UserId};
 use phone_auth::ports::{
-    Activation, Charge, CodeClaim, CodeRecord, Deletion, DeletionOutcome, InviteOwner, Login,
-    LoginOutcome, Referral, ReferralKey, Rotation, SaveCode, Session, SessionState, Store,
+    Activation, Allowance, Charge, CodeClaim, CodeRecord, Deletion, DeletionOutcome, InviteOwner,
+    Login, LoginOutcome, Referral, ReferralKey, Rotation, SaveCode, Session, SessionState, Store,
 };
 
 const NOW: Timestamp = Timestamp(1_795_774_530_000);
@@ -27,6 +27,8 @@ fn record(phone_number: &str, hash: &str, version: u64) -> CodeRecord {
         hash: Some(CodeHash(hash.into())),
         expires_at: NOW.plus_secs(300),
         attempts: 0,
+        stranger_attempts: 0,
+        verification_id: Some("v1".into()),
         sent_at: NOW,
         window_start: NOW,
         window_sends: 1,
@@ -38,6 +40,7 @@ fn claim(phone_number: &str, hash: &str) -> CodeClaim {
     CodeClaim {
         phone: phone(phone_number),
         hash: CodeHash(hash.into()),
+        allowance: Allowance::Holder,
         max_attempts: MAX,
         now: NOW,
     }
@@ -229,14 +232,14 @@ async fn wrong_attempts_count_up_to_the_cap(store: Arc<dyn Store>) {
     let p = phone(PHONE);
     assert!(
         !store
-            .count_wrong_attempt(&p, &CodeHash("other".into()), MAX)
+            .count_wrong_attempt(&p, &CodeHash("other".into()), Allowance::Holder, MAX)
             .await
             .unwrap()
     );
     for n in 1..=MAX {
         assert!(
             store
-                .count_wrong_attempt(&p, &CodeHash("h1".into()), MAX)
+                .count_wrong_attempt(&p, &CodeHash("h1".into()), Allowance::Holder, MAX)
                 .await
                 .unwrap(),
             "try {n}"
@@ -244,17 +247,75 @@ async fn wrong_attempts_count_up_to_the_cap(store: Arc<dyn Store>) {
     }
     assert!(
         !store
-            .count_wrong_attempt(&p, &CodeHash("h1".into()), MAX)
+            .count_wrong_attempt(&p, &CodeHash("h1".into()), Allowance::Holder, MAX)
             .await
             .unwrap()
     );
     assert_eq!(store.code(&p).await.unwrap().unwrap().attempts, MAX);
     assert!(
         !store
-            .count_wrong_attempt(&phone(OTHER_PHONE), &CodeHash("h1".into()), MAX)
+            .count_wrong_attempt(
+                &phone(OTHER_PHONE),
+                &CodeHash("h1".into()),
+                Allowance::Holder,
+                MAX
+            )
             .await
             .unwrap()
     );
+}
+
+/// A code's two allowances count apart: a stranger's tries spend only
+/// theirs, and a login on the holder's still holds once theirs is spent.
+async fn the_two_allowances_count_apart(store: Arc<dyn Store>) {
+    store.save_code(&record(PHONE, "h1", 1), &[]).await.unwrap();
+    let p = phone(PHONE);
+    let hash = CodeHash("h1".into());
+    for n in 1..=MAX {
+        assert!(
+            store
+                .count_wrong_attempt(&p, &hash, Allowance::Stranger, MAX)
+                .await
+                .unwrap(),
+            "try {n}"
+        );
+    }
+    assert!(
+        !store
+            .count_wrong_attempt(&p, &hash, Allowance::Stranger, MAX)
+            .await
+            .unwrap()
+    );
+    let stored = store.code(&p).await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.stranger_attempts), (0, MAX));
+    assert_eq!(stored.verification_id.as_deref(), Some("v1"));
+    let stranger = CodeClaim {
+        allowance: Allowance::Stranger,
+        ..claim(PHONE, "h1")
+    };
+    let u = user(4_815_162_343, PHONE, "K7QX2N");
+    let refused = store
+        .login(&stranger, Login::New(&u), &session("s0", u.id.0, "j0"))
+        .await
+        .unwrap();
+    assert_eq!(refused, LoginOutcome::CodeGone);
+    let holder = claim(PHONE, "h1");
+    let logged = store
+        .login(&holder, Login::New(&u), &session("s1", u.id.0, "j1"))
+        .await
+        .unwrap();
+    assert_eq!(logged, LoginOutcome::LoggedIn);
+}
+
+/// Counters that only count: each key adds up on its own, an absent one
+/// reads 0.
+async fn counters_add_up_and_read_back(store: Arc<dyn Store>) {
+    let later = NOW.plus_secs(7200);
+    store.add_to_counter("fail#a#1", later).await.unwrap();
+    store.add_to_counter("fail#a#1", later).await.unwrap();
+    store.add_to_counter("fail#b#1", later).await.unwrap();
+    let keys = ["fail#a#1", "fail#b#1", "fail#c#1"].map(String::from);
+    assert_eq!(store.counters(&keys).await.unwrap(), vec![2, 1, 0]);
 }
 
 async fn first_login_creates_the_user_and_consumes_the_code(store: Arc<dyn Store>) {
@@ -349,7 +410,7 @@ async fn a_login_needs_a_live_unburned_matching_code(store: Arc<dyn Store>) {
     }
     for _ in 0..MAX {
         store
-            .count_wrong_attempt(&u.phone, &CodeHash("h".into()), MAX)
+            .count_wrong_attempt(&u.phone, &CodeHash("h".into()), Allowance::Holder, MAX)
             .await
             .unwrap();
     }
@@ -1059,6 +1120,8 @@ api_tests::on_both_backends!(
     charges_are_capped_and_all_or_nothing,
     undo_restores_the_previous_record_and_the_counters,
     wrong_attempts_count_up_to_the_cap,
+    the_two_allowances_count_apart,
+    counters_add_up_and_read_back,
     first_login_creates_the_user_and_consumes_the_code,
     phone_invite_and_id_are_unique_and_failures_write_nothing,
     a_login_needs_a_live_unburned_matching_code,

@@ -223,6 +223,14 @@ fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> 
             config.rules.codes.max_attempts.to_string(),
         ),
         (
+            "require_verification_id",
+            config.rules.codes.require_verification_id.to_string(),
+        ),
+        (
+            "ip_max_failed_codes_per_hour",
+            config.rules.codes.ip_max_failed_codes_per_hour.to_string(),
+        ),
+        (
             "resend_cooldown_secs",
             config.rules.limits.resend_cooldown_secs.to_string(),
         ),

@@ -2,7 +2,9 @@
 // it. Tokens stay in this closure, never in storage.
 "use strict";
 
-const state = { phone: "", access: "", refresh: "", accountPhone: "" };
+// verificationId: what the last /phone/ answered, passed back with its code
+// so that nobody else's wrong guesses can burn it.
+const state = { phone: "", access: "", refresh: "", accountPhone: "", verificationId: "" };
 const $ = (id) => document.getElementById(id);
 
 class Problem extends Error {
@@ -185,6 +187,7 @@ $("phone-form").addEventListener("submit", (event) => {
     const phone = $("phone").value.trim();
     const sent = await api("POST", "/phone/", { phone });
     state.phone = phone;
+    state.verificationId = sent.verification_id;
     say("phone-status", `${sent.message} It expires in ${sent.expires_in} s; a new one can be sent in ${sent.retry_after} s.`, "ok");
     await loadOutbox();
     $("code").focus();
@@ -198,7 +201,11 @@ $("outbox-refresh").addEventListener("click", (event) => {
 $("code-form").addEventListener("submit", (event) => {
   event.preventDefault();
   step(event.submitter || event.target.querySelector("button"), "code-status", async () => {
-    const login = await api("POST", "/code/", { phone: state.phone, code: $("code").value.trim() });
+    const login = await api("POST", "/code/", {
+      phone: state.phone,
+      code: $("code").value.trim(),
+      verification_id: state.verificationId,
+    });
     state.access = login.access;
     state.refresh = login.refresh;
     showTokens();
@@ -249,7 +256,8 @@ $("token-revoke-all").addEventListener("click", (event) => {
 $("delete-send").addEventListener("click", (event) => {
   step(event.target, "delete-status", async () => {
     state.phone = state.accountPhone;
-    await api("POST", "/phone/", { phone: state.accountPhone });
+    const sent = await api("POST", "/phone/", { phone: state.accountPhone });
+    state.verificationId = sent.verification_id;
     await loadOutbox();
     say("delete-status", `A code went to ${state.accountPhone}: see the outbox (step 2).`, "ok");
     $("delete-code").focus();
@@ -259,7 +267,8 @@ $("delete-send").addEventListener("click", (event) => {
 $("delete-form").addEventListener("submit", (event) => {
   event.preventDefault();
   step(event.submitter || event.target.querySelector("button"), "delete-status", async () => {
-    await api("DELETE", "/profile/me/", { code: $("delete-code").value.trim() }, { auth: true });
+    const body = { code: $("delete-code").value.trim(), verification_id: state.verificationId };
+    await api("DELETE", "/profile/me/", body, { auth: true });
     forgetTokens();
     const gone = document.createElement("div");
     gone.className = "empty";

@@ -142,10 +142,10 @@ async function flow(screen, inviter) {
   return withPage(screen.options, async (page) => {
     const field = (name) => profileField(page, name);
 
-    // A bad phone: the problem's detail, in place.
+    // A national number where no DEFAULT_REGION reads it: the hint, in place.
     await page.getByLabel("Phone number").fill("12345");
     await page.getByRole("button", { name: "Send code" }).click();
-    await page.locator("#phone-status.error", { hasText: "Enter a valid phone number." }).waitFor();
+    await page.locator("#phone-status.error", { hasText: "+ and the country code" }).waitFor();
     assert.ok(await page.getByRole("button", { name: "Log in" }).isDisabled());
 
     const said = await logIn(page, screen.phone, { typeCode: screen.name === "phone" });

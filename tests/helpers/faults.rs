@@ -12,9 +12,9 @@ use phone_auth::domain::time::Timestamp;
 use phone_auth::domain::user::{User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
-    AccountStore, Activation, Charge, CodeClaim, CodeRecord, CodeStore, Deletion, DeletionOutcome,
-    InviteOwner, InviteStore, Login, LoginOutcome, ReferralKey, ReferralPage, Rotation, SaveCode,
-    Session, SessionState, SessionStore, SmsSender, Store, UserStore,
+    AccountStore, Activation, Allowance, Charge, CodeClaim, CodeRecord, CodeStore, Deletion,
+    DeletionOutcome, InviteOwner, InviteStore, Login, LoginOutcome, ReferralKey, ReferralPage,
+    Rotation, SaveCode, Session, SessionState, SessionStore, SmsSender, Store, UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -93,9 +93,25 @@ impl CodeStore for FaultyStore {
         self.check("undo_save_code")?;
         self.inner.undo_save_code(previous, written, charges).await
     }
-    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+    async fn count_wrong_attempt(
+        &self,
+        phone: &Phone,
+        hash: &CodeHash,
+        allowance: Allowance,
+        max: u32,
+    ) -> Result<bool> {
         self.check("count_wrong_attempt")?;
-        self.inner.count_wrong_attempt(phone, hash, max).await
+        self.inner
+            .count_wrong_attempt(phone, hash, allowance, max)
+            .await
+    }
+    async fn add_to_counter(&self, key: &str, expires_at: Timestamp) -> Result<()> {
+        self.check("add_to_counter")?;
+        self.inner.add_to_counter(key, expires_at).await
+    }
+    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
+        self.check("counters")?;
+        self.inner.counters(keys).await
     }
 }
 

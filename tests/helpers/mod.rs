@@ -429,6 +429,13 @@ pub fn assert_problem(reply: &Reply, status: u16, code: &str) {
 }
 
 /// The run of digits in an SMS text.
+/// A code of the same length that is surely not `code`: each digit moved on.
+pub fn wrong_code(code: &str) -> String {
+    code.chars()
+        .map(|c| char::from_digit((c.to_digit(10).unwrap() + 1) % 10, 10).unwrap())
+        .collect()
+}
+
 pub fn code_in(text: &str) -> String {
     text.split(|c: char| !c.is_ascii_digit())
         .find(|run| run.len() >= 4)

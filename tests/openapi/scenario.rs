@@ -134,6 +134,9 @@ pub async fn scenario() -> Vec<Seen> {
     let settings = config(&[
         ("ALLOWED_COUNTRY_CODES", "RU"),
         ("MAX_CODE_ATTEMPTS", "1"),
+        // Above the failed tries this scenario makes before it asks for
+        // the limit's own answer.
+        ("IP_MAX_FAILED_CODES_PER_HOUR", "4"),
         ("JWT_ALGORITHM", "RS256"),
         ("JWT_PRIVATE_KEY", &api_tests::rsa_key(0).0),
     ]);
@@ -305,6 +308,23 @@ pub async fn scenario() -> Vec<Seen> {
     let code = code_in(app.sent_sms(doomed_phone).await.last().unwrap());
     r.profile(Method::DELETE, me, token, delete(&code)).await;
     r.profile(Method::DELETE, me, token, delete(&code)).await;
+
+    // Failed tries from one source, across phones, up to its limit: then
+    // neither /code/ nor DELETE checks another.
+    for i in 0..4 {
+        let phone = format!("+7900555003{i}");
+        r.post("/phone/", json!({ "phone": phone })).await;
+        let code = code_in(app.sent_sms(&phone).await.last().unwrap());
+        let reply = r
+            .post("/code/", json!({"phone": phone, "code": wrong(&code)}))
+            .await;
+        if reply.status == 429 {
+            break;
+        }
+    }
+    let token = last.access.as_str();
+    r.profile(Method::DELETE, me, token, json!({"code": "1234"}))
+        .await;
 
     // The store fails every call: each operation's 503 and 500.
     let faults: [fn() -> Error; 2] = [

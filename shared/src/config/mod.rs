@@ -28,12 +28,14 @@ pub struct ConfigError {
 
 /// The contract's settings (besides keys and table names): a deployment
 /// passes each one through (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 23] = [
+pub const CONTRACT_SETTINGS: [&str; 25] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
     "CODE_TTL_SECONDS",
     "MAX_CODE_ATTEMPTS",
+    "REQUIRE_VERIFICATION_ID",
+    "IP_MAX_FAILED_CODES_PER_HOUR",
     "RESEND_COOLDOWN_SECONDS",
     "PHONE_MAX_SENDS_PER_HOUR",
     "IP_MAX_SENDS_PER_HOUR",
@@ -141,6 +143,18 @@ impl Settings {
         }
     }
 
+    /// `true` or `false`; unset is `false`.
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(other) => Err(ConfigError {
+                name,
+                problem: format!("expected true or false, got {other:?}"),
+            }),
+        }
+    }
+
     pub(super) fn secret(&self, name: &'static str) -> Result<Vec<u8>, ConfigError> {
         let value = self.required(name)?;
         if value.len() < MIN_SECRET_BYTES {
@@ -187,6 +201,12 @@ impl Settings {
             length: code_length,
             ttl_secs: code_ttl_secs,
             max_attempts: self.number("MAX_CODE_ATTEMPTS", 5, 1..=20)?,
+            require_verification_id: self.flag("REQUIRE_VERIFICATION_ID")?,
+            ip_max_failed_codes_per_hour: self.number(
+                "IP_MAX_FAILED_CODES_PER_HOUR",
+                50,
+                1..=10_000_000,
+            )?,
         };
         let limits = SendLimits {
             resend_cooldown_secs: self.number("RESEND_COOLDOWN_SECONDS", 60, 0..=3600)?,

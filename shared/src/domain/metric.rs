@@ -40,6 +40,9 @@ pub enum Limit {
     RegionDailyBudget,
     /// A code burned by wrong tries (`MAX_CODE_ATTEMPTS`).
     CodeAttempts,
+    /// A source's wrong codes in a rolling hour
+    /// (`IP_MAX_FAILED_CODES_PER_HOUR`).
+    SourceFailedCodes,
 }
 
 impl Limit {
@@ -51,6 +54,7 @@ impl Limit {
             Limit::DailyBudget => "daily_budget",
             Limit::RegionDailyBudget => "region_daily_budget",
             Limit::CodeAttempts => "code_attempts",
+            Limit::SourceFailedCodes => "source_failed_codes",
         }
     }
 }

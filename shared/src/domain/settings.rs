@@ -36,7 +36,13 @@ pub struct PhoneRules {
 pub struct CodeRules {
     pub length: usize,
     pub ttl_secs: u64,
+    /// Wrong tries per allowance: the holder's and the strangers'.
     pub max_attempts: u32,
+    /// Tries without the send's `verification_id` are refused
+    /// (deployments whose clients all send it).
+    pub require_verification_id: bool,
+    /// Wrong codes from one source in a rolling hour, across all phones.
+    pub ip_max_failed_codes_per_hour: u32,
 }
 
 /// What caps sends, per phone, per source and for the whole service.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::service::{
-    Profile, ReferralsQuery, RevokeScope, Service, invalid_referrals_limit,
+    Attempt, Profile, ReferralsQuery, RevokeScope, Service, invalid_referrals_limit,
 };
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
@@ -76,6 +76,17 @@ struct PhoneBody {
 struct CodeBody {
     phone: Option<Value>,
     code: Option<Value>,
+    verification_id: Option<Value>,
+}
+
+/// The send's id as a client passed it back: at most 64 characters.
+fn verification_id(value: Option<Value>) -> Result<Option<String>> {
+    match text("verification_id", value)? {
+        Some(id) if id.is_empty() || id.chars().count() > 64 => Err(Error::InvalidRequest(
+            "The field `verification_id` must be what /phone/ answered.".into(),
+        )),
+        id => Ok(id),
+    }
 }
 
 #[derive(Deserialize)]
@@ -100,6 +111,7 @@ async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespo
         "message": "Verification code sent successfully.",
         "expires_in": sent.expires_in,
         "retry_after": sent.retry_after,
+        "verification_id": sent.verification_id,
     })))
 }
 
@@ -107,11 +119,16 @@ async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespon
     let body: CodeBody = body::parse(&request.body)?;
     let phone = text("phone", body.phone)?;
     let code = text("code", body.code)?;
+    let verification_id = verification_id(body.verification_id)?;
     let phone = service
         .parse_login_phone(&phone.ok_or(Error::MissingField("phone"))?)
         .await?;
     let code = service.parse_code(&code.ok_or(Error::MissingField("code"))?)?;
-    let login = service.verify_code(&phone, &code).await?;
+    let attempt = Attempt {
+        verification_id: verification_id.as_deref(),
+        source: request.source_ip.as_deref(),
+    };
+    let login = service.verify_code(&phone, &code, &attempt).await?;
     Ok(ok(json!({
         "token": login.access,
         "access": login.access,
@@ -131,6 +148,7 @@ struct InviteBody {
 #[derive(Deserialize)]
 struct DeleteBody {
     code: Option<Value>,
+    verification_id: Option<Value>,
 }
 
 async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result<ApiResponse> {
@@ -139,13 +157,23 @@ async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result
     if request.method == Method::DELETE {
         // No body at all is a DELETE without its code, not a malformed one.
         let body: DeleteBody = if request.body.iter().all(u8::is_ascii_whitespace) {
-            DeleteBody { code: None }
+            DeleteBody {
+                code: None,
+                verification_id: None,
+            }
         } else {
             body::parse(&request.body)?
         };
         let code = text("code", body.code)?.ok_or(Error::MissingField("code"))?;
         let code = service.parse_code(&code)?;
-        service.delete_account(&caller, target, &code).await?;
+        let verification_id = verification_id(body.verification_id)?;
+        let attempt = Attempt {
+            verification_id: verification_id.as_deref(),
+            source: request.source_ip.as_deref(),
+        };
+        service
+            .delete_account(&caller, target, &code, &attempt)
+            .await?;
         return Ok(empty_response(StatusCode::NO_CONTENT));
     }
     let page = referrals_query(request.query.as_deref())?;

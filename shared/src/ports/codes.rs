@@ -16,8 +16,16 @@ pub struct CodeRecord {
     /// `None` once the code has been used.
     pub hash: Option<CodeHash>,
     pub expires_at: Timestamp,
-    /// Wrong tries against the current code.
+    /// Wrong tries against the current code that carried the current
+    /// send's `verification_id`.
     pub attempts: u32,
+    /// Wrong tries that carried no `verification_id`, or another one: a
+    /// second allowance, so that a stranger who knows only the phone can
+    /// never burn the holder's.
+    pub stranger_attempts: u32,
+    /// What `/phone/` answered for this send; tries carrying it count
+    /// against `attempts`.
+    pub verification_id: Option<String>,
     pub sent_at: Timestamp,
     pub window_start: Timestamp,
     pub window_sends: u32,
@@ -37,6 +45,33 @@ impl CodeRecord {
         CodeRecord {
             version: written.version + 1,
             ..self.clone()
+        }
+    }
+}
+
+/// Which of a code's two allowances a try counts against.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Allowance {
+    /// The try carried the send's `verification_id`.
+    Holder,
+    /// It carried none, or another.
+    Stranger,
+}
+
+impl Allowance {
+    /// The record's tries against this allowance.
+    pub fn spent(self, record: &CodeRecord) -> u32 {
+        match self {
+            Allowance::Holder => record.attempts,
+            Allowance::Stranger => record.stranger_attempts,
+        }
+    }
+
+    /// The stored attribute that counts them.
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Allowance::Holder => "attempts",
+            Allowance::Stranger => "stranger_attempts",
         }
     }
 }
@@ -78,7 +113,21 @@ pub trait CodeStore: Send + Sync {
         charges: &[Charge],
     ) -> Result<()>;
 
-    /// Counts one wrong try against the code with this hash, unless it is
-    /// burned already. Returns whether the try was counted.
-    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool>;
+    /// Counts one wrong try against the code with this hash, on
+    /// `allowance`, unless that allowance is spent already. Returns whether
+    /// the try was counted.
+    async fn count_wrong_attempt(
+        &self,
+        phone: &Phone,
+        hash: &CodeHash,
+        allowance: Allowance,
+        max: u32,
+    ) -> Result<bool>;
+
+    /// Adds one to the counter `key` (which lapses at `expires_at`);
+    /// nothing sends against it, it only counts (wrong codes per source).
+    async fn add_to_counter(&self, key: &str, expires_at: Timestamp) -> Result<()>;
+
+    /// The counters' values, 0 for an absent one, in the order asked.
+    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>>;
 }

@@ -15,6 +15,8 @@ use crate::error::Result;
 pub struct CodeClaim {
     pub phone: Phone,
     pub hash: CodeHash,
+    /// The allowance the try counts against, which must not be spent.
+    pub allowance: crate::ports::Allowance,
     pub max_attempts: u32,
     pub now: Timestamp,
 }

@@ -7,16 +7,20 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 
 use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
 use crate::error::Result;
-use crate::ports::{Charge, CodeClaim, CodeRecord, CodeStore, SaveCode};
+use crate::ports::{Allowance, Charge, CodeClaim, CodeRecord, CodeStore, SaveCode};
 
-use super::errors::conditional;
+use super::errors::{conditional, store_error};
 use super::items::{CodeItem, phone_key};
 use super::{DynamoStore, built, from_item, key, n, s, to_item};
 
-/// What a login or a deletion holds its code to: the hash it matched, not
-/// burned, not expired (with `#hash` naming `hash`, a reserved word).
-const CLAIM_HOLDS: &str = "#hash = :hash AND attempts < :max AND expires_at > :now";
+/// What a login or a deletion holds its code to: the hash it matched, its
+/// allowance (`#tries`) not spent, not expired (with `#hash` naming `hash`,
+/// a reserved word). A record written before the stranger's allowance
+/// existed has no `stranger_attempts`: none spent.
+const CLAIM_HOLDS: &str = "#hash = :hash AND (attribute_not_exists(#tries) OR #tries < :max) \
+                           AND expires_at > :now";
 
 fn claim_values(claim: &CodeClaim) -> [(&'static str, AttributeValue); 3] {
     [
@@ -50,9 +54,10 @@ impl DynamoStore {
         let mut update = Update::builder()
             .table_name(&self.tables.codes)
             .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
-            .update_expression("SET attempts = :zero REMOVE #hash")
+            .update_expression("SET attempts = :zero, stranger_attempts = :zero REMOVE #hash")
             .condition_expression(CLAIM_HOLDS)
             .expression_attribute_names("#hash", "hash")
+            .expression_attribute_names("#tries", claim.allowance.attribute())
             .expression_attribute_values(":zero", n(0));
         for (name, value) in claim_values(claim) {
             update = update.expression_attribute_values(name, value);
@@ -69,7 +74,8 @@ impl DynamoStore {
             .table_name(&self.tables.codes)
             .set_key(Some(key("pk", s(phone_key(&claim.phone)))))
             .condition_expression(CLAIM_HOLDS)
-            .expression_attribute_names("#hash", "hash");
+            .expression_attribute_names("#hash", "hash")
+            .expression_attribute_names("#tries", claim.allowance.attribute());
         for (name, value) in claim_values(claim) {
             delete = delete.expression_attribute_values(name, value);
         }
@@ -176,20 +182,59 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+    async fn count_wrong_attempt(
+        &self,
+        phone: &Phone,
+        hash: &CodeHash,
+        allowance: Allowance,
+        max: u32,
+    ) -> Result<bool> {
         let result = self
             .client
             .update_item()
             .table_name(&self.tables.codes)
             .set_key(Some(key("pk", s(phone_key(phone)))))
-            .update_expression("ADD attempts :one")
-            .condition_expression("#hash = :hash AND attempts < :max")
+            .update_expression("ADD #tries :one")
+            .condition_expression(
+                "#hash = :hash AND (attribute_not_exists(#tries) OR #tries < :max)",
+            )
             .expression_attribute_names("#hash", "hash")
+            .expression_attribute_names("#tries", allowance.attribute())
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":hash", s(&hash.0))
             .expression_attribute_values(":max", n(max))
             .send()
             .await;
         conditional("UpdateItem", result)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_to_counter(&self, counter: &str, expires_at: Timestamp) -> Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(counter))))
+            .update_expression("SET #ttl = :ttl ADD #count :one")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":ttl", n(expires_at.secs()))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
+        Ok(())
+    }
+
+    /// One read each, in parallel: there are one or two.
+    #[tracing::instrument(skip_all)]
+    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
+        let reads = keys.iter().map(|counter| async move {
+            let item = self.get(&self.tables.codes, key("pk", s(counter))).await?;
+            Ok::<u32, crate::error::Error>(match item.as_ref().and_then(|item| item.get("count")) {
+                Some(AttributeValue::N(count)) => count.parse().unwrap_or(0),
+                _ => 0,
+            })
+        });
+        futures_util::future::try_join_all(reads).await
     }
 }

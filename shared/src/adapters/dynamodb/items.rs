@@ -31,6 +31,10 @@ pub struct CodeItem {
     pub hash: Option<String>,
     pub expires_at: i64,
     pub attempts: u32,
+    #[serde(default)]
+    pub stranger_attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_id: Option<String>,
     pub sent_at: i64,
     pub window_start: i64,
     pub window_sends: u32,
@@ -47,6 +51,8 @@ impl From<&CodeRecord> for CodeItem {
             hash: r.hash.as_ref().map(|h| h.0.clone()),
             expires_at: r.expires_at.0,
             attempts: r.attempts,
+            stranger_attempts: r.stranger_attempts,
+            verification_id: r.verification_id.clone(),
             sent_at: r.sent_at.0,
             window_start: r.window_start.0,
             window_sends: r.window_sends,
@@ -63,6 +69,8 @@ impl From<CodeItem> for CodeRecord {
             hash: i.hash.map(CodeHash),
             expires_at: Timestamp(i.expires_at),
             attempts: i.attempts,
+            stranger_attempts: i.stranger_attempts,
+            verification_id: i.verification_id,
             sent_at: Timestamp(i.sent_at),
             window_start: Timestamp(i.window_start),
             window_sends: i.window_sends,

@@ -4,8 +4,9 @@ use async_trait::async_trait;
 
 use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
 use crate::error::Result;
-use crate::ports::{Charge, CodeRecord, CodeStore, SaveCode};
+use crate::ports::{Allowance, Charge, CodeRecord, CodeStore, SaveCode};
 
 use super::MemoryStore;
 
@@ -57,14 +58,36 @@ impl CodeStore for MemoryStore {
         Ok(())
     }
 
-    async fn count_wrong_attempt(&self, phone: &Phone, hash: &CodeHash, max: u32) -> Result<bool> {
+    async fn count_wrong_attempt(
+        &self,
+        phone: &Phone,
+        hash: &CodeHash,
+        allowance: Allowance,
+        max: u32,
+    ) -> Result<bool> {
         let mut state = self.state()?;
         match state.codes.get_mut(phone) {
-            Some(r) if r.hash.as_ref() == Some(hash) && r.attempts < max => {
-                r.attempts += 1;
+            Some(r) if r.hash.as_ref() == Some(hash) && allowance.spent(r) < max => {
+                match allowance {
+                    Allowance::Holder => r.attempts += 1,
+                    Allowance::Stranger => r.stranger_attempts += 1,
+                }
                 Ok(true)
             }
             _ => Ok(false),
         }
+    }
+
+    async fn add_to_counter(&self, key: &str, _expires_at: Timestamp) -> Result<()> {
+        *self.state()?.counters.entry(key.to_owned()).or_default() += 1;
+        Ok(())
+    }
+
+    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
+        let state = self.state()?;
+        Ok(keys
+            .iter()
+            .map(|key| state.counters.get(key).copied().unwrap_or(0))
+            .collect())
     }
 }

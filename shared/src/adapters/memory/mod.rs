@@ -93,7 +93,7 @@ impl State {
     fn claim_holds(&self, claim: &CodeClaim) -> bool {
         self.codes.get(&claim.phone).is_some_and(|r| {
             r.hash.as_ref() == Some(&claim.hash)
-                && r.attempts < claim.max_attempts
+                && claim.allowance.spent(r) < claim.max_attempts
                 && claim.now < r.expires_at
         })
     }

@@ -2,6 +2,7 @@
 //! stolen access token alone cannot), and what a deletion leaves to finish
 //! after its answer.
 
+use super::attempts::Attempt;
 use super::{ProfileRef, Service};
 use crate::domain::code::OtpCode;
 use crate::domain::metric::Metric;
@@ -29,8 +30,10 @@ impl Service {
         caller: &Claims,
         target: ProfileRef,
         code: &OtpCode,
+        attempt: &Attempt<'_>,
     ) -> Result<()> {
         let id = self.owned(caller, target)?;
+        self.admit(attempt, self.clock.now()).await?;
         for _ in 0..DELETE_TRIES {
             let Some(user) = self.store.user(id).await? else {
                 // Gone already: a retry after a fault finishes what the
@@ -46,7 +49,7 @@ impl Service {
                 self.store.sessions_of(id),
                 self.inviter_exists(&user),
             )?;
-            let claim = self.claim(&user.phone, code, record, now).await?;
+            let claim = self.claim(&user.phone, code, record, attempt, now).await?;
             let deletion = Deletion {
                 user: &user,
                 claim: &claim,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use super::Service;
+use super::attempts::{Attempt, allowance};
 use crate::domain::code::{CodeHash, OtpCode};
 use crate::domain::invite::InviteCode;
 use crate::domain::metric::{Limit, Metric};
@@ -11,7 +12,7 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
-use crate::ports::{CodeClaim, CodeRecord, Login, LoginOutcome, Session};
+use crate::ports::{Allowance, CodeClaim, CodeRecord, Login, LoginOutcome, Session};
 
 /// Random ids and invite codes collide rarely (1 in 2^53, 1 in 2^30 per
 /// existing user); a few fresh draws settle it.
@@ -29,21 +30,29 @@ pub struct LoggedIn {
 impl Service {
     /// Checks a code and logs its phone in, creating the user on first login.
     #[tracing::instrument(skip_all)]
-    pub async fn verify_code(&self, phone: &Phone, code: &OtpCode) -> Result<LoggedIn> {
+    pub async fn verify_code(
+        &self,
+        phone: &Phone,
+        code: &OtpCode,
+        attempt: &Attempt<'_>,
+    ) -> Result<LoggedIn> {
         let now = self.clock.now();
+        self.admit(attempt, now).await?;
         let (record, existing) =
             tokio::try_join!(self.store.code(phone), self.store.user_id_by_phone(phone))?;
-        let claim = self.claim(phone, code, record, now).await?;
+        let claim = self.claim(phone, code, record, attempt, now).await?;
         self.login(&claim, existing, now).await
     }
 
     /// The claim on `phone`'s live code that `code` matches, or what
-    /// `/code/` answers instead: expired, burned, or wrong (the try counted).
+    /// `/code/` answers instead: expired, burned, or wrong (the try counted
+    /// against the try's allowance, and against its source).
     pub(super) async fn claim(
         &self,
         phone: &Phone,
         code: &OtpCode,
         record: Option<CodeRecord>,
+        attempt: &Attempt<'_>,
         now: Timestamp,
     ) -> Result<CodeClaim> {
         let max = self.rules.codes.max_attempts;
@@ -52,11 +61,13 @@ impl Service {
             return Err(Error::CodeExpired);
         };
         let stored = record.hash.clone().ok_or(Error::CodeExpired)?;
-        if record.attempts >= max {
+        let allowance = allowance(&record, attempt.verification_id);
+        if allowance.spent(&record) >= max {
             return Err(self.burned(&record, now));
         }
         if !self.hasher.matches(phone, code, &stored) {
-            let error = self.wrong_code(phone, &stored).await?;
+            self.count_failed_code(attempt, now).await?;
+            let error = self.wrong_code(phone, &stored, allowance).await?;
             if matches!(error, Error::InvalidCode) {
                 self.metrics.record(Metric::WrongCode);
             }
@@ -65,14 +76,24 @@ impl Service {
         Ok(CodeClaim {
             phone: phone.clone(),
             hash: stored,
+            allowance,
             max_attempts: max,
             now,
         })
     }
 
-    async fn wrong_code(&self, phone: &Phone, stored: &CodeHash) -> Result<Error> {
+    async fn wrong_code(
+        &self,
+        phone: &Phone,
+        stored: &CodeHash,
+        allowance: Allowance,
+    ) -> Result<Error> {
         let max = self.rules.codes.max_attempts;
-        if self.store.count_wrong_attempt(phone, stored, max).await? {
+        if self
+            .store
+            .count_wrong_attempt(phone, stored, allowance, max)
+            .await?
+        {
             return Ok(Error::InvalidCode);
         }
         // Not counted: a concurrent try burned the code, or a new one
@@ -80,7 +101,9 @@ impl Service {
         let now = self.clock.now();
         Ok(match self.store.code(phone).await? {
             Some(r)
-                if r.hash.as_ref() == Some(stored) && now < r.expires_at && r.attempts >= max =>
+                if r.hash.as_ref() == Some(stored)
+                    && now < r.expires_at
+                    && allowance.spent(&r) >= max =>
             {
                 self.burned(&r, now)
             }

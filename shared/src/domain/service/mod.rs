@@ -3,6 +3,7 @@
 //! validated values and talks to the world only through the ports.
 
 mod account;
+mod attempts;
 mod keys;
 mod login;
 mod profile;
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
 
 pub use account::finish_deletion;
+pub use attempts::{Attempt, rolling_wait};
 pub use keys::JWKS_PATH;
 pub use login::LoggedIn;
 pub use profile::{

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::attempts::new_verification_id;
 use super::{HOUR_SECS, Service, rate_limited};
 use crate::domain::code::OtpCode;
 use crate::domain::metric::{Limit, Metric};
@@ -33,6 +34,8 @@ fn limit_error(limit: Option<Limit>, now: Timestamp) -> Error {
 pub struct CodeSent {
     pub expires_in: u64,
     pub retry_after: u64,
+    /// Names this send: tries that carry it have an allowance of their own.
+    pub verification_id: String,
 }
 
 impl Service {
@@ -85,6 +88,7 @@ impl Service {
         let sent = CodeSent {
             expires_in: rules.codes.ttl_secs,
             retry_after: rules.limits.resend_cooldown_secs,
+            verification_id: record.verification_id.clone().unwrap_or_default(),
         };
         if test_code.is_some() {
             self.metrics.record(Metric::TestNumberSent);
@@ -121,7 +125,7 @@ impl Service {
         let rules = &self.rules;
         let mut window_start = now;
         let mut window_sends = 0;
-        let mut attempts = 0;
+        let (mut attempts, mut stranger_attempts) = (0, 0);
         if let Some(prev) = previous {
             let cooldown_ends = prev.sent_at.plus_secs(rules.limits.resend_cooldown_secs);
             if now < cooldown_ends {
@@ -137,10 +141,21 @@ impl Service {
                 window_start = prev.window_start;
                 window_sends = prev.window_sends;
             }
-            // A resend while a code is live keeps its count of wrong tries,
-            // so asking again never buys fresh guesses.
-            if self.is_live(prev, now) {
-                attempts = prev.attempts;
+            // A resend while a code is live keeps each allowance's count
+            // of wrong tries (but a burned one's), so asking again never
+            // buys fresh guesses.
+            if prev.hash.is_some() && now < prev.expires_at {
+                let max = rules.codes.max_attempts;
+                attempts = if prev.attempts < max {
+                    prev.attempts
+                } else {
+                    0
+                };
+                stranger_attempts = if prev.stranger_attempts < max {
+                    prev.stranger_attempts
+                } else {
+                    0
+                };
             }
         }
         Ok(CodeRecord {
@@ -148,18 +163,13 @@ impl Service {
             hash: Some(self.hasher.hash(phone, code)),
             expires_at: now.plus_secs(rules.codes.ttl_secs),
             attempts,
+            stranger_attempts,
+            verification_id: Some(new_verification_id()),
             sent_at: now,
             window_start,
             window_sends: window_sends + 1,
             version: previous.map_or(0, |prev| prev.version) + 1,
         })
-    }
-
-    /// A code is live while it is unused, unexpired and not burned.
-    fn is_live(&self, record: &CodeRecord, now: Timestamp) -> bool {
-        record.hash.is_some()
-            && now < record.expires_at
-            && record.attempts < self.rules.codes.max_attempts
     }
 
     /// The shared counters a send adds to, with the limit each stands for:
