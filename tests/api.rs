@@ -31,7 +31,7 @@ async fn seed_flow_phone_code_profile_refresh(backend: Backend) {
                "verification_id": null})
     );
     let code = app.last_code(PHONE).await;
-    assert_eq!(code.len(), 4);
+    assert_eq!(code.len(), 6);
     if backend == Backend::Moto {
         let recorded = moto_sms().await;
         assert!(
@@ -207,7 +207,7 @@ async fn codes_are_checked_single_use_and_expire_on_read(backend: Backend) {
     let clock = TestClock::new();
     let app = spawn_app_with(backend, config(NO_COOLDOWN), clock.clone()).await;
     assert_problem(
-        &app.post("/code/", json!({"phone": PHONE, "code": "1234"}))
+        &app.post("/code/", json!({"phone": PHONE, "code": "123456"}))
             .await,
         400,
         "code_expired",
@@ -591,7 +591,12 @@ async fn errors_say_what_is_wrong(backend: Backend) {
     let app = spawn_app(backend, &[]).await;
     for (path, body, field, code) in [
         ("/phone/", json!({}), "phone", "invalid_phone"),
-        ("/code/", json!({"code": "1234"}), "phone", "invalid_phone"),
+        (
+            "/code/",
+            json!({"code": "123456"}),
+            "phone",
+            "invalid_phone",
+        ),
         ("/code/", json!({"phone": PHONE}), "code", "invalid_request"),
         ("/token/refresh/", json!({}), "refresh", "invalid_request"),
         (

@@ -125,11 +125,11 @@ async fn a_deletion_removes_the_account_at_once_and_entirely(backend: Backend) {
         .http
         .delete(app.url(&format!("/profile/{}/", inviter.id)))
         .bearer_auth(&user.access)
-        .json(&json!({"code": "1234"}));
+        .json(&json!({"code": "123456"}));
     assert_problem(&app.send(theirs).await, 403, "permission_denied");
     let before = app.store.fingerprint().await;
     assert_problem(
-        &delete(&app, &user.access, json!({"code": "1234"})).await,
+        &delete(&app, &user.access, json!({"code": "123456"})).await,
         400,
         "code_expired",
     );

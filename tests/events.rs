@@ -108,7 +108,7 @@ impl Lambda {
         let code = code_in(self.sms_to(phone).last().unwrap());
         event("user-profile-delete.json")
             .replace("REPLACE_WITH_AN_ACCESS_TOKEN", access)
-            .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""))
+            .replace("\\\"123456\\\"", &format!("\\\"{code}\\\""))
     }
 
     /// Logs `phone` in through the events; answers the login.
@@ -118,7 +118,7 @@ impl Lambda {
         let code = code_in(self.sms_to(phone).last().unwrap());
         let enter = event("code-enter.json")
             .replace(PHONE, phone)
-            .replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+            .replace("\\\"123456\\\"", &format!("\\\"{code}\\\""));
         let (status, login, _) = self.invoke::<CodeEnter>(&enter).await;
         assert_eq!(status, 200, "{login}");
         login
@@ -192,7 +192,7 @@ async fn events_run_through_their_functions() {
 
     // The code event with the code the SMS carried logs in.
     let code = code_in(&lambda.sms_to(PHONE)[0]);
-    let with_code = event("code-enter.json").replace("\\\"1234\\\"", &format!("\\\"{code}\\\""));
+    let with_code = event("code-enter.json").replace("\\\"123456\\\"", &format!("\\\"{code}\\\""));
     let (status, login, _) = lambda.invoke::<CodeEnter>(&with_code).await;
     assert_eq!(status, 200, "{login}");
     let access = login["access"].as_str().unwrap();

@@ -132,7 +132,7 @@ async fn brute_force_is_held_to_the_cap(backend: Backend) {
     );
     let code = app.last_code(PHONE).await;
     let guesses: Vec<String> = (0..10_000)
-        .map(|n| format!("{n:04}"))
+        .map(|n| format!("{n:06}"))
         .filter(|g| *g != code)
         .take(match backend {
             Backend::Memory => 3000,
@@ -189,7 +189,7 @@ async fn brute_force_is_held_to_the_cap(backend: Backend) {
 async fn resending_never_buys_fresh_guesses(backend: Backend) {
     let app = spawn_app(backend, &[("RESEND_COOLDOWN_SECONDS", "0")]).await;
     app.post("/phone/", json!({"phone": PHONE})).await;
-    let wrong = |code: &str| if code == "0000" { "1111" } else { "0000" }.to_owned();
+    let wrong = wrong_code;
     let first = app.last_code(PHONE).await;
     for _ in 0..3 {
         let reply = app

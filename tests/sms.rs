@@ -126,9 +126,11 @@ fn assert_budget_spent(reply: &api_tests::Reply) {
         .expect("a 503 carries Retry-After")
         .parse()
         .unwrap();
+    // Read after the answer came: the answer's count can only be the
+    // larger, by however long a loaded machine took in between.
     let midnight = secs_to_midnight();
     assert!(
-        retry.abs_diff(midnight) <= 5,
+        (midnight.saturating_sub(1)..=midnight + 60).contains(&retry),
         "Retry-After {retry}, midnight in {midnight}"
     );
 }

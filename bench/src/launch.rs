@@ -22,7 +22,7 @@ fn event(function: &str, spawn: usize, tokens: &mut Tokens, io: bool) -> String 
         // that does not verify.
         return match function {
             "phone-enter" => template.replace("+79123456789", "12345"),
-            "code-enter" => template.replace("\\\"1234\\\"", "\\\"12\\\""),
+            "code-enter" => template.replace("\\\"123456\\\"", "\\\"12\\\""),
             _ => template,
         };
     }

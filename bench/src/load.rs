@@ -30,7 +30,7 @@ end"#
         ),
         "POST /code/" => format!(
             r#"request = function()
-  return wrk.format("POST", "/code/", {json}, '{{"phone": "+79001112233", "code": "1234"}}')
+  return wrk.format("POST", "/code/", {json}, '{{"phone": "+79001112233", "code": "123456"}}')
 end"#
         ),
         "GET /profile/me/" => format!(

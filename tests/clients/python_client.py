@@ -292,7 +292,7 @@ def healthy_server(base):
     # Deleting an account: each refusal, then the deletion, then again.
     doomed, doomed_profile = log_in(anyone, base, "+79005550020")
     own = AuthenticatedClient(base_url=base, token=doomed.access)
-    some_code = models.DeleteRequest(code="1234")
+    some_code = models.DeleteRequest(code="123456")
     check("deleteAccount", raw(delete_account, own, content=b"{}", id="me", body=some_code), 400,
           models.DeleteProblem, "invalid_request")
     check("deleteAccount", delete_account.sync_detailed("me", client=own, body=some_code), 400,
@@ -331,10 +331,10 @@ def healthy_server(base):
     # 405 and 413, on every operation.
     every = [
         (send_code, {"body": models.PhoneRequest(phone="+79123456789")}, "get"),
-        (enter_code, {"body": models.CodeRequest(phone="+79123456789", code="1234")}, "get"),
+        (enter_code, {"body": models.CodeRequest(phone="+79123456789", code="123456")}, "get"),
         (get_profile, {"id": "me"}, "put"),
         (activate_invite, {"id": "me", "body": models.InviteRequest(inv="ZZZZZZ")}, "put"),
-        (delete_account, {"id": "me", "body": models.DeleteRequest(code="1234")}, "put"),
+        (delete_account, {"id": "me", "body": models.DeleteRequest(code="123456")}, "put"),
         (refresh_tokens, {"body": models.RefreshRequest(refresh="x")}, "get"),
         (revoke_session, {"body": models.RevokeRequest(refresh="x")}, "get"),
     ]
@@ -353,10 +353,10 @@ def failing_server(base, aws, tokens):
     me = AuthenticatedClient(base_url=base, token=tokens.access)
     calls = [
         (send_code, anyone, {"body": models.PhoneRequest(phone="+79005550004")}),
-        (enter_code, anyone, {"body": models.CodeRequest(phone="+79005550004", code="1234")}),
+        (enter_code, anyone, {"body": models.CodeRequest(phone="+79005550004", code="123456")}),
         (get_profile, me, {"id": "me"}),
         (activate_invite, me, {"id": "me", "body": models.InviteRequest(inv="ZZZZZZ")}),
-        (delete_account, me, {"id": "me", "body": models.DeleteRequest(code="1234")}),
+        (delete_account, me, {"id": "me", "body": models.DeleteRequest(code="123456")}),
         (refresh_tokens, anyone, {"body": models.RefreshRequest(refresh=tokens.refresh)}),
         (revoke_session, anyone, {"body": models.RevokeRequest(refresh=tokens.refresh)}),
     ]

@@ -227,11 +227,11 @@ pub async fn scenario() -> Vec<Seen> {
     sms.set_failing(false);
 
     // Entering codes.
-    r.post("/code/", json!({"phone": "12345", "code": "1234"}))
+    r.post("/code/", json!({"phone": "12345", "code": "123456"}))
         .await;
-    r.post("/code/", json!({"phone": not_allowed, "code": "1234"}))
+    r.post("/code/", json!({"phone": not_allowed, "code": "123456"}))
         .await;
-    r.post("/code/", json!({"phone": "+79005550002", "code": "1234"}))
+    r.post("/code/", json!({"phone": "+79005550002", "code": "123456"}))
         .await;
     let burned = "+79005550003";
     r.post("/phone/", json!({"phone": burned})).await;
@@ -286,8 +286,8 @@ pub async fn scenario() -> Vec<Seen> {
     let token = doomed.access.as_str();
     r.profile(Method::DELETE, me, token, json!({})).await;
     // The login used its code: none is live.
-    r.profile(Method::DELETE, me, token, delete("1234")).await;
-    r.profile(Method::DELETE, &first.id, token, delete("1234"))
+    r.profile(Method::DELETE, me, token, delete("123456")).await;
+    r.profile(Method::DELETE, &first.id, token, delete("123456"))
         .await;
     r.send(Method::DELETE, "/profile/me/", at, None, None).await;
     let forged = Some("not.a.token");
@@ -323,7 +323,7 @@ pub async fn scenario() -> Vec<Seen> {
         }
     }
     let token = last.access.as_str();
-    r.profile(Method::DELETE, me, token, json!({"code": "1234"}))
+    r.profile(Method::DELETE, me, token, json!({"code": "123456"}))
         .await;
 
     // The store fails every call: each operation's 503 and 500.
@@ -334,13 +334,13 @@ pub async fn scenario() -> Vec<Seen> {
     for fault in faults {
         store.fail(Some(fault), None);
         r.post("/phone/", json!({"phone": "+79005550004"})).await;
-        r.post("/code/", json!({"phone": PHONE, "code": "1234"}))
+        r.post("/code/", json!({"phone": PHONE, "code": "123456"}))
             .await;
         for method in [Method::GET, Method::PATCH] {
             r.profile(method, me, &last.access, json!({"inv": first.invite}))
                 .await;
         }
-        r.profile(Method::DELETE, me, &last.access, json!({"code": "1234"}))
+        r.profile(Method::DELETE, me, &last.access, json!({"code": "123456"}))
             .await;
         r.post("/token/refresh/", json!({"refresh": last.refresh}))
             .await;

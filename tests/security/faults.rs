@@ -94,7 +94,7 @@ async fn every_endpoint(app: &TestApp, tokens: &Value) -> Vec<(&'static str, Rep
         ),
         (
             "code",
-            app.post("/code/", json!({"phone": PHONE, "code": "1234"}))
+            app.post("/code/", json!({"phone": PHONE, "code": "123456"}))
                 .await,
         ),
         ("profile", app.get_auth("/profile/me/", access).await),

@@ -29,7 +29,7 @@ fn error_for(pairs: &[(&str, &str)]) -> ConfigError {
 #[test]
 fn defaults_are_the_contract_s() {
     let config = Settings::from_map(settings(&[])).config().unwrap();
-    assert_eq!(config.rules.codes.length, 4);
+    assert_eq!(config.rules.codes.length, 6);
     assert_eq!(config.rules.codes.ttl_secs, 300);
     assert_eq!(config.rules.codes.max_attempts, 5);
     assert_eq!(config.rules.limits.resend_cooldown_secs, 60);
@@ -208,7 +208,7 @@ fn warns_of_a_text_longer_than_one_sms() {
 #[test]
 fn warns_once_the_test_numbers_have_lapsed_and_never_shows_their_codes() {
     let config = Settings::from_map(settings(&[
-        ("TEST_PHONE_CODES", "+15555550100=4242"),
+        ("TEST_PHONE_CODES", "+15555550100=424242"),
         ("TEST_PHONE_CODES_UNTIL", "2027-03-01T00:00:00Z"),
     ]))
     .config()
@@ -218,9 +218,9 @@ fn warns_once_the_test_numbers_have_lapsed_and_never_shows_their_codes() {
     let warnings = config.rules.warnings(until);
     assert_eq!(warnings.len(), 1);
     assert!(warnings[0].contains("TEST_PHONE_CODES lapsed at 2027-03-01T00:00:00Z"));
-    assert!(!format!("{config:?}").contains("4242"));
-    let error = error_for(&[("TEST_PHONE_CODES", "+15555550100=4242")]);
-    assert!(!error.to_string().contains("4242"), "{error}");
+    assert!(!format!("{config:?}").contains("424242"));
+    let error = error_for(&[("TEST_PHONE_CODES", "+15555550100=424242")]);
+    assert!(!error.to_string().contains("424242"), "{error}");
 }
 
 #[test]

@@ -2,9 +2,14 @@
 //! `TEST_PHONE_CODES` lists numbers with fixed codes; until
 //! `TEST_PHONE_CODES_UNTIL` a listed number gets its listed code, no SMS,
 //! and spends no shared budget. After it, the numbers are ordinary again.
+//! A listed code never changes, so it has at least 6 digits whatever
+//! `CODE_LENGTH` is, and its wrong tries add up across sends.
 
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
+
+/// How long a listed code may be: at least NIST's 6 digits.
+const LISTED_CODE_DIGITS: std::ops::RangeInclusive<usize> = 6..=12;
 
 #[derive(Clone, Default)]
 pub struct TestPhones {
@@ -24,27 +29,25 @@ impl std::fmt::Debug for TestPhones {
 }
 
 impl TestPhones {
-    /// Reads `+15555550100=4242,+447700900001=1234` and the RFC 3339 time
-    /// it lapses at, which the list requires. A number is written in E.164;
-    /// one libphonenumber does not hold valid (the 555 range, say) is taken
-    /// as written. Each code has `code_length` digits.
-    pub fn parse(
-        list: &str,
-        until: Option<&str>,
-        code_length: usize,
-    ) -> Result<TestPhones, String> {
+    /// Reads `+15555550100=424242,+447700900001=123456` and the RFC 3339
+    /// time it lapses at, which the list requires. A number is written in
+    /// E.164; one libphonenumber does not hold valid (the 555 range, say) is
+    /// taken as written. Each code has 6 to 12 digits.
+    pub fn parse(list: &str, until: Option<&str>) -> Result<TestPhones, String> {
         let mut entries: Vec<(Phone, String)> = Vec::new();
         for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
             let Some((number, code)) = entry.split_once('=') else {
-                return Err("expected +NUMBER=CODE entries such as +15555550100=4242".into());
+                return Err("expected +NUMBER=CODE entries such as +15555550100=424242".into());
             };
             let (number, code) = (number.trim(), code.trim());
             let phone = e164(number).ok_or_else(|| {
                 format!("{number:?} is not a number in E.164 form (+ and 8 to 15 digits)")
             })?;
-            if code.len() != code_length || !code.bytes().all(|b| b.is_ascii_digit()) {
+            if !LISTED_CODE_DIGITS.contains(&code.len())
+                || !code.bytes().all(|b| b.is_ascii_digit())
+            {
                 return Err(format!(
-                    "the code of {number} must be {code_length} digits (CODE_LENGTH)"
+                    "the code of {number} must be 6 to 12 digits: it never changes, so a short one falls to guessing"
                 ));
             }
             if entries.iter().any(|(listed, _)| *listed == phone) {
@@ -80,6 +83,13 @@ impl TestPhones {
             .iter()
             .find(|(listed, _)| listed == phone)
             .map(|(_, code)| code.as_str())
+    }
+
+    /// When `phone`'s listed code lapses (or lapsed), if it is listed at
+    /// all: a code sent before then logs no one in after it.
+    pub fn listed_until(&self, phone: &Phone) -> Option<Timestamp> {
+        self.until
+            .filter(|_| self.entries.iter().any(|(listed, _)| listed == phone))
     }
 
     pub fn is_test(&self, phone: &Phone, now: Timestamp) -> bool {
@@ -123,7 +133,7 @@ mod tests {
     const UNTIL: &str = "2027-03-01T00:00:00Z";
 
     fn phones() -> TestPhones {
-        TestPhones::parse("+15555550100=4242, +447700900001=1234", Some(UNTIL), 4).unwrap()
+        TestPhones::parse("+15555550100=424242, +447700900001=123456", Some(UNTIL)).unwrap()
     }
 
     #[test]
@@ -132,7 +142,12 @@ mod tests {
         let until = Timestamp::parse_rfc3339(UNTIL).unwrap();
         let before = Timestamp(until.0 - 1);
         let listed = Phone::from_trusted("+15555550100".into());
-        assert_eq!(phones.code_for(&listed, before), Some("4242"));
+        assert_eq!(phones.code_for(&listed, before), Some("424242"));
+        assert_eq!(phones.listed_until(&listed), Some(until));
+        assert_eq!(
+            phones.listed_until(&Phone::from_trusted("+15555550101".into())),
+            None
+        );
         assert_eq!(phones.code_for(&listed, until), None);
         assert_eq!(
             phones.lookup("+1 555-555 (0100)", before),
@@ -144,7 +159,7 @@ mod tests {
         assert_eq!(phones.lapsed_at(until), Some(until));
         let debug = format!("{phones:?}");
         assert!(
-            debug.contains("+15555550100") && !debug.contains("4242"),
+            debug.contains("+15555550100") && !debug.contains("424242"),
             "{debug}"
         );
     }
@@ -153,20 +168,25 @@ mod tests {
     fn a_bad_list_is_refused_with_what_is_wrong() {
         let cases = [
             ("+15555550100", Some(UNTIL), "+NUMBER=CODE"),
-            ("15555550100=4242", Some(UNTIL), "E.164"),
-            ("+1555=4242", Some(UNTIL), "E.164"),
-            ("+15555550100=42", Some(UNTIL), "4 digits"),
-            ("+15555550100=abcd", Some(UNTIL), "4 digits"),
-            ("+15555550100=4242,+15555550100=1111", Some(UNTIL), "twice"),
-            ("+15555550100=4242", None, "required"),
-            ("+15555550100=4242", Some("next spring"), "RFC 3339"),
+            ("15555550100=424242", Some(UNTIL), "E.164"),
+            ("+1555=424242", Some(UNTIL), "E.164"),
+            ("+15555550100=4242", Some(UNTIL), "6 to 12 digits"),
+            ("+15555550100=abcdef", Some(UNTIL), "6 to 12 digits"),
+            ("+15555550100=4242424242424", Some(UNTIL), "6 to 12 digits"),
+            (
+                "+15555550100=424242,+15555550100=111111",
+                Some(UNTIL),
+                "twice",
+            ),
+            ("+15555550100=424242", None, "required"),
+            ("+15555550100=424242", Some("next spring"), "RFC 3339"),
         ];
         for (list, until, expected) in cases {
-            let error = TestPhones::parse(list, until, 4).unwrap_err();
+            let error = TestPhones::parse(list, until).unwrap_err();
             assert!(error.contains(expected), "{list}: {error}");
         }
         assert!(
-            TestPhones::parse("", None, 4)
+            TestPhones::parse("", None)
                 .unwrap()
                 .lapsed_at(Timestamp(0))
                 .is_none()

@@ -123,7 +123,7 @@ async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespon
     let phone = service
         .parse_login_phone(&phone.ok_or(Error::MissingField("phone"))?)
         .await?;
-    let code = service.parse_code(&code.ok_or(Error::MissingField("code"))?)?;
+    let code = service.parse_code(&phone, &code.ok_or(Error::MissingField("code"))?)?;
     let attempt = Attempt {
         verification_id: verification_id.as_deref(),
         source: request.source_ip.as_deref(),
@@ -165,7 +165,6 @@ async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result
             body::parse(&request.body)?
         };
         let code = text("code", body.code)?.ok_or(Error::MissingField("code"))?;
-        let code = service.parse_code(&code)?;
         let verification_id = verification_id(body.verification_id)?;
         let attempt = Attempt {
             verification_id: verification_id.as_deref(),

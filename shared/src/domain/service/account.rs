@@ -4,7 +4,6 @@
 
 use super::attempts::Attempt;
 use super::{ProfileRef, Service};
-use crate::domain::code::OtpCode;
 use crate::domain::metric::Metric;
 use crate::domain::token::Claims;
 use crate::domain::user::{User, UserId};
@@ -29,7 +28,7 @@ impl Service {
         &self,
         caller: &Claims,
         target: ProfileRef,
-        code: &OtpCode,
+        code: &str,
         attempt: &Attempt<'_>,
     ) -> Result<()> {
         let id = self.owned(caller, target)?;
@@ -49,7 +48,10 @@ impl Service {
                 self.store.sessions_of(id),
                 self.inviter_exists(&user),
             )?;
-            let claim = self.claim(&user.phone, code, record, attempt, now).await?;
+            // Read at the length the account's phone takes (a review
+            // number's may differ).
+            let code = self.parse_code(&user.phone, code)?;
+            let claim = self.claim(&user.phone, &code, record, attempt, now).await?;
             let deletion = Deletion {
                 user: &user,
                 claim: &claim,

@@ -61,12 +61,16 @@ impl Service {
             return Err(Error::CodeExpired);
         };
         let stored = record.hash.clone().ok_or(Error::CodeExpired)?;
+        let review = self.review_check(phone, &record, now).await?;
         let allowance = allowance(&record, attempt.verification_id);
         if allowance.spent(&record) >= max {
             return Err(self.burned(&record, now));
         }
         if !self.hasher.matches(phone, code, &stored) {
             self.count_failed_code(attempt, now).await?;
+            if let Some(review) = &review {
+                self.count_review_try(review).await?;
+            }
             let error = self.wrong_code(phone, &stored, allowance).await?;
             if matches!(error, Error::InvalidCode) {
                 self.metrics.record(Metric::WrongCode);
@@ -113,7 +117,7 @@ impl Service {
 
     /// A burned code: the client may ask for a new one once the resend
     /// cooldown of the last send is over.
-    fn burned(&self, record: &CodeRecord, now: Timestamp) -> Error {
+    pub(super) fn burned(&self, record: &CodeRecord, now: Timestamp) -> Error {
         let cooldown_ends = record
             .sent_at
             .plus_secs(self.rules.limits.resend_cooldown_secs);

@@ -59,14 +59,17 @@ impl Service {
         }
         let previous = self.store.code(phone).await?;
         let code = match test_code {
-            Some(listed) => OtpCode::parse(listed, rules.codes.length)?,
+            Some(listed) => OtpCode::parse(listed, listed.len())?,
             None => OtpCode::generate(rules.codes.length, &mut rand::rng()),
         };
         let record = self.next_record(phone, &code, previous.as_ref(), now)?;
-        let (charges, limits): (Vec<Charge>, Vec<Limit>) = match test_code {
-            Some(_) => (Vec::new(), Vec::new()),
-            None => self.charges(region, source_ip, now).into_iter().unzip(),
-        };
+        // A review number spends no budget, but its sends count against
+        // their source as anyone's do.
+        let (charges, limits): (Vec<Charge>, Vec<Limit>) = self
+            .charges(region, source_ip, now)
+            .into_iter()
+            .filter(|(_, limit)| test_code.is_none() || *limit == Limit::IpHour)
+            .unzip();
 
         match self.store.save_code(&record, &charges).await? {
             SaveCode::Saved => {}
