@@ -60,6 +60,34 @@ async fn keys_come_from_the_secrets_the_arns_name() {
     );
 }
 
+/// The review numbers' list comes from its own secret, never the
+/// environment: their codes log in.
+#[tokio::test]
+async fn review_codes_come_from_their_secret() {
+    let sdk = api_tests::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let list = secret(&client, "+15555550100=424242").await;
+    let mut settings = settings(&[
+        ("TEST_PHONE_CODES_SECRET_ARN", &list),
+        ("TEST_PHONE_CODES_UNTIL", "2099-01-01T00:00:00Z"),
+        ("JWT_KEY_ID", "k1"),
+        ("JWT_SIGNING_KEY", "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk"),
+        (
+            "CODE_HASH_SECRET",
+            "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh",
+        ),
+        ("JWT_ISSUER", "https://auth.example.com"),
+    ]);
+    secrets::resolve(&sdk, &mut settings).await.unwrap();
+    let config = settings.config().unwrap();
+    let listed = phone_auth::domain::phone::Phone::from_trusted("+15555550100".into());
+    let now = phone_auth::domain::time::Timestamp(0);
+    assert_eq!(
+        config.rules.test_phones.code_for(&listed, now),
+        Some("424242")
+    );
+}
+
 /// Under RS256 the same secret carries the RSA keys, as the stack's
 /// `signing-key` function writes them.
 #[tokio::test]

@@ -73,7 +73,8 @@ async fn creates_the_rsa_key_then_rotates_every_key_on_a_new_generation() {
 
     let created = signing_key::handle(&client, &event("Create", &arn, 1, 1)).await;
     assert_eq!(created["Status"], "SUCCESS", "{created}");
-    assert_eq!(created["Data"], json!({"KeyId": "k1"}));
+    assert_eq!(created["Data"]["KeyId"], "k1");
+    assert_eq!(created["Data"]["PreviousKeyId"], "");
     assert_eq!(created["PhysicalResourceId"], arn.as_str());
     assert_eq!(created["LogicalResourceId"], "SigningKey");
     let after_create = value(&client, &arn).await;
@@ -84,6 +85,9 @@ async fn creates_the_rsa_key_then_rotates_every_key_on_a_new_generation() {
             .to_string()
             .contains(private.lines().nth(1).unwrap())
     );
+    // The public half, for the JWKS function's environment.
+    let public = phone_auth::domain::token::rsa::public_pem_of(private).unwrap();
+    assert_eq!(created["Data"]["PublicKey"], public.as_str());
     let config = rs256_config(&sdk, &arn).await;
     assert_eq!(
         config.rules.secrets.jwt.rsa.unwrap().current.public().kid,
@@ -103,6 +107,8 @@ async fn creates_the_rsa_key_then_rotates_every_key_on_a_new_generation() {
     assert_ne!(kid, "k1");
     assert_eq!(now["previous_kid"], "k1");
     assert_eq!(now["previous_key"], "a".repeat(64));
+    assert_eq!(rotated["Data"]["PreviousKeyId"], "k1");
+    assert_eq!(rotated["Data"]["PreviousPublicKey"], public.as_str());
     let jwt = rs256_config(&sdk, &arn).await.rules.secrets.jwt;
     let rsa = jwt.rsa.unwrap();
     assert_eq!(rsa.current.public().kid, kid);

@@ -151,13 +151,11 @@ fn every_setting_is_a_parameter_passed_to_the_functions() {
             "{setting}: no parameter {parameter}"
         );
     }
-    for secret in ["JWT_SECRET_ARN", "CODE_HASH_SECRET_ARN"] {
-        assert!(env.contains_key(secret), "{secret} is not passed");
-    }
     for plain in [
         "JWT_SIGNING_KEY",
         "CODE_HASH_SECRET",
         "JWT_PREVIOUS_SIGNING_KEY",
+        "TEST_PHONE_CODES",
     ] {
         assert!(
             !env.contains_key(plain),
@@ -268,6 +266,114 @@ fn strip(config: &phone_auth::config::Config) -> BTreeMap<&'static str, String> 
     ])
 }
 
+/// The secrets a function's policy lets it read: each `!Ref` among the
+/// resources of its `GetSecretValue` statements, conditional ones included.
+fn secrets_read(function: &Value) -> BTreeSet<String> {
+    fn refs(value: &Value, into: &mut BTreeSet<String>) {
+        match value {
+            Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+                if let Some(name) = tagged.value.as_str().filter(|n| !n.starts_with("AWS::")) {
+                    into.insert(name.to_owned());
+                }
+            }
+            Value::Tagged(tagged) => refs(&tagged.value, into),
+            Value::Sequence(items) => items.iter().for_each(|item| refs(item, into)),
+            _ => {}
+        }
+    }
+    let mut read = BTreeSet::new();
+    for statement in function["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .into_iter()
+        .flatten()
+    {
+        let action = &statement["Action"];
+        let gets = action.as_str() == Some("secretsmanager:GetSecretValue")
+            || action.as_sequence().is_some_and(|a| {
+                a.iter()
+                    .any(|a| a.as_str() == Some("secretsmanager:GetSecretValue"))
+            });
+        if gets {
+            refs(&statement["Resource"], &mut read);
+        }
+    }
+    read
+}
+
+/// Least privilege: each function reads only the secrets its endpoint
+/// uses (the code says which), is given their ARNs and no other, the JWKS
+/// function none at all (it publishes the public keys SigningKey reports),
+/// and SMS reach phone numbers only, never a topic. The review codes sit
+/// in a secret, not in any function's environment.
+#[test]
+fn each_function_reads_only_the_secrets_it_uses() {
+    use phone_auth::http::routes::Endpoint;
+    let doc = template();
+    let resources = &doc["Resources"];
+    let review = "TestPhoneCodesSecret";
+    for (function, endpoint) in [
+        ("PhoneEnterFunction", Endpoint::PhoneEnter),
+        ("CodeEnterFunction", Endpoint::CodeEnter),
+        ("UserProfileFunction", Endpoint::Profile),
+        ("TokenRefreshFunction", Endpoint::TokenRefresh),
+        ("TokenRevokeFunction", Endpoint::TokenRevoke),
+        ("WellKnownFunction", Endpoint::WellKnown),
+    ] {
+        let mut expected = BTreeSet::new();
+        if endpoint.uses_token_keys() {
+            expected.insert("JwtKeySecret".to_owned());
+        }
+        if endpoint.uses_code_hash() {
+            // Codes are checked where the code-hash secret is read: the
+            // review numbers' codes go with it.
+            expected.insert("CodeHashSecret".to_owned());
+            expected.insert(review.to_owned());
+        }
+        if endpoint == Endpoint::TokenRefresh {
+            expected.insert("LegacyJwtKeySecret".to_owned());
+        }
+        let resource = &resources[function];
+        assert_eq!(secrets_read(resource), expected, "{function}'s policy");
+        // The ARNs it is given are the ones it may read.
+        let env = &resource["Properties"]["Environment"]["Variables"];
+        let mut given = BTreeSet::new();
+        for (name, value) in env.as_mapping().into_iter().flatten() {
+            if name.as_str().is_some_and(|n| n.ends_with("_SECRET_ARN")) {
+                let secret = match value {
+                    Value::Tagged(t) if t.tag == "!If" => tagged_ref(&t.value[1]),
+                    other => tagged_ref(other),
+                };
+                given.insert(secret.expect("a secret's ARN").to_owned());
+            }
+        }
+        assert_eq!(given, expected, "{function}'s environment");
+    }
+    for (name, resource) in resources.as_mapping().unwrap() {
+        let statements = resource["Properties"]["Policies"][0]["Statement"].as_sequence();
+        for statement in statements.into_iter().flatten() {
+            if statement["Action"].as_str() == Some("sns:Publish") {
+                assert_eq!(statement["Resource"], Value::Null, "{name:?}");
+                assert_eq!(
+                    statement["NotResource"].as_str(),
+                    Some("arn:aws:sns:*:*:*"),
+                    "{name:?}: phone numbers only"
+                );
+            }
+        }
+        let env = &resource["Properties"]["Environment"]["Variables"];
+        assert_eq!(env["TEST_PHONE_CODES"], Value::Null, "{name:?}");
+    }
+    let secret = &resources[review];
+    assert_eq!(secret["Condition"].as_str(), Some("HasTestPhones"));
+    assert_eq!(
+        tagged_ref(&secret["Properties"]["SecretString"]),
+        Some("TestPhoneCodes")
+    );
+    let well_known = &resources["WellKnownFunction"]["Properties"]["Environment"]["Variables"];
+    assert_eq!(well_known["JWT_PRIVATE_KEY"], Value::Null);
+    assert!(format!("{:?}", well_known["JWT_PUBLIC_KEY"]).contains("SigningKey.PublicKey"));
+}
+
 fn tagged_ref(value: &Value) -> Option<&str> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "!Ref" => tagged.value.as_str(),
@@ -332,11 +438,9 @@ fn the_jwt_authorizer_trusts_the_issuer_the_functions_sign_as() {
     assert_eq!(tagged_ref(&key["SecretId"]), Some("JwtKeySecret"));
     assert_eq!(tagged_ref(&key["Generation"]), Some("JwtKeyGeneration"));
     for (name, resource) in doc["Resources"].as_mapping().unwrap() {
-        let reads_keys = resource["Properties"]["Policies"][0]["Statement"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-            .any(|s| s["Action"].as_str() == Some("secretsmanager:GetSecretValue"));
+        // The key-maker writes the secret SigningKey waits on.
+        let reads_keys = secrets_read(resource).contains("JwtKeySecret")
+            && name.as_str() != Some("SigningKeyFunction");
         if reads_keys {
             assert_eq!(
                 resource["DependsOn"].as_str(),

@@ -12,7 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use phone_auth::config::Settings;
 use phone_auth::domain::token::rsa::RsaSigningKey;
-use phone_auth::domain::token::{RsaKeys, SigningKey, TokenKeys, Tokens};
+use phone_auth::domain::token::{RsaCurrent, RsaKeys, SigningKey, TokenKeys, Tokens};
 use phone_auth::domain::user::UserId;
 use phone_auth::ports::{Clock, SystemClock};
 use serde_json::{Value, json};
@@ -140,7 +140,9 @@ fn minter(key: usize, issuer: &str, audience: Option<&str>) -> Tokens {
             hmac_current: hmac("k1"),
             hmac_previous: None,
             rsa: Some(RsaKeys {
-                current: RsaSigningKey::from_pem("k1".into(), &rsa_key(key).0).unwrap(),
+                current: RsaCurrent::Signing(
+                    RsaSigningKey::from_pem("k1".into(), &rsa_key(key).0).unwrap(),
+                ),
                 previous: None,
             }),
             issuer: issuer.into(),
@@ -404,4 +406,45 @@ fn short_rsa_keys_are_refused() {
     let error = config_error(&[("JWT_PRIVATE_KEY", &pem)]);
     assert_eq!(error.name, "JWT_PRIVATE_KEY");
     assert!(error.to_string().contains("2048"), "{error}");
+}
+
+/// Least privilege: each function gets only the secrets it reads, and
+/// stand-ins for the rest. `/phone/` reads no token key; the JWKS function
+/// publishes from the public key alone and cannot sign; a function that
+/// signs still stops at start-up without its key.
+#[test]
+fn each_function_starts_on_the_secrets_it_reads_alone() {
+    use phone_auth::http::routes::Endpoint;
+    use phone_auth::lambda::stand_in_for_unused_secrets;
+    let started = |endpoint: Endpoint, pairs: &[(&str, &str)]| {
+        let mut map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        map.insert("JWT_ISSUER".into(), ISSUER.into());
+        let mut settings = Settings::from_map(map);
+        stand_in_for_unused_secrets(endpoint, &mut settings);
+        settings.config()
+    };
+    let hash = (
+        "CODE_HASH_SECRET",
+        "hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh",
+    );
+    let rs256 = ("JWT_ALGORITHM", "RS256");
+    assert!(started(Endpoint::PhoneEnter, &[hash, rs256]).is_ok());
+    let signer = started(Endpoint::CodeEnter, &[hash, rs256]).unwrap_err();
+    assert_eq!(signer.name, "JWT_KEY_ID");
+    let revoke = started(Endpoint::TokenRevoke, &[("JWT_KEY_ID", "k1")]).unwrap_err();
+    assert_eq!(revoke.name, "JWT_SIGNING_KEY");
+
+    let public = &rsa_key(0).1;
+    let jwks = started(
+        Endpoint::WellKnown,
+        &[rs256, ("JWT_KEY_ID", "k1"), ("JWT_PUBLIC_KEY", public)],
+    )
+    .unwrap();
+    let tokens = Tokens::new(&jwks.rules.secrets.jwt, 300, 3600);
+    assert_eq!(tokens.jwks()["keys"][0]["kid"], "k1");
+    assert!(tokens.check_signing_key().is_err(), "no private key here");
+    assert!(tokens.issue_access(UserId(1), SystemClock.now()).is_err());
 }

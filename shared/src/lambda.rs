@@ -14,7 +14,7 @@ use crate::domain::phone::Phone;
 use crate::domain::service::{Service, finish_deletion};
 use crate::domain::user::UserId;
 use crate::error::Error;
-use crate::http::routes::Function;
+use crate::http::routes::{Endpoint, Function};
 use crate::http::{ApiRequest, ApiResponse, App};
 use crate::ports::{Clock, SmsSender, Store, SystemClock};
 use crate::startup;
@@ -38,6 +38,7 @@ pub async fn app_from_env<F: Function>() -> App {
     let mut settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     config_or_exit(secrets::resolve(&sdk, &mut settings).await);
+    stand_in_for_unused_secrets(F::ENDPOINT, &mut settings);
     let config: Config = config_or_exit(settings.config());
     for warning in config.rules.warnings(SystemClock.now()) {
         tracing::warn!("configuration: {warning}");
@@ -62,6 +63,35 @@ pub async fn app_from_env<F: Function>() -> App {
         .unwrap_or_else(|| "phone-auth".into());
     let metrics = Arc::new(EmfMetrics::new(stack, clock.clone()));
     App::new(service.with_metrics(metrics))
+}
+
+/// The stack gives each function only the secrets it reads (least
+/// privilege). The settings a function never reads are filled with a fresh
+/// random value, so that one configuration type serves every function: a
+/// stand-in signs nothing anyone accepts, and a secret the function does
+/// read and lacks still stops it at start-up.
+pub fn stand_in_for_unused_secrets(endpoint: Endpoint, settings: &mut Settings) {
+    let random = || {
+        use rand::Rng;
+        let bytes: [u8; 32] = rand::rng().random();
+        hex::encode(bytes)
+    };
+    if !endpoint.uses_token_keys() && settings.get("JWT_SIGNING_KEY").is_none() {
+        if settings.get("JWT_KEY_ID").is_none() {
+            settings.set("JWT_KEY_ID", "unused".into());
+        }
+        settings.set("JWT_SIGNING_KEY", random());
+        if settings.get("JWT_PREVIOUS_KEY_ID").is_some() {
+            settings.set("JWT_PREVIOUS_SIGNING_KEY", random());
+        }
+        // Nothing to publish or check without the public key.
+        if settings.get("JWT_PUBLIC_KEY").is_none() {
+            settings.set("JWT_ALGORITHM", "HS256".into());
+        }
+    }
+    if !endpoint.uses_code_hash() && settings.get("CODE_HASH_SECRET").is_none() {
+        settings.set("CODE_HASH_SECRET", random());
+    }
 }
 
 /// The whole `main` of a function: logs as JSON, configuration checked

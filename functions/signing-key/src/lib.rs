@@ -141,7 +141,25 @@ async fn apply(client: &aws_sdk_secretsmanager::Client, event: &Value) -> Result
         write(client, id, &next).await?;
     }
     tracing::info!(kid = %next.kid, rotated = (change == Change::Rotate), "JWT keys in place");
-    Ok(json!({ "KeyId": next.kid }))
+    published(&next)
+}
+
+/// What the stack may know of the keys, as the resource's attributes: the
+/// ids and the public halves, which the JWKS function publishes without
+/// reading the secret (so it never holds a private key). Empty where there
+/// is none.
+fn published(secret: &JwtSecret) -> Result<Value, String> {
+    let public = secret
+        .private_key
+        .as_deref()
+        .map(public_pem_of)
+        .transpose()?;
+    Ok(json!({
+        "KeyId": secret.kid,
+        "PublicKey": public.unwrap_or_default(),
+        "PreviousKeyId": secret.previous_kid.clone().unwrap_or_default(),
+        "PreviousPublicKey": secret.previous_public_key.clone().unwrap_or_default(),
+    }))
 }
 
 /// The answer CloudFormation waits for. The physical id is the secret's,

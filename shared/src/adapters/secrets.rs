@@ -9,6 +9,8 @@
 //! `CODE_HASH_SECRET_ARN` holds the code-hash secret as plain text, and
 //! `LEGACY_JWT_SECRET_ARN` `{"key": "..."}`: the Django system's SimpleJWT
 //! key while its sessions move over, empty before and after.
+//! `TEST_PHONE_CODES_SECRET_ARN` holds the review numbers' list as
+//! `TEST_PHONE_CODES` reads it: their codes log in, so they are a secret.
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
@@ -82,20 +84,25 @@ pub async fn resolve(
     sdk: &aws_config::SdkConfig,
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
-    const ARNS: [&str; 3] = [
+    const ARNS: [&str; 4] = [
         "JWT_SECRET_ARN",
         "CODE_HASH_SECRET_ARN",
         "LEGACY_JWT_SECRET_ARN",
+        "TEST_PHONE_CODES_SECRET_ARN",
     ];
     if ARNS.iter().all(|arn| settings.get(arn).is_none()) {
         return Ok(());
     }
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let (jwt, hash, legacy) = tokio::join!(
+    let (jwt, hash, legacy, test_phones) = tokio::join!(
         read_named(&client, settings, ARNS[0]),
         read_named(&client, settings, ARNS[1]),
         read_named(&client, settings, ARNS[2]),
+        read_named(&client, settings, ARNS[3]),
     );
+    if let Some(list) = test_phones? {
+        settings.set("TEST_PHONE_CODES", list);
+    }
     if let Some(json) = jwt? {
         let keys: JwtSecret = serde_json::from_str(&json).map_err(|_| ConfigError {
             name: "JWT_SECRET_ARN",

@@ -2,7 +2,7 @@
 
 use crate::domain::settings::Secrets;
 use crate::domain::token::rsa::{RsaPublicKey, RsaSigningKey};
-use crate::domain::token::{RsaKeys, SigningKey, TokenKeys};
+use crate::domain::token::{RsaCurrent, RsaKeys, SigningKey, TokenKeys};
 
 use super::{ConfigError, Settings};
 
@@ -83,11 +83,23 @@ impl Settings {
                 });
             }
         }
-        let current = RsaSigningKey::from_pem(kid.to_owned(), &self.required("JWT_PRIVATE_KEY")?)
-            .map_err(|problem| ConfigError {
-            name: "JWT_PRIVATE_KEY",
-            problem,
-        })?;
+        // Where tokens are only published (the JWKS function), the public
+        // half alone, `JWT_PUBLIC_KEY`; everywhere else the pair.
+        let current = match (self.get("JWT_PRIVATE_KEY"), self.get("JWT_PUBLIC_KEY")) {
+            (None, Some(pem)) => RsaCurrent::PublicOnly(
+                RsaPublicKey::from_pem(kid.to_owned(), &pem).map_err(|problem| ConfigError {
+                    name: "JWT_PUBLIC_KEY",
+                    problem,
+                })?,
+            ),
+            _ => RsaCurrent::Signing(
+                RsaSigningKey::from_pem(kid.to_owned(), &self.required("JWT_PRIVATE_KEY")?)
+                    .map_err(|problem| ConfigError {
+                        name: "JWT_PRIVATE_KEY",
+                        problem,
+                    })?,
+            ),
+        };
         let previous = match (previous_kid, self.get("JWT_PREVIOUS_PUBLIC_KEY")) {
             (_, None) => None,
             (Some(kid), Some(pem)) => Some(RsaPublicKey::from_pem(kid.to_owned(), &pem).map_err(

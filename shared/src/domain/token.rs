@@ -69,8 +69,41 @@ impl std::fmt::Debug for SigningKey {
 /// key's public half, which still verifies during a rotation.
 #[derive(Clone, Debug)]
 pub struct RsaKeys {
-    pub current: RsaSigningKey,
+    pub current: RsaCurrent,
     pub previous: Option<RsaPublicKey>,
+}
+
+/// The current RSA key: the pair, where access tokens are signed, or its
+/// public half alone, where they are only published (the JWKS function
+/// reads no private key).
+#[derive(Clone, Debug)]
+pub enum RsaCurrent {
+    Signing(RsaSigningKey),
+    PublicOnly(RsaPublicKey),
+}
+
+impl RsaCurrent {
+    pub fn public(&self) -> &RsaPublicKey {
+        match self {
+            RsaCurrent::Signing(key) => key.public(),
+            RsaCurrent::PublicOnly(key) => key,
+        }
+    }
+
+    /// Whether the key can sign: parsed, and the private half here.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            RsaCurrent::Signing(key) => key.check(),
+            RsaCurrent::PublicOnly(_) => Err("no private key: this function cannot sign".into()),
+        }
+    }
+
+    pub fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            RsaCurrent::Signing(key) => key.sign(message),
+            RsaCurrent::PublicOnly(_) => Err("no private key: this function cannot sign".into()),
+        }
+    }
 }
 
 /// Everything tokens are signed and checked with.

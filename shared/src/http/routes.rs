@@ -29,6 +29,22 @@ impl Endpoint {
     pub const fn signs_tokens(self) -> bool {
         matches!(self, Endpoint::CodeEnter | Endpoint::TokenRefresh)
     }
+
+    /// Whether the endpoint reads the token keys' secret (signs or
+    /// verifies). The stack gives a function only the secrets it reads:
+    /// the JWKS function gets the public keys alone, in its environment.
+    pub const fn uses_token_keys(self) -> bool {
+        !matches!(self, Endpoint::PhoneEnter | Endpoint::WellKnown)
+    }
+
+    /// Whether the endpoint reads the code-hash secret: codes are hashed
+    /// under it, and referral cursors signed.
+    pub const fn uses_code_hash(self) -> bool {
+        matches!(
+            self,
+            Endpoint::PhoneEnter | Endpoint::CodeEnter | Endpoint::Profile
+        )
+    }
 }
 
 /// One Lambda function as a type. A function's binary is generic over it,
