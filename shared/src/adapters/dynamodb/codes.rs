@@ -2,8 +2,12 @@
 //! each send on its version, its wrong tries counted on the hash they were
 //! made against.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
+};
 
 use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
@@ -225,16 +229,46 @@ impl CodeStore for DynamoStore {
         Ok(())
     }
 
-    /// One read each, in parallel: there are one or two.
+    /// One BatchGetItem (there are one or two), asked again for what it
+    /// leaves unprocessed.
     #[tracing::instrument(skip_all)]
     async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
-        let reads = keys.iter().map(|counter| async move {
-            let item = self.get(&self.tables.codes, key("pk", s(counter))).await?;
-            Ok::<u32, crate::error::Error>(match item.as_ref().and_then(|item| item.get("count")) {
-                Some(AttributeValue::N(count)) => count.parse().unwrap_or(0),
-                _ => 0,
-            })
-        });
-        futures_util::future::try_join_all(reads).await
+        let table = &self.tables.codes;
+        let mut wanted = KeysAndAttributes::builder().consistent_read(true);
+        for counter in keys {
+            wanted = wanted.keys(key("pk", s(counter)));
+        }
+        let wanted = built(wanted.build())?;
+        let mut pending = Some(HashMap::from([(table.clone(), wanted)]));
+        let mut found = HashMap::new();
+        for _ in 0..5 {
+            let Some(request) = pending.take().filter(|p| !p.is_empty()) else {
+                break;
+            };
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| store_error("BatchGetItem", e))?;
+            for item in output.responses.unwrap_or_default().into_values().flatten() {
+                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::N(count))) =
+                    (item.get("pk"), item.get("count"))
+                {
+                    found.insert(pk.clone(), count.parse().unwrap_or(0));
+                }
+            }
+            pending = output.unprocessed_keys;
+        }
+        if pending.is_some_and(|p| !p.is_empty()) {
+            return Err(crate::error::Error::StoreUnavailable(
+                "BatchGetItem left keys unprocessed".into(),
+            ));
+        }
+        Ok(keys
+            .iter()
+            .map(|counter| found.get(counter).copied().unwrap_or(0))
+            .collect())
     }
 }
