@@ -164,7 +164,7 @@ fn assert_not_logged(log: &str, secrets: &[String]) {
     }
 }
 
-/// Whether `secret` is in `log` as a whole: a 4-digit code inside a longer
+/// Whether `secret` is in `log` as a whole: a code inside a longer
 /// number (a port, an id) is not that code.
 fn appears(log: &str, secret: &str) -> bool {
     let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
