@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
@@ -229,42 +227,17 @@ impl CodeStore for DynamoStore {
         Ok(())
     }
 
-    /// One BatchGetItem (there are one or two), asked again for what it
-    /// leaves unprocessed.
+    /// One BatchGetItem: there are one or two.
     #[tracing::instrument(skip_all)]
     async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
-        let table = &self.tables.codes;
-        let mut wanted = KeysAndAttributes::builder().consistent_read(true);
-        for counter in keys {
-            wanted = wanted.keys(key("pk", s(counter)));
-        }
-        let wanted = built(wanted.build())?;
-        let mut pending = Some(HashMap::from([(table.clone(), wanted)]));
+        let wanted = keys.iter().map(|counter| key("pk", s(counter))).collect();
         let mut found = HashMap::new();
-        for _ in 0..5 {
-            let Some(request) = pending.take().filter(|p| !p.is_empty()) else {
-                break;
-            };
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .map_err(|e| store_error("BatchGetItem", e))?;
-            for item in output.responses.unwrap_or_default().into_values().flatten() {
-                if let (Some(AttributeValue::S(pk)), Some(AttributeValue::N(count))) =
-                    (item.get("pk"), item.get("count"))
-                {
-                    found.insert(pk.clone(), count.parse().unwrap_or(0));
-                }
+        for item in self.batch_get(&self.tables.codes, wanted).await? {
+            if let (Some(AttributeValue::S(pk)), Some(AttributeValue::N(count))) =
+                (item.get("pk"), item.get("count"))
+            {
+                found.insert(pk.clone(), count.parse().unwrap_or(0));
             }
-            pending = output.unprocessed_keys;
-        }
-        if pending.is_some_and(|p| !p.is_empty()) {
-            return Err(crate::error::Error::StoreUnavailable(
-                "BatchGetItem left keys unprocessed".into(),
-            ));
         }
         Ok(keys
             .iter()

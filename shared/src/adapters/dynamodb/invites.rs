@@ -3,12 +3,12 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use crate::domain::invite::InviteCode;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{Inviter, User, UserId};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::ports::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
 
 use super::errors::store_error;
@@ -74,34 +74,8 @@ impl InviteStore for DynamoStore {
         code: &InviteCode,
     ) -> Result<(Option<User>, Option<InviteOwner>)> {
         let user_pk = user_key(user);
-        let keys = KeysAndAttributes::builder()
-            .keys(key("pk", s(&user_pk)))
-            .keys(key("pk", s(invite_key(code))))
-            .consistent_read(true)
-            .build()
-            .map_err(|e| Error::Internal(format!("building BatchGetItem: {e}")))?;
-        let mut pending = Some(HashMap::from([(self.tables.users.clone(), keys)]));
-        let mut found = Vec::new();
-        // BatchGetItem may leave keys unprocessed under load: ask again.
-        for _ in 0..5 {
-            let Some(request) = pending.take().filter(|p| !p.is_empty()) else {
-                break;
-            };
-            let output = self
-                .client
-                .batch_get_item()
-                .set_request_items(Some(request))
-                .send()
-                .await
-                .map_err(|e| store_error("BatchGetItem", e))?;
-            found.extend(output.responses.unwrap_or_default().into_values().flatten());
-            pending = output.unprocessed_keys;
-        }
-        if pending.is_some_and(|p| !p.is_empty()) {
-            return Err(Error::StoreUnavailable(
-                "BatchGetItem left keys unprocessed".into(),
-            ));
-        }
+        let keys = vec![key("pk", s(&user_pk)), key("pk", s(invite_key(code)))];
+        let found = self.batch_get(&self.tables.users, keys).await?;
         let (mut user, mut owner) = (None, None);
         for item in found {
             match item.get("pk") {

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, TransactWriteItem, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
 };
 use serde::Serialize;
 
@@ -91,6 +91,40 @@ impl DynamoStore {
             .await
             .map_err(|e| store_error("GetItem", e))?;
         Ok(output.item)
+    }
+
+    /// Every item of `keys` in `table` that exists, read consistently by
+    /// BatchGetItem (at most 100 keys), asking again for what DynamoDB
+    /// leaves unprocessed under load.
+    async fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>> {
+        let wanted = built(
+            KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build(),
+        )?;
+        let mut pending = Some(HashMap::from([(table.to_owned(), wanted)]));
+        let mut found = Vec::new();
+        for _ in 0..5 {
+            let Some(request) = pending.take().filter(|p| !p.is_empty()) else {
+                break;
+            };
+            let output = self
+                .client
+                .batch_get_item()
+                .set_request_items(Some(request))
+                .send()
+                .await
+                .map_err(|e| store_error("BatchGetItem", e))?;
+            found.extend(output.responses.unwrap_or_default().into_values().flatten());
+            pending = output.unprocessed_keys;
+        }
+        if pending.is_some_and(|p| !p.is_empty()) {
+            return Err(Error::StoreUnavailable(
+                "BatchGetItem left keys unprocessed".into(),
+            ));
+        }
+        Ok(found)
     }
 
     /// Runs a transaction, retrying it when DynamoDB reports a conflict with
