@@ -23,7 +23,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use phone_auth::adapters::console::{ConsoleSms, Outbox};
 use phone_auth::adapters::memory::MemoryStore;
-use phone_auth::config::{Config, ConfigError, Settings, Tables};
+use phone_auth::config::{Config, ConfigError, Settings, Tables, random_secret};
 use phone_auth::domain::service::Service;
 use phone_auth::error::Error;
 use phone_auth::http::body::MAX_BODY_BYTES;
@@ -100,12 +100,6 @@ pub fn with_dev_defaults(
         }
     }
     (env, filled)
-}
-
-fn random_secret() -> String {
-    use rand::Rng;
-    let bytes: [u8; 32] = rand::rng().random();
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl DevServer {

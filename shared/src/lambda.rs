@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets;
-use crate::config::{Config, ConfigError, Settings};
+use crate::config::{Config, ConfigError, Settings, random_secret};
 use crate::domain::phone::Phone;
 use crate::domain::service::{Service, finish_deletion};
 use crate::domain::user::UserId;
@@ -71,18 +71,13 @@ pub async fn app_from_env<F: Function>() -> App {
 /// stand-in signs nothing anyone accepts, and a secret the function does
 /// read and lacks still stops it at start-up.
 pub fn stand_in_for_unused_secrets(endpoint: Endpoint, settings: &mut Settings) {
-    let random = || {
-        use rand::Rng;
-        let bytes: [u8; 32] = rand::rng().random();
-        hex::encode(bytes)
-    };
     if !endpoint.uses_token_keys() && settings.get("JWT_SIGNING_KEY").is_none() {
         if settings.get("JWT_KEY_ID").is_none() {
             settings.set("JWT_KEY_ID", "unused".into());
         }
-        settings.set("JWT_SIGNING_KEY", random());
+        settings.set("JWT_SIGNING_KEY", random_secret());
         if settings.get("JWT_PREVIOUS_KEY_ID").is_some() {
-            settings.set("JWT_PREVIOUS_SIGNING_KEY", random());
+            settings.set("JWT_PREVIOUS_SIGNING_KEY", random_secret());
         }
         // Nothing to publish or check without the public key.
         if settings.get("JWT_PUBLIC_KEY").is_none() {
@@ -90,7 +85,7 @@ pub fn stand_in_for_unused_secrets(endpoint: Endpoint, settings: &mut Settings) 
         }
     }
     if !endpoint.uses_code_hash() && settings.get("CODE_HASH_SECRET").is_none() {
-        settings.set("CODE_HASH_SECRET", random());
+        settings.set("CODE_HASH_SECRET", random_secret());
     }
 }
 

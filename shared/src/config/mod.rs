@@ -75,6 +75,14 @@ pub struct SmsSending {
     pub max_price_usd: Option<String>,
 }
 
+/// A fresh random 256-bit secret, hex: what the dev server uses where no
+/// key is given, and a function for a secret it never reads.
+pub fn random_secret() -> String {
+    use rand::Rng;
+    let bytes: [u8; 32] = rand::rng().random();
+    hex::encode(bytes)
+}
+
 /// DynamoDB table names, needed only where the DynamoDB store is used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tables {
