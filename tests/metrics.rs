@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use api_tests::{
     Backend, FlakySms, TestApp, TestClock, assert_problem, config, spawn_app_on, spawn_app_with,
+    wrong_code,
 };
 use phone_auth::domain::metric::{Limit, Metric};
 use phone_auth::domain::phone::Region;
@@ -31,10 +32,6 @@ async fn send(app: &TestApp, phone: &str) -> api_tests::Reply {
 async fn enter(app: &TestApp, phone: &str, code: &str) -> api_tests::Reply {
     app.post("/code/", json!({ "phone": phone, "code": code }))
         .await
-}
-
-fn wrong(code: &str) -> String {
-    api_tests::wrong_code(code)
 }
 
 /// Each event once, in order, and what it counted.
@@ -64,9 +61,13 @@ async fn each_event_counts_once(backend: Backend) {
     assert_problem(&send(&app, &a).await, 429, "rate_limited");
     expected.push(Metric::LimitHit(Limit::ResendCooldown));
     let code = app.last_code(&a).await;
-    assert_problem(&enter(&app, &a, &wrong(&code)).await, 400, "invalid_code");
+    assert_problem(
+        &enter(&app, &a, &wrong_code(&code)).await,
+        400,
+        "invalid_code",
+    );
     expected.push(Metric::WrongCode);
-    let burned = enter(&app, &a, &wrong(&code)).await;
+    let burned = enter(&app, &a, &wrong_code(&code)).await;
     assert_problem(&burned, 429, "too_many_attempts");
     expected.push(Metric::LimitHit(Limit::CodeAttempts));
 

@@ -415,16 +415,33 @@ async fn bad_input_changes_nothing(backend: Backend) {
     );
 }
 
+/// The service itself on `backend`'s store, for cases that set the source
+/// (over HTTP it is always the loopback), with the outbox of what it sent.
+async fn service_on(
+    backend: Backend,
+    settings: &[(&str, &str)],
+) -> (
+    phone_auth::domain::service::Service,
+    Arc<phone_auth::adapters::console::Outbox>,
+) {
+    use phone_auth::adapters::console::{ConsoleSms, Outbox};
+    use phone_auth::ports::SystemClock;
+    let store = api_tests::store_of(backend).await;
+    let clock = Arc::new(SystemClock);
+    let outbox = Arc::new(Outbox::new(Arc::new(ConsoleSms), clock.clone()));
+    let service = phone_auth::domain::service::Service::new(
+        config(settings).rules,
+        store,
+        outbox.clone(),
+        clock,
+    );
+    (service, outbox)
+}
+
 /// The per-source limit counts an IPv6 source as its /64: two addresses of
 /// one /64 share the hour, another /64 has its own.
 async fn an_ipv6_source_counts_as_its_slash_64(backend: Backend) {
-    use phone_auth::adapters::console::ConsoleSms;
-    use phone_auth::domain::service::Service;
-    use phone_auth::ports::SystemClock;
-
-    let rules = config(&[("IP_MAX_SENDS_PER_HOUR", "1")]).rules;
-    let store = api_tests::store_of(backend).await;
-    let service = Service::new(rules, store, Arc::new(ConsoleSms), Arc::new(SystemClock));
+    let (service, _) = service_on(backend, &[("IP_MAX_SENDS_PER_HOUR", "1")]).await;
     let send = async |i: usize, source: &str| {
         let phone = service.parse_phone(&phone(900 + i)).unwrap();
         service.send_code(&phone, Some(source)).await
@@ -511,16 +528,10 @@ async fn a_required_verification_id_is_required(backend: Backend) {
 /// Wrong codes per source, across all phones: past the cap, a source's
 /// tries are refused unchecked; an IPv6 source is its /64.
 async fn failed_codes_per_source_are_capped_on_the_slash_64(backend: Backend) {
-    use phone_auth::adapters::console::{ConsoleSms, Outbox};
     use phone_auth::domain::code::OtpCode;
-    use phone_auth::domain::service::{Attempt, Service};
-    use phone_auth::ports::SystemClock;
+    use phone_auth::domain::service::Attempt;
 
-    let rules = config(&[("IP_MAX_FAILED_CODES_PER_HOUR", "3")]).rules;
-    let store = api_tests::store_of(backend).await;
-    let clock = Arc::new(SystemClock);
-    let outbox = Arc::new(Outbox::new(Arc::new(ConsoleSms), clock.clone()));
-    let service = Service::new(rules, store, outbox.clone(), clock);
+    let (service, outbox) = service_on(backend, &[("IP_MAX_FAILED_CODES_PER_HOUR", "3")]).await;
     // A wrong code for a fresh live code of phone `i`, from `source`.
     let guess_from = async |i: usize, source: &str| {
         let phone = service.parse_phone(&phone(800 + i)).unwrap();
