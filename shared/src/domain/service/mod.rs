@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
 
 pub use account::finish_deletion;
-pub use attempts::{Attempt, rolling_wait};
+pub use attempts::Attempt;
 pub use keys::JWKS_PATH;
 pub use login::LoggedIn;
 pub use profile::{
@@ -109,19 +109,22 @@ impl Service {
     /// Django system (a drama range, say); nobody else gets an SMS spent on
     /// such a number. The lookup costs a read for those numbers only.
     pub async fn parse_login_phone(&self, input: &str) -> Result<Phone> {
-        let parsed = match self.parse_phone(input) {
+        self.login_phone(input)
+            .await
+            .map_err(|error| self.explain_phone_error(input, error))
+    }
+
+    async fn login_phone(&self, input: &str) -> Result<Phone> {
+        match self.parse_phone(input) {
             Err(Error::InvalidPhone) => {
-                match Phone::parse_possible(input, self.rules.phones.default_region) {
-                    Ok(possible) => match self.store.user_id_by_phone(&possible).await? {
-                        Some(_) => Ok(possible),
-                        None => Err(Error::InvalidPhone),
-                    },
-                    Err(error) => Err(error),
+                let possible = Phone::parse_possible(input, self.rules.phones.default_region)?;
+                match self.store.user_id_by_phone(&possible).await? {
+                    Some(_) => Ok(possible),
+                    None => Err(Error::InvalidPhone),
                 }
             }
             parsed => parsed,
-        };
-        parsed.map_err(|error| self.explain_phone_error(input, error))
+        }
     }
 
     /// A refused number typed as a national one (digits and separators,

@@ -148,17 +148,15 @@ impl Service {
             // of wrong tries (but a burned one's), so asking again never
             // buys fresh guesses.
             if prev.hash.is_some() && now < prev.expires_at {
-                let max = rules.codes.max_attempts;
-                attempts = if prev.attempts < max {
-                    prev.attempts
-                } else {
-                    0
+                let kept = |spent: u32| {
+                    if spent < rules.codes.max_attempts {
+                        spent
+                    } else {
+                        0
+                    }
                 };
-                stranger_attempts = if prev.stranger_attempts < max {
-                    prev.stranger_attempts
-                } else {
-                    0
-                };
+                attempts = kept(prev.attempts);
+                stranger_attempts = kept(prev.stranger_attempts);
             }
         }
         Ok(CodeRecord {
