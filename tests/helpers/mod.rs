@@ -114,8 +114,15 @@ impl Drop for PrivateMoto {
 pub struct TestClock(AtomicI64);
 
 impl TestClock {
+    /// Five minutes into the current clock hour, whatever the time of day:
+    /// limits are counted in hour buckets, and a test that moves the clock
+    /// by minutes must not cross into the next bucket by the chance of when
+    /// it ran (the hour is at most 55 minutes away from the real time).
     pub fn new() -> Arc<TestClock> {
-        Arc::new(TestClock(AtomicI64::new(SystemClock.now().0)))
+        const HOUR_MS: i64 = 3_600_000;
+        let now = SystemClock.now().0;
+        let start = now - now.rem_euclid(HOUR_MS) + 5 * 60_000;
+        Arc::new(TestClock(AtomicI64::new(start)))
     }
 
     pub fn advance_secs(&self, secs: i64) {
