@@ -157,7 +157,7 @@ async fn ip_limits_and_sms_failures_count(backend: Backend) {
     assert_problem(
         &send(&app, &phone("7", backend, 12)).await,
         429,
-        "rate_limited",
+        "challenge_required",
     );
     assert_eq!(
         app.metrics.recorded(),

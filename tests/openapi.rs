@@ -82,6 +82,13 @@ fn every_error() -> Vec<Error> {
         Error::RateLimited {
             retry_after: Duration::from_secs(1),
         },
+        Error::ChallengeRequired {
+            challenge: Box::new(
+                phone_auth::domain::challenge::Challenges::new(b"k", 1_000, 300)
+                    .issue(phone_auth::domain::time::Timestamp::from_secs(0)),
+            ),
+            retry_after: Duration::from_secs(1),
+        },
         Error::NotAuthenticated,
         Error::NotBearer,
         Error::TokenNotValid(""),
@@ -112,6 +119,7 @@ fn every_error() -> Vec<Error> {
             | Error::CodeExpired
             | Error::TooManyAttempts { .. }
             | Error::RateLimited { .. }
+            | Error::ChallengeRequired { .. }
             | Error::NotAuthenticated
             | Error::NotBearer
             | Error::TokenNotValid(_)

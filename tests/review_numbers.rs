@@ -84,10 +84,10 @@ async fn a_review_number_logs_in_with_its_code_and_no_sms(backend: Backend) {
     }
     let right = enter(&app, REVIEW_GB, "135790").await;
     assert_problem(&right, 429, "too_many_attempts");
-    // Three sends from this source this hour: a fourth is refused, a review
-    // number's as anyone's.
+    // Three sends from this source this hour: a fourth needs a challenge,
+    // a review number's as anyone's.
     clock.advance_secs(61);
-    assert_problem(&send(&app, REVIEW).await, 429, "rate_limited");
+    assert_problem(&send(&app, REVIEW).await, 429, "challenge_required");
 
     let recorded = app.metrics.recorded();
     let test_sends = recorded

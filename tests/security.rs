@@ -8,6 +8,7 @@ use api_tests::{
     Backend, PHONE, Reply, TestApp, TestClock, assert_problem, config, spawn_app, spawn_app_with,
     spawn_on_store, wrong_code,
 };
+use phone_auth::domain::service::SendRequest;
 use serde_json::{Value, json};
 
 #[path = "security/faults.rs"]
@@ -77,6 +78,8 @@ async fn send_limits_per_ip_budget_and_region(backend: Backend) {
         &[
             ("IP_MAX_SENDS_PER_HOUR", "3"),
             ("ALLOWED_COUNTRY_CODES", "RU,GB"),
+            // A plain refusal past the cap (challenges have tests of their own).
+            ("CHALLENGE_MODE", "off"),
         ],
     )
     .await;
@@ -441,10 +444,16 @@ async fn service_on(
 /// The per-source limit counts an IPv6 source as its /64: two addresses of
 /// one /64 share the hour, another /64 has its own.
 async fn an_ipv6_source_counts_as_its_slash_64(backend: Backend) {
-    let (service, _) = service_on(backend, &[("IP_MAX_SENDS_PER_HOUR", "1")]).await;
+    // Challenges off: past the cap, a plain refusal.
+    let settings = [("IP_MAX_SENDS_PER_HOUR", "1"), ("CHALLENGE_MODE", "off")];
+    let (service, _) = service_on(backend, &settings).await;
     let send = async |i: usize, source: &str| {
         let phone = service.parse_phone(&phone(900 + i)).unwrap();
-        service.send_code(&phone, Some(source)).await
+        let request = SendRequest {
+            source: Some(source),
+            challenge: None,
+        };
+        service.send_code(&phone, &request).await
     };
     assert!(send(1, "2001:db8:1:2::1").await.is_ok());
     let same_64 = send(2, "2001:db8:1:2:ffff:eeee:dddd:cccc").await;
@@ -535,7 +544,10 @@ async fn failed_codes_per_source_are_capped_on_the_slash_64(backend: Backend) {
     // A wrong code for a fresh live code of phone `i`, from `source`.
     let guess_from = async |i: usize, source: &str| {
         let phone = service.parse_phone(&phone(800 + i)).unwrap();
-        service.send_code(&phone, None).await.unwrap();
+        service
+            .send_code(&phone, &SendRequest::default())
+            .await
+            .unwrap();
         let sent = outbox.sent_to(&phone).pop().unwrap();
         let wrong = wrong_code(&api_tests::code_in(&sent.text));
         let wrong = OtpCode::parse(&wrong, wrong.len()).unwrap();

@@ -12,6 +12,7 @@ use phone_auth::domain::user::{Inviter, User, UserId};
 use phone_auth::ports::{
     Activation, Allowance, Charge, CodeClaim, CodeRecord, Deletion, DeletionOutcome, InviteOwner,
     Login, LoginOutcome, Referral, ReferralKey, Rotation, SaveCode, Session, SessionState, Store,
+    Tally, TallyField,
 };
 
 const NOW: Timestamp = Timestamp(1_795_774_530_000);
@@ -311,11 +312,86 @@ async fn the_two_allowances_count_apart(store: Arc<dyn Store>) {
 /// reads 0.
 async fn counters_add_up_and_read_back(store: Arc<dyn Store>) {
     let later = NOW.plus_secs(7200);
-    store.add_to_counter("fail#a#1", later).await.unwrap();
-    store.add_to_counter("fail#a#1", later).await.unwrap();
-    store.add_to_counter("fail#b#1", later).await.unwrap();
+    let count = TallyField::Count;
+    store
+        .add_to_counter("fail#a#1", count, later)
+        .await
+        .unwrap();
+    store
+        .add_to_counter("fail#a#1", count, later)
+        .await
+        .unwrap();
+    store
+        .add_to_counter("fail#b#1", count, later)
+        .await
+        .unwrap();
+    store
+        .add_to_counter("fail#b#1", TallyField::Logins, later)
+        .await
+        .unwrap();
     let keys = ["fail#a#1", "fail#b#1", "fail#c#1"].map(String::from);
-    assert_eq!(store.counters(&keys).await.unwrap(), vec![2, 1, 0]);
+    let tally = |count, logins| Tally { count, logins };
+    assert_eq!(
+        store.counters(&keys).await.unwrap(),
+        vec![tally(2, 0), tally(1, 1), tally(0, 0)]
+    );
+    // More keys than one batch read takes, some twice.
+    let many: Vec<String> = (0..130)
+        .map(|i| format!("fail#{}#1", ["a", "x"][i % 2]))
+        .collect();
+    let read = store.counters(&many).await.unwrap();
+    assert_eq!(read.len(), 130);
+    assert!(read.iter().step_by(2).all(|t| *t == tally(2, 0)));
+}
+
+/// A charge on its own stops at its cap.
+async fn a_charge_stops_at_its_cap(store: Arc<dyn Store>) {
+    let charge = Charge {
+        key: "sms#2026-12-05#3".into(),
+        cap: 2,
+        expires_at: NOW.plus_secs(86_400),
+    };
+    assert!(store.charge(&charge).await.unwrap());
+    assert!(store.charge(&charge).await.unwrap());
+    assert!(!store.charge(&charge).await.unwrap());
+    let read = store.counters(std::slice::from_ref(&charge.key)).await;
+    assert_eq!(read.unwrap()[0].count, 2);
+}
+
+/// Taking a send back twice (a retry after a lost answer) gives its units
+/// back once.
+async fn a_send_is_given_back_once(store: Arc<dyn Store>) {
+    let charges: Vec<Charge> = ["ip#once#1", "sms#once#0"]
+        .map(|key| Charge {
+            key: key.into(),
+            cap: 10,
+            expires_at: NOW.plus_secs(86_400),
+        })
+        .to_vec();
+    let other = record(OTHER_PHONE, "h0", 1);
+    let other = CodeRecord {
+        verification_id: Some("v-other".into()),
+        ..other
+    };
+    store.save_code(&other, &charges).await.unwrap();
+    let written = record(PHONE, "h1", 1);
+    store.save_code(&written, &charges).await.unwrap();
+    store.charge(&charges[1]).await.unwrap();
+    for _ in 0..3 {
+        store
+            .undo_save_code(None, &written, &charges)
+            .await
+            .unwrap();
+    }
+    let keys: Vec<String> = charges.iter().map(|c| c.key.clone()).collect();
+    let counts: Vec<u32> = store
+        .counters(&keys)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.count)
+        .collect();
+    assert_eq!(counts, vec![1, 2]);
 }
 
 async fn first_login_creates_the_user_and_consumes_the_code(store: Arc<dyn Store>) {
@@ -1122,6 +1198,8 @@ api_tests::on_both_backends!(
     wrong_attempts_count_up_to_the_cap,
     the_two_allowances_count_apart,
     counters_add_up_and_read_back,
+    a_charge_stops_at_its_cap,
+    a_send_is_given_back_once,
     first_login_creates_the_user_and_consumes_the_code,
     phone_invite_and_id_are_unique_and_failures_write_nothing,
     a_login_needs_a_live_unburned_matching_code,

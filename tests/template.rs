@@ -480,23 +480,44 @@ fn the_alarms_and_the_dashboard_read_the_metrics_the_functions_write() {
     let doc = template();
     let env = &doc["Globals"]["Function"]["Environment"]["Variables"];
     assert_eq!(tagged_ref(&env["METRICS_STACK"]), Some("AWS::StackName"));
-    for (alarm, metric) in [
-        ("SmsFailuresAlarm", "SmsFailures"),
-        ("RefreshReuseAlarm", "RefreshReuse"),
+    // Rates, not counts: each alarm divides one metric by another in
+    // metric math, so a busy day does not page.
+    for (alarm, ours) in [
+        ("SmsFailuresAlarm", &["SmsFailures", "CodesSent"][..]),
+        ("SuspectedPumpingAlarm", &["SuspectedPumping", "CodesSent"]),
+        ("RefreshReuseAlarm", &["RefreshReuse"]),
+        ("ServerErrorsAlarm", &[]),
     ] {
         let properties = &doc["Resources"][alarm]["Properties"];
-        assert_eq!(properties["Namespace"].as_str(), Some(NAMESPACE), "{alarm}");
-        assert_eq!(properties["MetricName"].as_str(), Some(metric), "{alarm}");
-        assert!(NAMES.contains(&metric));
-        let dimension = &properties["Dimensions"][0];
-        assert_eq!(dimension["Name"].as_str(), Some("Stack"), "{alarm}");
-        assert_eq!(tagged_ref(&dimension["Value"]), Some("AWS::StackName"));
+        let metrics = properties["Metrics"].as_sequence().expect("metric math");
+        let mut read = Vec::new();
+        for metric in metrics {
+            let stat = &metric["MetricStat"]["Metric"];
+            if stat["Namespace"].as_str() != Some(NAMESPACE) {
+                continue;
+            }
+            let name = stat["MetricName"].as_str().unwrap();
+            assert!(NAMES.contains(&name), "{alarm}: {name}");
+            let dimension = &stat["Dimensions"][0];
+            assert_eq!(dimension["Name"].as_str(), Some("Stack"), "{alarm}");
+            assert_eq!(tagged_ref(&dimension["Value"]), Some("AWS::StackName"));
+            read.push(name);
+        }
+        assert_eq!(read, ours, "{alarm}");
+        let returned: Vec<_> = metrics
+            .iter()
+            .filter(|m| m["ReturnData"].as_bool() == Some(true))
+            .collect();
+        assert_eq!(returned.len(), 1, "{alarm}: one expression is the rate");
+        let expression = returned[0]["Expression"].as_str().unwrap();
+        assert!(expression.contains("100 *"), "{alarm}: {expression}");
         assert_eq!(
             tagged_ref(&properties["AlarmActions"][0]),
             Some("AlarmTopic")
         );
         let threshold = tagged_ref(&properties["Threshold"]).expect("a parameter");
-        assert!(doc["Parameters"][threshold]["Default"].as_u64().is_some());
+        assert!(threshold.ends_with("Percent"), "{alarm}: {threshold}");
+        assert!(doc["Parameters"][threshold]["MaxValue"].as_u64() == Some(100));
     }
 
     let Value::Tagged(body) = &doc["Resources"]["Dashboard"]["Properties"]["DashboardBody"] else {

@@ -31,6 +31,12 @@ pub enum Error {
     TooManyAttempts { retry_after: Duration },
     #[error("rate limited")]
     RateLimited { retry_after: Duration },
+    /// The send needs a solved proof-of-work challenge: this one.
+    #[error("challenge required")]
+    ChallengeRequired {
+        challenge: Box<crate::domain::challenge::Challenge>,
+        retry_after: Duration,
+    },
     #[error("missing bearer token")]
     NotAuthenticated,
     /// An `Authorization` header in another scheme (`Token`, `Basic`).

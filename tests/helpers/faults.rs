@@ -14,7 +14,8 @@ use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
     AccountStore, Activation, Allowance, Charge, CodeClaim, CodeRecord, CodeStore, Deletion,
     DeletionOutcome, InviteOwner, InviteStore, Login, LoginOutcome, ReferralKey, ReferralPage,
-    Rotation, SaveCode, Session, SessionState, SessionStore, SmsSender, Store, UserStore,
+    Rotation, SaveCode, Session, SessionState, SessionStore, SmsSender, Store, Tally, TallyField,
+    UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -47,6 +48,8 @@ pub struct FaultyStore {
     failing: std::sync::Mutex<Option<fn() -> Error>>,
     /// Only this operation fails, when set.
     only: std::sync::Mutex<Option<&'static str>>,
+    /// How many more calls fail before it heals, when set.
+    times: std::sync::Mutex<Option<u32>>,
 }
 
 impl FaultyStore {
@@ -55,6 +58,7 @@ impl FaultyStore {
             inner,
             failing: std::sync::Mutex::new(None),
             only: std::sync::Mutex::new(None),
+            times: std::sync::Mutex::new(None),
         }
     }
 
@@ -62,7 +66,15 @@ impl FaultyStore {
         let failing = *self.failing.lock().unwrap();
         let only = *self.only.lock().unwrap();
         match failing {
-            Some(error) if only.is_none_or(|o| o == operation) => Err(error()),
+            Some(error) if only.is_none_or(|o| o == operation) => {
+                let mut times = self.times.lock().unwrap();
+                match *times {
+                    Some(0) => return Ok(()),
+                    Some(left) => *times = Some(left - 1),
+                    None => {}
+                }
+                Err(error())
+            }
             _ => Ok(()),
         }
     }
@@ -71,6 +83,13 @@ impl FaultyStore {
     pub fn fail(&self, error: Option<fn() -> Error>, only: Option<&'static str>) {
         *self.failing.lock().unwrap() = error;
         *self.only.lock().unwrap() = only;
+        *self.times.lock().unwrap() = None;
+    }
+
+    /// `error` for the next `times` calls of `only`, then it heals.
+    pub fn fail_times(&self, error: fn() -> Error, only: &'static str, times: u32) {
+        self.fail(Some(error), Some(only));
+        *self.times.lock().unwrap() = Some(times);
     }
 }
 
@@ -105,11 +124,20 @@ impl CodeStore for FaultyStore {
             .count_wrong_attempt(phone, hash, allowance, max)
             .await
     }
-    async fn add_to_counter(&self, key: &str, expires_at: Timestamp) -> Result<()> {
-        self.check("add_to_counter")?;
-        self.inner.add_to_counter(key, expires_at).await
+    async fn charge(&self, charge: &Charge) -> Result<bool> {
+        self.check("charge")?;
+        self.inner.charge(charge).await
     }
-    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
+    async fn add_to_counter(
+        &self,
+        key: &str,
+        field: TallyField,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        self.check("add_to_counter")?;
+        self.inner.add_to_counter(key, field, expires_at).await
+    }
+    async fn counters(&self, keys: &[String]) -> Result<Vec<Tally>> {
         self.check("counters")?;
         self.inner.counters(keys).await
     }

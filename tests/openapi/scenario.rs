@@ -326,6 +326,28 @@ pub async fn scenario() -> Vec<Seen> {
     r.profile(Method::DELETE, me, token, json!({"code": "123456"}))
         .await;
 
+    // Sends from one source past its soft limit: a challenge to solve,
+    // then the send with its solution, and one with a forged solution.
+    let mut challenge = None;
+    for i in 0..40 {
+        let phone = format!("+790055501{i:02}");
+        let reply = r.post("/phone/", json!({ "phone": phone })).await;
+        if reply.body["code"] == "challenge_required" {
+            challenge = Some(serde_json::from_value(reply.body["challenge"].clone()).unwrap());
+            break;
+        }
+    }
+    let challenge = challenge.expect("the soft limit asks for a challenge");
+    let solved = phone_auth::domain::challenge::solve(&challenge).unwrap();
+    let phone = "+79005550200";
+    r.post("/phone/", json!({ "phone": phone, "challenge": solved }))
+        .await;
+    r.post(
+        "/phone/",
+        json!({ "phone": phone, "challenge": "Zm9yZ2Vk" }),
+    )
+    .await;
+
     // The store fails every call: each operation's 503 and 500.
     let faults: [fn() -> Error; 2] = [
         || Error::StoreUnavailable("throttled".into()),

@@ -7,7 +7,8 @@ use std::str::FromStr;
 use phonenumber::country::Id as Region;
 
 pub use crate::domain::settings::{
-    CodeRules, PhoneRules, Rules, Secrets, SendLimits, SessionRules,
+    ChallengeMode, ChallengeRules, CodeRules, FraudRules, PhoneRules, Rules, Secrets, SendLimits,
+    SessionRules,
 };
 use crate::domain::test_phones::TestPhones;
 
@@ -29,7 +30,7 @@ pub struct ConfigError {
 /// The contract's settings (besides keys, table names and the review
 /// numbers' codes, which are secrets): a deployment passes each one through
 /// (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 24] = [
+pub const CONTRACT_SETTINGS: [&str; 31] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -40,6 +41,13 @@ pub const CONTRACT_SETTINGS: [&str; 24] = [
     "RESEND_COOLDOWN_SECONDS",
     "PHONE_MAX_SENDS_PER_HOUR",
     "IP_MAX_SENDS_PER_HOUR",
+    "IP_HARD_MAX_SENDS_PER_HOUR",
+    "CHALLENGE_MODE",
+    "CHALLENGE_MAX_NUMBER",
+    "CHALLENGE_TTL_SECONDS",
+    "FRAUD_MIN_SENDS",
+    "FRAUD_MIN_CONVERSION",
+    "FRAUD_PREFIX_HIDDEN_DIGITS",
     "SMS_DAILY_BUDGET",
     "ACCESS_TTL_SECONDS",
     "REFRESH_TTL_SECONDS",
@@ -217,10 +225,17 @@ impl Settings {
                 1..=10_000_000,
             )?,
         };
+        let ip_max_sends_per_hour = self.number("IP_MAX_SENDS_PER_HOUR", 20, 1..=10_000_000)?;
+        let ip_hard_max_sends_per_hour = self.number(
+            "IP_HARD_MAX_SENDS_PER_HOUR",
+            200u32.max(ip_max_sends_per_hour),
+            ip_max_sends_per_hour..=10_000_000,
+        )?;
         let limits = SendLimits {
             resend_cooldown_secs: self.number("RESEND_COOLDOWN_SECONDS", 60, 0..=3600)?,
             phone_max_sends_per_hour: self.number("PHONE_MAX_SENDS_PER_HOUR", 5, 1..=100)?,
-            ip_max_sends_per_hour: self.number("IP_MAX_SENDS_PER_HOUR", 20, 1..=10_000_000)?,
+            ip_max_sends_per_hour,
+            ip_hard_max_sends_per_hour,
             sms_daily_budget: self.number("SMS_DAILY_BUDGET", 0, 0..=10_000_000)?,
             country_daily_budgets: self.country_budgets()?,
         };
@@ -237,12 +252,53 @@ impl Settings {
                 },
                 codes,
                 limits,
+                challenges: self.challenges()?,
+                fraud: self.fraud()?,
                 sessions,
                 sms_text: self.sms_text()?,
                 test_phones,
                 secrets: self.secrets()?,
             },
             sms_sending: self.sms_sending()?,
+        })
+    }
+
+    fn challenges(&self) -> Result<ChallengeRules, ConfigError> {
+        let mode = match self.get("CHALLENGE_MODE").as_deref() {
+            None | Some("when_risky") => ChallengeMode::WhenRisky,
+            Some("always") => ChallengeMode::Always,
+            Some("off") => ChallengeMode::Off,
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "CHALLENGE_MODE",
+                    problem: format!("{other:?} is not when_risky, always or off"),
+                });
+            }
+        };
+        Ok(ChallengeRules {
+            mode,
+            max_number: self.number("CHALLENGE_MAX_NUMBER", 100_000, 1_000..=10_000_000)?,
+            ttl_secs: self.number("CHALLENGE_TTL_SECONDS", 300, 30..=3600)?,
+        })
+    }
+
+    fn fraud(&self) -> Result<FraudRules, ConfigError> {
+        let min_conversion = match self.get("FRAUD_MIN_CONVERSION") {
+            None => 0.2,
+            Some(raw) => raw
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|share| (0.0..=1.0).contains(share))
+                .ok_or_else(|| ConfigError {
+                    name: "FRAUD_MIN_CONVERSION",
+                    problem: format!("{raw:?} is not a share between 0 and 1"),
+                })?,
+        };
+        Ok(FraudRules {
+            min_sends: self.number("FRAUD_MIN_SENDS", 20, 1..=10_000_000)?,
+            min_conversion,
+            prefix_hidden_digits: self.number("FRAUD_PREFIX_HIDDEN_DIGITS", 3, 1..=8)?,
         })
     }
 

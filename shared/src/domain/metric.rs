@@ -23,6 +23,9 @@ pub enum Metric {
     RefreshReuse,
     /// An account was deleted by its owner.
     AccountDeleted,
+    /// A send to a number whose prefix or region looks pumped (sends that
+    /// no login follows): it needed a solved challenge.
+    SuspectedPumping { region: Option<Region> },
 }
 
 /// The limits a request can run into.
@@ -32,8 +35,13 @@ pub enum Limit {
     ResendCooldown,
     /// The phone's sends per hour (`PHONE_MAX_SENDS_PER_HOUR`).
     PhoneHour,
-    /// The source IP's sends per hour (`IP_MAX_SENDS_PER_HOUR`).
+    /// The source's sends in a rolling hour past which a challenge is
+    /// asked (`IP_MAX_SENDS_PER_HOUR`).
     IpHour,
+    /// ... and past which nothing is sent (`IP_HARD_MAX_SENDS_PER_HOUR`).
+    IpHardHour,
+    /// A send to a suspect prefix or region was asked for a challenge.
+    Pumping,
     /// The service's SMS per UTC day (`SMS_DAILY_BUDGET`).
     DailyBudget,
     /// A region's SMS per UTC day (`SMS_COUNTRY_DAILY_BUDGET`).
@@ -51,6 +59,8 @@ impl Limit {
             Limit::ResendCooldown => "resend_cooldown",
             Limit::PhoneHour => "phone_hour",
             Limit::IpHour => "ip_hour",
+            Limit::IpHardHour => "ip_hard_hour",
+            Limit::Pumping => "pumping",
             Limit::DailyBudget => "daily_budget",
             Limit::RegionDailyBudget => "region_daily_budget",
             Limit::CodeAttempts => "code_attempts",
@@ -74,13 +84,16 @@ impl Metric {
             Metric::LimitHit(_) => "LimitsHit",
             Metric::RefreshReuse => "RefreshReuse",
             Metric::AccountDeleted => "AccountDeletions",
+            Metric::SuspectedPumping { .. } => "SuspectedPumping",
         }
     }
 
     /// Its one dimension, if it has one: (name, value).
     pub fn dimension(&self) -> Option<(&'static str, &str)> {
         match self {
-            Metric::CodeSent { region } | Metric::SmsFailed { region } => Some((
+            Metric::CodeSent { region }
+            | Metric::SmsFailed { region }
+            | Metric::SuspectedPumping { region } => Some((
                 "Region",
                 region.as_ref().map_or(UNKNOWN_REGION, |r| r.as_ref()),
             )),
@@ -97,7 +110,7 @@ impl Metric {
 }
 
 /// Every metric name the service writes, for the dashboard and the tests.
-pub const NAMES: [&str; 8] = [
+pub const NAMES: [&str; 9] = [
     "CodesSent",
     "TestNumberSends",
     "SmsFailures",
@@ -106,4 +119,5 @@ pub const NAMES: [&str; 8] = [
     "LimitsHit",
     "RefreshReuse",
     "AccountDeletions",
+    "SuspectedPumping",
 ];

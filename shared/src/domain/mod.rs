@@ -1,6 +1,7 @@
 //! Values that check themselves and the rules of the service. Nothing here
 //! knows about AWS or HTTP.
 
+pub mod challenge;
 pub mod code;
 pub mod cursor;
 pub mod invite;
@@ -14,3 +15,4 @@ pub mod test_phones;
 pub mod time;
 pub mod token;
 pub mod user;
+pub mod window;

@@ -15,6 +15,8 @@ pub struct Rules {
     pub phones: PhoneRules,
     pub codes: CodeRules,
     pub limits: SendLimits,
+    pub challenges: ChallengeRules,
+    pub fraud: FraudRules,
     pub sessions: SessionRules,
     pub sms_text: SmsText,
     /// Numbers for app-store review, with their fixed codes.
@@ -50,11 +52,47 @@ pub struct CodeRules {
 pub struct SendLimits {
     pub resend_cooldown_secs: u64,
     pub phone_max_sends_per_hour: u32,
+    /// Sends per source in a rolling hour past which a send needs a
+    /// solved challenge.
     pub ip_max_sends_per_hour: u32,
+    /// ... and past which it is refused, solved or not.
+    pub ip_hard_max_sends_per_hour: u32,
     /// 0 means no budget.
     pub sms_daily_budget: u32,
     /// SMS per region per UTC day, for the regions that have a cap.
     pub country_daily_budgets: Vec<(Region, u32)>,
+}
+
+/// When a send must carry a solved challenge, and how hard one is.
+#[derive(Clone, Debug)]
+pub struct ChallengeRules {
+    pub mode: ChallengeMode,
+    /// ALTCHA's `maxnumber`: the work, about a second on a phone at 100000.
+    pub max_number: u64,
+    pub ttl_secs: u64,
+}
+
+/// `CHALLENGE_MODE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChallengeMode {
+    /// Only when a limit asks for one.
+    WhenRisky,
+    /// Every send.
+    Always,
+    /// Never: those sends are refused instead.
+    Off,
+}
+
+/// Pumping caught by its shape: sends that no login follows.
+#[derive(Clone, Debug)]
+pub struct FraudRules {
+    /// Sends a prefix or region must have had in the rolling hour before
+    /// its conversion is judged.
+    pub min_sends: u32,
+    /// Logins per send below which sends there need a challenge.
+    pub min_conversion: f64,
+    /// Digits taken off the end of a number to make its prefix.
+    pub prefix_hidden_digits: usize,
 }
 
 /// Token lifetimes and the refresh grace.

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::service::{
-    Attempt, Profile, ReferralsQuery, RevokeScope, Service, invalid_referrals_limit,
+    Attempt, Profile, ReferralsQuery, RevokeScope, SendRequest, Service, invalid_referrals_limit,
 };
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
@@ -70,6 +70,7 @@ fn ok(body: Value) -> ApiResponse {
 #[derive(Deserialize)]
 struct PhoneBody {
     phone: Option<Value>,
+    challenge: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -103,10 +104,18 @@ struct RevokeBody {
 async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
     let body: PhoneBody = body::parse(&request.body)?;
     let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
+    let challenge = text("challenge", body.challenge)?;
+    if challenge.as_ref().is_some_and(|c| c.len() > 2048) {
+        return Err(Error::InvalidRequest(
+            "The field `challenge` is not a valid solution.".into(),
+        ));
+    }
     let phone = service.parse_login_phone(&phone).await?;
-    let sent = service
-        .send_code(&phone, request.source_ip.as_deref())
-        .await?;
+    let send = SendRequest {
+        source: request.source_ip.as_deref(),
+        challenge: challenge.as_deref(),
+    };
+    let sent = service.send_code(&phone, &send).await?;
     Ok(ok(json!({
         "message": "Verification code sent successfully.",
         "expires_in": sent.expires_in,

@@ -87,6 +87,11 @@ fn describe(error: &Error) -> Problem {
                 retry_after.as_secs()
             ),
         ),
+        Error::ChallengeRequired { .. } => problem(
+            S::TOO_MANY_REQUESTS,
+            "challenge_required",
+            "Solve the challenge and send this request again with its solution in `challenge`.",
+        ),
         Error::NotAuthenticated => problem(
             S::UNAUTHORIZED,
             "not_authenticated",
@@ -169,6 +174,7 @@ fn retry_after(error: &Error) -> Option<u64> {
     match error {
         Error::RateLimited { retry_after }
         | Error::TooManyAttempts { retry_after }
+        | Error::ChallengeRequired { retry_after, .. }
         | Error::SmsBudgetSpent { retry_after } => Some(retry_after.as_secs().max(1)),
         Error::StoreUnavailable(_) => Some(1),
         // SNS throttling or a passing fault: worth another try soon.
@@ -194,6 +200,9 @@ pub fn response(error: &Error) -> ApiResponse {
     });
     if let Some(field) = p.field {
         body["errors"] = json!({ field: [p.detail] });
+    }
+    if let Error::ChallengeRequired { challenge, .. } = error {
+        body["challenge"] = json!(challenge);
     }
     let mut response = super::json_response(p.status, &body, "application/problem+json");
     let headers = response.headers_mut();

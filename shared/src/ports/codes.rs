@@ -84,6 +84,30 @@ pub struct Charge {
     pub expires_at: Timestamp,
 }
 
+/// What a counter item holds: its count (sends, wrong codes) and, for a
+/// pumping count, the logins those sends led to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub count: u32,
+    pub logins: u32,
+}
+
+/// Which of a tally's numbers to add to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TallyField {
+    Count,
+    Logins,
+}
+
+impl TallyField {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            TallyField::Count => "count",
+            TallyField::Logins => "logins",
+        }
+    }
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum SaveCode {
     Saved,
@@ -105,7 +129,9 @@ pub trait CodeStore: Send + Sync {
 
     /// Takes back a send whose SMS failed: restores `previous` (see
     /// `CodeRecord::restored_after`, or removes the record) if `written` is
-    /// still there, and takes one off each charge.
+    /// still there, and takes one off each charge. Idempotent: the charges
+    /// are given back once per `written.verification_id`, however often
+    /// it is called (a retry after a lost answer gives nothing twice).
     async fn undo_save_code(
         &self,
         previous: Option<&CodeRecord>,
@@ -124,10 +150,21 @@ pub trait CodeStore: Send + Sync {
         max: u32,
     ) -> Result<bool>;
 
-    /// Adds one to the counter `key` (which lapses at `expires_at`);
-    /// nothing sends against it, it only counts (wrong codes per source).
-    async fn add_to_counter(&self, key: &str, expires_at: Timestamp) -> Result<()>;
+    /// Adds one to `charge.key` unless that would pass `charge.cap`, on
+    /// its own (not in a send's transaction: a budget shard every send
+    /// may touch). Returns whether it was added.
+    async fn charge(&self, charge: &Charge) -> Result<bool>;
 
-    /// The counters' values, 0 for an absent one, in the order asked.
-    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>>;
+    /// Adds one to `field` of the counter `key` (which lapses at
+    /// `expires_at`); nothing is capped by it, it only counts (wrong codes
+    /// per source, sends and logins per prefix).
+    async fn add_to_counter(
+        &self,
+        key: &str,
+        field: TallyField,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+
+    /// The counters' values, zero for an absent one, in the order asked.
+    async fn counters(&self, keys: &[String]) -> Result<Vec<Tally>>;
 }

@@ -16,7 +16,7 @@ use crate::domain::time::Timestamp;
 use crate::error::Result;
 
 pub use account::{AccountStore, Deletion, DeletionOutcome, SESSIONS_IN_DELETION};
-pub use codes::{Allowance, Charge, CodeRecord, CodeStore, SaveCode};
+pub use codes::{Allowance, Charge, CodeRecord, CodeStore, SaveCode, Tally, TallyField};
 pub use invites::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
 pub use sessions::{Rotation, Session, SessionState, SessionStore};
 pub use users::{CodeClaim, Login, LoginOutcome, UserStore};

@@ -11,7 +11,9 @@ use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::Result;
-use crate::ports::{Allowance, Charge, CodeClaim, CodeRecord, CodeStore, SaveCode};
+use crate::ports::{
+    Allowance, Charge, CodeClaim, CodeRecord, CodeStore, SaveCode, Tally, TallyField,
+};
 
 use super::errors::{conditional, store_error};
 use super::items::{CodeItem, phone_key};
@@ -165,22 +167,7 @@ impl CodeStore for DynamoStore {
                 conditional("DeleteItem", result)?;
             }
         }
-        for charge in charges {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.tables.codes)
-                .set_key(Some(key("pk", s(&charge.key))))
-                .update_expression("ADD #count :minus_one")
-                .condition_expression("#count > :zero")
-                .expression_attribute_names("#count", "count")
-                .expression_attribute_values(":minus_one", n(-1))
-                .expression_attribute_values(":zero", n(0))
-                .send()
-                .await;
-            conditional("UpdateItem", result)?;
-        }
-        Ok(())
+        self.give_back(written, charges).await
     }
 
     #[tracing::instrument(skip_all)]
@@ -211,14 +198,38 @@ impl CodeStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn add_to_counter(&self, counter: &str, expires_at: Timestamp) -> Result<()> {
+    async fn charge(&self, charge: &Charge) -> Result<bool> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.codes)
+            .set_key(Some(key("pk", s(&charge.key))))
+            .update_expression("SET #ttl = :ttl ADD #count :one")
+            .condition_expression("attribute_not_exists(#count) OR #count < :cap")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names("#count", "count")
+            .expression_attribute_values(":ttl", n(charge.expires_at.secs()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":cap", n(charge.cap))
+            .send()
+            .await;
+        conditional("UpdateItem", result)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn add_to_counter(
+        &self,
+        counter: &str,
+        field: TallyField,
+        expires_at: Timestamp,
+    ) -> Result<()> {
         self.client
             .update_item()
             .table_name(&self.tables.codes)
             .set_key(Some(key("pk", s(counter))))
-            .update_expression("SET #ttl = :ttl ADD #count :one")
+            .update_expression("SET #ttl = :ttl ADD #field :one")
             .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_names("#count", "count")
+            .expression_attribute_names("#field", field.attribute())
             .expression_attribute_values(":ttl", n(expires_at.secs()))
             .expression_attribute_values(":one", n(1))
             .send()
@@ -227,21 +238,94 @@ impl CodeStore for DynamoStore {
         Ok(())
     }
 
-    /// One BatchGetItem: there are one or two.
+    /// BatchGetItem, a hundred keys a call: a send reads its source's two
+    /// hours and the pumping shards of its prefix and region.
     #[tracing::instrument(skip_all)]
-    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
-        let wanted = keys.iter().map(|counter| key("pk", s(counter))).collect();
+    async fn counters(&self, keys: &[String]) -> Result<Vec<Tally>> {
         let mut found = HashMap::new();
-        for item in self.batch_get(&self.tables.codes, wanted).await? {
-            if let (Some(AttributeValue::S(pk)), Some(AttributeValue::N(count))) =
-                (item.get("pk"), item.get("count"))
-            {
-                found.insert(pk.clone(), count.parse().unwrap_or(0));
+        let mut unique: Vec<&String> = keys.iter().collect();
+        unique.sort();
+        unique.dedup();
+        for chunk in unique.chunks(100) {
+            let wanted = chunk
+                .iter()
+                .map(|counter| key("pk", s(counter.as_str())))
+                .collect();
+            for item in self.batch_get(&self.tables.codes, wanted).await? {
+                let number = |name: &str| match item.get(name) {
+                    Some(AttributeValue::N(value)) => value.parse().unwrap_or(0),
+                    _ => 0,
+                };
+                if let Some(AttributeValue::S(pk)) = item.get("pk") {
+                    let tally = Tally {
+                        count: number("count"),
+                        logins: number("logins"),
+                    };
+                    found.insert(pk.clone(), tally);
+                }
             }
         }
         Ok(keys
             .iter()
-            .map(|counter| found.get(counter).copied().unwrap_or(0))
+            .map(|counter| found.get(counter).copied().unwrap_or_default())
             .collect())
+    }
+}
+
+impl DynamoStore {
+    /// One off each charge, once per send: a marker item for the send's id
+    /// goes in the same transaction, so a retry after a lost answer finds
+    /// it and gives nothing twice. A counter that is gone (its day or hour
+    /// over) is left out rather than made negative.
+    async fn give_back(&self, written: &CodeRecord, charges: &[Charge]) -> Result<()> {
+        let mut charges: Vec<&Charge> = charges.iter().collect();
+        let marker = written.verification_id.as_ref().map(|id| {
+            let mut item = key("pk", s(format!("undo#{id}")));
+            item.insert("ttl".into(), n(written.forget_at().secs()));
+            item
+        });
+        loop {
+            if charges.is_empty() {
+                return Ok(());
+            }
+            let mut items = Vec::new();
+            if let Some(marker) = &marker {
+                items.push(self.put(
+                    &self.tables.codes,
+                    marker.clone(),
+                    "attribute_not_exists(pk)",
+                )?);
+            }
+            for charge in &charges {
+                let update = built(
+                    Update::builder()
+                        .table_name(&self.tables.codes)
+                        .set_key(Some(key("pk", s(&charge.key))))
+                        .update_expression("ADD #count :minus_one")
+                        .condition_expression("#count > :zero")
+                        .expression_attribute_names("#count", "count")
+                        .expression_attribute_values(":minus_one", n(-1))
+                        .expression_attribute_values(":zero", n(0))
+                        .build(),
+                )?;
+                items.push(TransactWriteItem::builder().update(update).build());
+            }
+            let offset = usize::from(marker.is_some());
+            match self.transact(items).await? {
+                Ok(()) => return Ok(()),
+                Err(cancelled) => match cancelled.failed_index() {
+                    // The marker is there: this send was given back already.
+                    Some(0) if marker.is_some() => return Ok(()),
+                    Some(index) => {
+                        charges.remove(index - offset);
+                    }
+                    None => {
+                        return Err(crate::error::Error::StoreUnavailable(
+                            "giving a send back was cancelled".into(),
+                        ));
+                    }
+                },
+            }
+        }
     }
 }

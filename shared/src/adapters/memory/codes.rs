@@ -6,7 +6,7 @@ use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::Result;
-use crate::ports::{Allowance, Charge, CodeRecord, CodeStore, SaveCode};
+use crate::ports::{Allowance, Charge, CodeRecord, CodeStore, SaveCode, Tally, TallyField};
 
 use super::MemoryStore;
 
@@ -50,6 +50,11 @@ impl CodeStore for MemoryStore {
                 None => state.codes.remove(&written.phone),
             };
         }
+        if let Some(id) = &written.verification_id
+            && !state.undone.insert(id.clone())
+        {
+            return Ok(());
+        }
         for charge in charges {
             if let Some(count) = state.counters.get_mut(&charge.key) {
                 *count = count.saturating_sub(1);
@@ -78,16 +83,42 @@ impl CodeStore for MemoryStore {
         }
     }
 
-    async fn add_to_counter(&self, key: &str, _expires_at: Timestamp) -> Result<()> {
-        *self.state()?.counters.entry(key.to_owned()).or_default() += 1;
+    async fn charge(&self, charge: &Charge) -> Result<bool> {
+        let mut state = self.state()?;
+        let count = state.counters.entry(charge.key.clone()).or_default();
+        if *count >= charge.cap {
+            return Ok(false);
+        }
+        *count += 1;
+        Ok(true)
+    }
+
+    async fn add_to_counter(
+        &self,
+        key: &str,
+        field: TallyField,
+        _expires_at: Timestamp,
+    ) -> Result<()> {
+        let mut state = self.state()?;
+        let counters = match field {
+            TallyField::Count => &mut state.counters,
+            TallyField::Logins => &mut state.logins,
+        };
+        *counters.entry(key.to_owned()).or_default() += 1;
         Ok(())
     }
 
-    async fn counters(&self, keys: &[String]) -> Result<Vec<u32>> {
+    async fn counters(&self, keys: &[String]) -> Result<Vec<Tally>> {
         let state = self.state()?;
+        let read = |counters: &std::collections::HashMap<String, u32>, key: &String| {
+            counters.get(key).copied().unwrap_or(0)
+        };
         Ok(keys
             .iter()
-            .map(|key| state.counters.get(key).copied().unwrap_or(0))
+            .map(|key| Tally {
+                count: read(&state.counters, key),
+                logins: read(&state.logins, key),
+            })
             .collect())
     }
 }

@@ -26,6 +26,10 @@ pub struct MemoryStore {
 struct State {
     codes: HashMap<Phone, CodeRecord>,
     counters: HashMap<String, u32>,
+    /// Logins per pumping counter (its `count` is in `counters`).
+    logins: HashMap<String, u32>,
+    /// Sends taken back, by `verification_id`: each is given back once.
+    undone: std::collections::HashSet<String>,
     phones: HashMap<Phone, UserId>,
     invites: HashMap<InviteCode, UserId>,
     users: HashMap<UserId, User>,
@@ -59,6 +63,7 @@ impl MemoryStore {
                 .iter()
                 .map(|(k, v)| format!("counter {k} {v}")),
         );
+        lines.extend(state.logins.iter().map(|(k, v)| format!("logins {k} {v}")));
         lines.extend(state.phones.iter().map(|(k, v)| format!("phone {k} {v}")));
         lines.extend(
             state

@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use subtle::ConstantTimeEq;
 
-use super::{HOUR_SECS, Service};
+use super::Service;
 use crate::domain::metric::Limit;
 use crate::domain::source::source_key;
 use crate::domain::time::Timestamp;
+use crate::domain::window::{RollingHour, counter_expiry, hour_of};
 use crate::error::{Error, Result};
-use crate::ports::{Allowance, CodeRecord};
+use crate::ports::{Allowance, CodeRecord, TallyField};
 
 /// What a try at a code carries besides the code: the send's id, if the
 /// client kept it, and where it came from.
@@ -41,27 +42,6 @@ pub fn allowance(record: &CodeRecord, given: Option<&str>) -> Allowance {
     }
 }
 
-/// Seconds until a rolling-hour count falls below `cap`, or none when it
-/// is below already. The hour is estimated from two clock-hour counters:
-/// the previous hour's, weighted by how much of it the rolling hour still
-/// covers, plus the current hour's.
-pub fn rolling_wait(previous: u32, current: u32, elapsed_secs: u64, cap: u32) -> Option<u64> {
-    let hour = HOUR_SECS as f64;
-    let (previous, current, cap) = (f64::from(previous), f64::from(current), f64::from(cap));
-    let elapsed = elapsed_secs.min(HOUR_SECS - 1) as f64;
-    if previous * (hour - elapsed) / hour + current < cap {
-        return None;
-    }
-    let wait = if current < cap {
-        // Within this hour, as the previous hour slides out.
-        hour - elapsed - (cap - current) * hour / previous
-    } else {
-        // Into the next hour, as this one slides out.
-        (hour - elapsed) + hour * (1.0 - cap / current)
-    };
-    Some(wait.max(0.0).floor() as u64 + 1)
-}
-
 impl Service {
     /// Refuses a try whose source has had too many wrong codes in the
     /// rolling hour; and, where every client sends it, a try without the
@@ -73,12 +53,11 @@ impl Service {
         let Some(source) = attempt.source else {
             return Ok(());
         };
-        let hour = now.secs() / HOUR_SECS as i64;
+        let hour = hour_of(now);
         let keys = [failed_key(source, hour - 1), failed_key(source, hour)];
         let counts = self.store.counters(&keys).await?;
-        let elapsed = (now.secs() - hour * HOUR_SECS as i64) as u64;
-        let cap = self.rules.codes.ip_max_failed_codes_per_hour;
-        match rolling_wait(counts[0], counts[1], elapsed, cap) {
+        let window = RollingHour::at(now, counts[0].count, counts[1].count);
+        match window.wait(self.rules.codes.ip_max_failed_codes_per_hour) {
             None => Ok(()),
             Some(wait) => {
                 let error = Error::RateLimited {
@@ -98,35 +77,17 @@ impl Service {
         let Some(source) = attempt.source else {
             return Ok(());
         };
-        let hour = now.secs() / HOUR_SECS as i64;
-        // Kept through the next hour, which still weighs it.
-        let expires = Timestamp::from_secs((hour + 2) * HOUR_SECS as i64);
+        let hour = hour_of(now);
         self.store
-            .add_to_counter(&failed_key(source, hour), expires)
+            .add_to_counter(
+                &failed_key(source, hour),
+                TallyField::Count,
+                counter_expiry(hour),
+            )
             .await
     }
 }
 
 fn failed_key(source: &str, hour: i64) -> String {
     format!("fail#{}#{hour}", source_key(source))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_rolling_hour_weighs_the_previous_hour_by_what_it_still_covers() {
-        // Under the cap: no wait.
-        assert_eq!(rolling_wait(0, 49, 0, 50), None);
-        assert_eq!(rolling_wait(100, 0, 3599, 50), None);
-        // At the cap within this hour: until the next hour slides it out.
-        let wait = rolling_wait(0, 50, 600, 50).unwrap();
-        assert!((3000..=3601).contains(&wait), "{wait}");
-        // Half of a full previous hour still counts at the half hour.
-        assert!(rolling_wait(100, 0, 1800, 50).is_some());
-        let wait = rolling_wait(100, 0, 1800, 50).unwrap();
-        assert!(wait <= 2, "{wait}");
-        assert_eq!(rolling_wait(100, 0, 1801, 50), None);
-    }
 }

@@ -12,7 +12,7 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
-use crate::ports::{Allowance, CodeClaim, CodeRecord, Login, LoginOutcome, Session};
+use crate::ports::{Allowance, CodeClaim, CodeRecord, Login, LoginOutcome, Session, TallyField};
 
 /// Random ids and invite codes collide rarely (1 in 2^53, 1 in 2^30 per
 /// existing user); a few fresh draws settle it.
@@ -166,6 +166,10 @@ impl Service {
                     let created = new_user.is_some();
                     self.metrics.record(Metric::LoggedIn { created });
                     let test_number = self.rules.test_phones.is_test(&claim.phone, now);
+                    if !test_number {
+                        self.count_for_pumping(&claim.phone, TallyField::Logins, now)
+                            .await;
+                    }
                     tracing::info!(user_id = user_id.0, created, test_number, "logged in");
                     return Ok(LoggedIn {
                         access: access.token,

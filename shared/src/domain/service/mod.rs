@@ -8,12 +8,15 @@ mod keys;
 mod login;
 mod profile;
 mod review;
+mod risk;
 mod send_code;
 mod sessions;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 use std::time::Duration;
 
+use crate::domain::challenge::Challenges;
 use crate::domain::code::{CodeHasher, OtpCode};
 use crate::domain::cursor::CursorSigner;
 use crate::domain::metric::{Limit, Metric};
@@ -31,10 +34,9 @@ pub use profile::{
     DEFAULT_REFERRALS_LIMIT, MAX_REFERRALS_LIMIT, Profile, ProfileRef, ReferralsQuery,
     invalid_referrals_limit,
 };
-pub use send_code::CodeSent;
+pub use risk::SHARDS;
+pub use send_code::{CodeSent, SendRequest};
 pub use sessions::{Refreshed, RevokeScope};
-
-const HOUR_SECS: u64 = 3600;
 
 pub struct Service {
     rules: Rules,
@@ -48,6 +50,9 @@ pub struct Service {
     hasher: CodeHasher,
     tokens: Tokens,
     cursors: CursorSigner,
+    challenges: Challenges,
+    /// The shard of a shared count this process writes next (see `risk`).
+    next_shard: AtomicU32,
 }
 
 impl Service {
@@ -64,6 +69,11 @@ impl Service {
             rules.sessions.refresh_ttl_secs,
         );
         let cursors = CursorSigner::new(&rules.secrets.code_hash_secret);
+        let challenges = Challenges::new(
+            &rules.secrets.code_hash_secret,
+            rules.challenges.max_number,
+            rules.challenges.ttl_secs,
+        );
         Service {
             rules,
             store,
@@ -74,6 +84,8 @@ impl Service {
             hasher,
             tokens,
             cursors,
+            challenges,
+            next_shard: AtomicU32::new(rand::random()),
         }
     }
 

@@ -8,7 +8,7 @@ use crate::domain::code::OtpCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::ports::CodeRecord;
+use crate::ports::{CodeRecord, TallyField};
 
 /// A listed code's wrong tries in all, as a multiple of
 /// `MAX_CODE_ATTEMPTS`: a reviewer's typos fit, a guesser's run does not.
@@ -50,7 +50,8 @@ impl Service {
         let spent = self
             .store
             .counters(std::slice::from_ref(&count.key))
-            .await?[0];
+            .await?[0]
+            .count;
         if spent >= REVIEW_TRIES_PER_ATTEMPT * self.rules.codes.max_attempts {
             tracing::warn!(
                 test_number = true,
@@ -62,6 +63,8 @@ impl Service {
     }
 
     pub(super) async fn count_review_try(&self, count: &ReviewCount) -> Result<()> {
-        self.store.add_to_counter(&count.key, count.until).await
+        self.store
+            .add_to_counter(&count.key, TallyField::Count, count.until)
+            .await
     }
 }

@@ -1,34 +1,21 @@
-//! Sending a code: the per-phone cooldown and hourly cap, the shared
-//! counters (source IP, the day's SMS budgets), and taking a send back when
-//! its SMS fails.
+//! Sending a code: the per-phone cooldown and hourly cap, the source's
+//! rolling hour and the pumping check (a solved challenge past their soft
+//! line), the day's SMS budgets, and taking a send back when its SMS fails.
 
 use std::time::Duration;
 
 use super::attempts::new_verification_id;
-use super::{HOUR_SECS, Service, rate_limited};
+use super::risk::{Risk, budget_shards};
+use super::{Service, rate_limited};
+use crate::domain::challenge::Solved;
 use crate::domain::code::OtpCode;
 use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::{Phone, Region};
-use crate::domain::source::source_key;
+use crate::domain::settings::ChallengeMode;
 use crate::domain::time::Timestamp;
+use crate::domain::window::{HOUR_SECS, counter_expiry, hour_of};
 use crate::error::{Error, Result};
-use crate::ports::{Charge, CodeRecord, SaveCode};
-
-/// The answer to a send refused by a shared counter: 429 until the IP's
-/// hour ends, or 503 until the budget's day does.
-fn limit_error(limit: Option<Limit>, now: Timestamp) -> Error {
-    match limit {
-        Some(Limit::IpHour) => {
-            let hour_ends =
-                Timestamp::from_secs((now.secs() / HOUR_SECS as i64 + 1) * HOUR_SECS as i64);
-            rate_limited(now.secs_until(hour_ends))
-        }
-        Some(Limit::DailyBudget | Limit::RegionDailyBudget) => Error::SmsBudgetSpent {
-            retry_after: Duration::from_secs(now.secs_until(now.next_utc_midnight()).max(1)),
-        },
-        Some(_) | None => Error::Internal("the store named a charge that was not made".into()),
-    }
-}
+use crate::ports::{Charge, CodeRecord, SaveCode, TallyField};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct CodeSent {
@@ -38,18 +25,39 @@ pub struct CodeSent {
     pub verification_id: String,
 }
 
+/// What a `/phone/` request carries besides the phone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SendRequest<'a> {
+    /// The caller's address, as the request context gives it.
+    pub source: Option<&'a str>,
+    /// A solved challenge: the widget's payload.
+    pub challenge: Option<&'a str>,
+}
+
+/// Why a send needs a solved challenge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ask {
+    /// Past the source's soft cap; one more without a challenge after
+    /// this many seconds.
+    Source(u64),
+    /// The number's prefix or region looks pumped.
+    Pumping,
+    /// `CHALLENGE_MODE=always`.
+    Always,
+}
+
 impl Service {
-    /// Sends a fresh code to `phone`, within the per-phone, per-IP and
+    /// Sends a fresh code to `phone`, within the per-phone, per-source and
     /// daily limits. Every limit is checked before anything is sent, and a
     /// send whose SMS fails is taken back.
     #[tracing::instrument(skip_all)]
-    pub async fn send_code(&self, phone: &Phone, source_ip: Option<&str>) -> Result<CodeSent> {
+    pub async fn send_code(&self, phone: &Phone, request: &SendRequest<'_>) -> Result<CodeSent> {
         let rules = &self.rules;
         let now = self.clock.now();
         // A listed test number: its own code, no SMS, no shared budget,
         // whatever the allow-list says.
         let test_code = rules.test_phones.code_for(phone, now);
-        // Read once: the allow-list, the region's budget and the log use it.
+        // Read once: the allow-list, the budgets, the checks and the log use it.
         let region = phone.region();
         if test_code.is_none()
             && !rules.phones.allowed_regions.is_empty()
@@ -57,19 +65,20 @@ impl Service {
         {
             return Err(Error::PhoneNotAllowed);
         }
-        let previous = self.store.code(phone).await?;
+        let solved = request
+            .challenge
+            .map(|payload| self.challenges.verify(payload, now))
+            .transpose()?;
+        let (previous, risk) = tokio::try_join!(
+            self.store.code(phone),
+            self.assess(phone, region, request.source, test_code.is_none(), now)
+        )?;
         let code = match test_code {
             Some(listed) => OtpCode::parse(listed, listed.len())?,
             None => OtpCode::generate(rules.codes.length, &mut rand::rng()),
         };
         let record = self.next_record(phone, &code, previous.as_ref(), now)?;
-        // A review number spends no budget, but its sends count against
-        // their source as anyone's do.
-        let (charges, limits): (Vec<Charge>, Vec<Limit>) = self
-            .charges(region, source_ip, now)
-            .into_iter()
-            .filter(|(_, limit)| test_code.is_none() || *limit == Limit::IpHour)
-            .unzip();
+        let charges = self.gate(&risk, solved.as_ref(), now)?;
 
         match self.store.save_code(&record, &charges).await? {
             SaveCode::Saved => {}
@@ -78,13 +87,21 @@ impl Service {
                 let error = rate_limited(rules.limits.resend_cooldown_secs.max(1));
                 return Err(self.limit_hit(Limit::ResendCooldown, error));
             }
-            SaveCode::LimitReached(index) => {
-                let limit = limits.get(index).copied();
-                let error = limit_error(limit, now);
-                return Err(match limit {
-                    Some(limit) => self.limit_hit(limit, error),
-                    None => error,
-                });
+            // A concurrent send took the source's last unit first.
+            SaveCode::LimitReached(0) if request.source.is_some() => {
+                let Some((_, window)) = risk.source else {
+                    return Err(Error::Internal("a source's charge without its hour".into()));
+                };
+                let taken = crate::domain::window::RollingHour {
+                    current: window.current + 1,
+                    ..window
+                };
+                return Err(self.refuse(&taken, solved.is_some(), now));
+            }
+            SaveCode::LimitReached(_) => {
+                return Err(Error::InvalidRequest(
+                    "This challenge was solved already. Ask for a new one.".into(),
+                ));
             }
         }
 
@@ -98,23 +115,176 @@ impl Service {
             tracing::info!(phone_region = ?region, "test number: code set, no SMS sent");
             return Ok(sent);
         }
+        let mut charges = charges;
+        if let Err(spent) = self.spend_budgets(region, now, &mut charges).await {
+            self.take_back(previous.as_ref(), &record, &charges).await;
+            return Err(spent);
+        }
         let text = rules
             .sms_text
             .render(code.expose(), rules.codes.ttl_secs.div_ceil(60));
         if let Err(send_error) = self.sms.send(phone, &text).await {
-            if let Err(undo_error) = self
-                .store
-                .undo_save_code(previous.as_ref(), &record, &charges)
-                .await
-            {
-                tracing::error!(error = %undo_error, "taking back a failed send failed");
-            }
+            self.take_back(previous.as_ref(), &record, &charges).await;
             self.metrics.record(Metric::SmsFailed { region });
             return Err(send_error);
         }
         self.metrics.record(Metric::CodeSent { region });
         tracing::info!(phone_region = ?region, "verification code sent");
+        self.count_for_pumping(phone, TallyField::Count, now).await;
         Ok(sent)
+    }
+
+    /// Whether the send may go on, and what its transaction charges: the
+    /// source's current hour, capped at its soft line (the hard one when a
+    /// challenge was solved), and the solution's single use.
+    fn gate(&self, risk: &Risk, solved: Option<&Solved>, now: Timestamp) -> Result<Vec<Charge>> {
+        let limits = &self.rules.limits;
+        let mut ask = None;
+        if let Some((_, window)) = &risk.source {
+            if window.wait(limits.ip_hard_max_sends_per_hour).is_some() {
+                return Err(self.refuse(window, true, now));
+            }
+            ask = window.wait(limits.ip_max_sends_per_hour).map(Ask::Source);
+        }
+        if ask.is_none() && risk.pumped {
+            ask = Some(Ask::Pumping);
+        }
+        if ask.is_none() && self.rules.challenges.mode == ChallengeMode::Always {
+            ask = Some(Ask::Always);
+        }
+        if let (Some(ask), None) = (ask, solved) {
+            return Err(self.ask(ask, now));
+        }
+        let mut charges = Vec::new();
+        if let Some((key, window)) = &risk.source {
+            let cap = match solved {
+                Some(_) => limits.ip_hard_max_sends_per_hour,
+                None => limits.ip_max_sends_per_hour,
+            };
+            charges.push(Charge {
+                key: key.clone(),
+                cap: window.current + window.room(cap),
+                expires_at: counter_expiry(hour_of(now)),
+            });
+        }
+        if let Some(solved) = solved {
+            charges.push(Charge {
+                key: format!("pow#{}", solved.key),
+                cap: 1,
+                expires_at: solved.expires_at,
+            });
+        }
+        Ok(charges)
+    }
+
+    /// A source at its cap: past the hard one, refused; past the soft one,
+    /// asked for a challenge (refused when challenges are off).
+    fn refuse(
+        &self,
+        window: &crate::domain::window::RollingHour,
+        solved: bool,
+        now: Timestamp,
+    ) -> Error {
+        let limits = &self.rules.limits;
+        match window.wait(limits.ip_hard_max_sends_per_hour) {
+            Some(wait) => self.limit_hit(Limit::IpHardHour, rate_limited(wait)),
+            None if solved => self.limit_hit(Limit::IpHardHour, rate_limited(1)),
+            None => {
+                let wait = window.wait(limits.ip_max_sends_per_hour).unwrap_or(1);
+                self.ask(Ask::Source(wait), now)
+            }
+        }
+    }
+
+    /// A challenge to solve, or, with challenges off, a refusal.
+    fn ask(&self, ask: Ask, now: Timestamp) -> Error {
+        // Pumping has no end to wait for: the hour's turn weighs it less.
+        let next_hour = || (HOUR_SECS - now.secs().rem_euclid(HOUR_SECS as i64) as u64).max(60);
+        let (limit, wait) = match ask {
+            Ask::Source(wait) => (Some(Limit::IpHour), wait),
+            Ask::Pumping => (Some(Limit::Pumping), next_hour()),
+            Ask::Always => (None, 1),
+        };
+        let error = match self.rules.challenges.mode {
+            ChallengeMode::Off => rate_limited(wait),
+            ChallengeMode::WhenRisky | ChallengeMode::Always => Error::ChallengeRequired {
+                challenge: Box::new(self.challenges.issue(now)),
+                retry_after: Duration::from_secs(wait.max(1)),
+            },
+        };
+        match limit {
+            Some(limit) => self.limit_hit(limit, error),
+            None => error,
+        }
+    }
+
+    /// Spends the day's budgets, the service's and the region's, each on
+    /// a shard of its own. Adds what it spent to `charges`; a budget
+    /// spent answers 503 until midnight (what was spent stays in
+    /// `charges`, for the caller to give back).
+    async fn spend_budgets(
+        &self,
+        region: Option<Region>,
+        now: Timestamp,
+        charges: &mut Vec<Charge>,
+    ) -> Result<()> {
+        let limits = &self.rules.limits;
+        let day = now.utc_day();
+        let mut budgets = Vec::new();
+        if limits.sms_daily_budget > 0 {
+            budgets.push((
+                format!("sms#{day}"),
+                limits.sms_daily_budget,
+                Limit::DailyBudget,
+            ));
+        }
+        let region_budget = limits
+            .country_daily_budgets
+            .iter()
+            .find(|(r, _)| Some(*r) == region);
+        if let Some((region, cap)) = region_budget {
+            let key = format!("sms#{}#{day}", region.as_ref());
+            budgets.push((key, *cap, Limit::RegionDailyBudget));
+        }
+        for (key, cap, limit) in budgets {
+            let shards = budget_shards(&key, cap, now.next_utc_midnight());
+            match self.spend_budget(&shards).await? {
+                Some(spent) => charges.push(spent),
+                None => {
+                    let error = Error::SmsBudgetSpent {
+                        retry_after: Duration::from_secs(
+                            now.secs_until(now.next_utc_midnight()).max(1),
+                        ),
+                    };
+                    return Err(self.limit_hit(limit, error));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a send back: the record as it was, one unit off each charge.
+    /// Retried while the store is busy (the undo is idempotent), so a spell
+    /// of throttling does not keep units nothing was sent for.
+    async fn take_back(
+        &self,
+        previous: Option<&CodeRecord>,
+        written: &CodeRecord,
+        charges: &[Charge],
+    ) {
+        const TRIES: u32 = 5;
+        for attempt in 1..=TRIES {
+            match self.store.undo_save_code(previous, written, charges).await {
+                Ok(()) => return,
+                Err(error) if attempt < TRIES => {
+                    tracing::warn!(%error, attempt, "taking back a failed send: retrying");
+                    tokio::time::sleep(Duration::from_millis(25 << attempt)).await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "taking back a failed send failed: its units stay spent");
+                }
+            }
+        }
     }
 
     /// The record a send writes, or the limit that forbids the send.
@@ -171,50 +341,5 @@ impl Service {
             window_sends: window_sends + 1,
             version: previous.map_or(0, |prev| prev.version) + 1,
         })
-    }
-
-    /// The shared counters a send adds to, with the limit each stands for:
-    /// the source's hour (when the source is known; an IPv6 source is its
-    /// /64), the service's UTC day
-    /// and the number's region's UTC day (when budgeted).
-    fn charges(
-        &self,
-        region: Option<Region>,
-        source_ip: Option<&str>,
-        now: Timestamp,
-    ) -> Vec<(Charge, Limit)> {
-        let rules = &self.rules;
-        let mut charges = Vec::new();
-        if let Some(ip) = source_ip {
-            let hour = now.secs() / HOUR_SECS as i64;
-            let charge = Charge {
-                key: format!("ip#{}#{hour}", source_key(ip)),
-                cap: rules.limits.ip_max_sends_per_hour,
-                expires_at: Timestamp::from_secs((hour + 1) * HOUR_SECS as i64),
-            };
-            charges.push((charge, Limit::IpHour));
-        }
-        let day = |key: String, cap: u32| Charge {
-            key,
-            cap,
-            expires_at: now.next_utc_midnight(),
-        };
-        if rules.limits.sms_daily_budget > 0 {
-            let charge = day(
-                format!("sms#{}", now.utc_day()),
-                rules.limits.sms_daily_budget,
-            );
-            charges.push((charge, Limit::DailyBudget));
-        }
-        let budget = rules
-            .limits
-            .country_daily_budgets
-            .iter()
-            .find(|(r, _)| Some(*r) == region);
-        if let Some((region, cap)) = budget {
-            let key = format!("sms#{}#{}", region.as_ref(), now.utc_day());
-            charges.push((day(key, *cap), Limit::RegionDailyBudget));
-        }
-        charges
     }
 }
