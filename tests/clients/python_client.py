@@ -265,7 +265,7 @@ def healthy_server(base):
     again = models.PhoneRequest(phone="+79005556677")
     check("sendCode", send_code.sync_detailed(client=anyone, body=again), 200, models.CodeSent)
     answer = send_code.sync_detailed(client=anyone, body=again)
-    check("sendCode", answer, 429, models.RateLimitedProblem, "rate_limited")
+    check("sendCode", answer, 429, models.SendLimitProblem, "rate_limited")
     burned = "+79005550003"
     send_code.sync_detailed(client=anyone, body=models.PhoneRequest(phone=burned))
     code = code_sent_to(base, burned)

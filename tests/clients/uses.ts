@@ -25,6 +25,10 @@ export function explain(problem: PhoneRejected): string {
 }
 
 export const limited: PhoneRateLimited["code"] = "rate_limited";
+export const challenged: PhoneRateLimited["code"] = "challenge_required";
+export function work(problem: PhoneRateLimited): number | undefined {
+  return problem.challenge?.maxnumber;
+}
 // @ts-expect-error: a 429 of /phone/ is never invalid_phone.
 export const notLimited: PhoneRateLimited["code"] = "invalid_phone";
 

@@ -51,8 +51,8 @@ pub struct Service {
     tokens: Tokens,
     cursors: CursorSigner,
     challenges: Challenges,
-    /// The shard of a shared count this process writes next (see `risk`).
-    next_shard: AtomicU32,
+    /// The shard each shared count of this process writes next (see `risk`).
+    shard_turns: [AtomicU32; 3],
 }
 
 impl Service {
@@ -85,7 +85,7 @@ impl Service {
             tokens,
             cursors,
             challenges,
-            next_shard: AtomicU32::new(rand::random()),
+            shard_turns: risk::shard_turns(),
         }
     }
 

@@ -6,9 +6,10 @@
 //! Every count here that any send may touch (a prefix's, a region's, a
 //! day's budget) is split over `SHARDS` items, each send writing the next
 //! one in turn, so no item takes more than one in `SHARDS` of the writes
-//! whatever the traffic; reads add the shards up.
+//! whatever the traffic; reads add the shards up. A pumping item counts
+//! sends and logins both: at one login a send, one in 20 sends.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::Service;
 use crate::domain::metric::Metric;
@@ -18,9 +19,27 @@ use crate::domain::time::Timestamp;
 use crate::domain::window::{RollingHour, counter_expiry, hour_of};
 use crate::ports::{Charge, Tally, TallyField};
 
-/// Items a shared count is split over: at most one write in 20 lands on
-/// any one of them (the contract asks for no more than one in 16).
-pub const SHARDS: u32 = 20;
+/// Items a shared count is split over: at most one write in 40 lands on
+/// any one of them, so a pumping item, written by a send and again by its
+/// login, takes one in 20 sends (the contract asks for no more than one
+/// in 16).
+pub const SHARDS: u32 = 40;
+
+/// What a shard is drawn for. Each has its own turn, so each count's
+/// writes go round all its shards evenly (one turn shared by several
+/// counts would give each a fixed subset of them).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum ShardFor {
+    DailyBudget = 0,
+    RegionBudget = 1,
+    /// A send or a login, counted for its prefix and its region alike.
+    Pumping = 2,
+}
+
+/// Every `ShardFor`'s turn, from a random start.
+pub(super) fn shard_turns() -> [AtomicU32; 3] {
+    std::array::from_fn(|_| AtomicU32::new(rand::random()))
+}
 
 /// What the reads before a send found.
 #[derive(Debug, Default)]
@@ -71,9 +90,9 @@ pub(super) fn budget_shards(key: &str, cap: u32, expires_at: Timestamp) -> Vec<C
 }
 
 impl Service {
-    /// The next shard this process writes: in turn, from a random start.
-    pub(super) fn next_shard(&self) -> u32 {
-        self.next_shard.fetch_add(1, Ordering::Relaxed) % SHARDS
+    /// The next shard this process writes for `use_`: in turn.
+    pub(super) fn next_shard(&self, use_: ShardFor) -> u32 {
+        self.shard_turns[use_ as usize].fetch_add(1, Ordering::Relaxed) % SHARDS
     }
 
     /// Reads the source's hour and, unless `pumping` is off (a review
@@ -138,8 +157,9 @@ impl Service {
     pub(super) async fn count_for_pumping(&self, phone: &Phone, field: TallyField, now: Timestamp) {
         let hour = hour_of(now);
         let scopes = pumping_scopes(phone, phone.region(), self.rules.fraud.prefix_hidden_digits);
+        let shard = self.next_shard(ShardFor::Pumping);
         for scope in &scopes {
-            let key = pumping_key(scope, hour, self.next_shard());
+            let key = pumping_key(scope, hour, shard);
             let counted = self
                 .store
                 .add_to_counter(&key, field, counter_expiry(hour))
@@ -155,8 +175,9 @@ impl Service {
     pub(super) async fn spend_budget(
         &self,
         shards: &[Charge],
+        use_: ShardFor,
     ) -> crate::error::Result<Option<Charge>> {
-        let first = &shards[self.next_shard() as usize % shards.len()];
+        let first = &shards[self.next_shard(use_) as usize % shards.len()];
         if self.store.charge(first).await? {
             return Ok(Some(first.clone()));
         }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::attempts::new_verification_id;
-use super::risk::{Risk, budget_shards};
+use super::risk::{Risk, ShardFor, budget_shards};
 use super::{Service, rate_limited};
 use crate::domain::challenge::Solved;
 use crate::domain::code::OtpCode;
@@ -236,6 +236,7 @@ impl Service {
                 format!("sms#{day}"),
                 limits.sms_daily_budget,
                 Limit::DailyBudget,
+                ShardFor::DailyBudget,
             ));
         }
         let region_budget = limits
@@ -244,11 +245,11 @@ impl Service {
             .find(|(r, _)| Some(*r) == region);
         if let Some((region, cap)) = region_budget {
             let key = format!("sms#{}#{day}", region.as_ref());
-            budgets.push((key, *cap, Limit::RegionDailyBudget));
+            budgets.push((key, *cap, Limit::RegionDailyBudget, ShardFor::RegionBudget));
         }
-        for (key, cap, limit) in budgets {
+        for (key, cap, limit, use_) in budgets {
             let shards = budget_shards(&key, cap, now.next_utc_midnight());
-            match self.spend_budget(&shards).await? {
+            match self.spend_budget(&shards, use_).await? {
                 Some(spent) => charges.push(spent),
                 None => {
                     let error = Error::SmsBudgetSpent {
