@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::error::BoxError;
 use phone_auth::adapters::console::{ConsoleSms, Outbox};
 use phone_auth::adapters::dynamodb::DynamoStore;
 use phone_auth::domain::code::OtpCode;
-use phone_auth::domain::service::{Attempt, SendRequest, Service};
+use phone_auth::domain::service::{Attempt, ProfileRef, ReferralsQuery, SendRequest, Service};
 use phone_auth::error::Error;
 use serde_json::{Value, json};
 
@@ -132,8 +132,9 @@ fn written(operation: &str, body: &Value) -> Vec<String> {
 }
 
 /// 200 sends to one number prefix and region, from 200 sources, each
-/// followed by its login, with both budgets on: no item is written by more
-/// than 200 / 16 of them.
+/// followed by its login and an activation of the first user's invite
+/// code, with both budgets on: no item is written by more than 200 / 16 of
+/// them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_sends_write_no_item_more_than_once_in_sixteen() {
     const SENDS: usize = 200;
@@ -156,7 +157,11 @@ async fn two_hundred_sends_write_no_item_more_than_once_in_sixteen() {
         outbox.clone(),
         clock.clone(),
     );
+    let mut first_invite = None;
     for i in 0..SENDS {
+        // Each user joins after the one before: the first one's code is
+        // theirs to activate.
+        clock.advance_secs(1);
         let phone = service.parse_phone(&format!("+7912345{i:04}")).unwrap();
         let source = format!("198.51.{}.{}", i / 250, i % 250);
         let request = SendRequest {
@@ -170,7 +175,20 @@ async fn two_hundred_sends_write_no_item_more_than_once_in_sixteen() {
             verification_id: Some(&sent.verification_id),
             source: Some(&source),
         };
-        service.verify_code(&phone, &code, &attempt).await.unwrap();
+        let login = service.verify_code(&phone, &code, &attempt).await.unwrap();
+        let bearer = format!("Bearer {}", login.access);
+        let caller = service.authenticate(Some(&bearer)).unwrap();
+        let page = ReferralsQuery::default();
+        match &first_invite {
+            None => {
+                let profile = service.profile(&caller, ProfileRef::Me, &page).await;
+                first_invite = Some(profile.unwrap().user.invite.as_str().to_owned());
+            }
+            Some(code) => {
+                let activated = service.activate_invite(&caller, ProfileRef::Me, code, &page);
+                assert!(activated.await.unwrap().user.activated.is_some());
+            }
+        }
     }
     let mut writes: HashMap<String, usize> = HashMap::new();
     let requests = recorder.0.lock().unwrap().clone();

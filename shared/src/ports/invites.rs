@@ -49,6 +49,10 @@ pub struct ReferralPage {
     pub items: Vec<Referral>,
     /// Set when there are more, to pass as `after` for the next page.
     pub next: Option<ReferralKey>,
+    /// The inviter's referrals in all: counted from the list itself, so no
+    /// activation writes the inviter's own item (a popular code's owner
+    /// would be a hot item).
+    pub total: u64,
 }
 
 /// Invites and the referral lists they build.

@@ -1,7 +1,6 @@
 //! Deleting an account, and what the stream finishes after it.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::invites::referrals_key;
 use crate::domain::user::UserId;
@@ -10,7 +9,7 @@ use crate::ports::{AccountStore, Deletion, DeletionOutcome, ReferralKey, SESSION
 
 use super::errors::conditional;
 use super::items::{invite_key, phone_key, user_key};
-use super::{DynamoStore, built, key, n, s};
+use super::{DynamoStore, key, n, s};
 
 #[async_trait]
 impl AccountStore for DynamoStore {
@@ -60,16 +59,6 @@ impl AccountStore for DynamoStore {
             )?,
         ];
         if let Some(owner) = owner.filter(|_| deletion.leaves_inviter) {
-            let count = built(
-                Update::builder()
-                    .table_name(users)
-                    .set_key(Some(key("pk", s(user_key(owner.id)))))
-                    .update_expression("ADD referrals_count :minus")
-                    .condition_expression("attribute_exists(pk)")
-                    .expression_attribute_values(":minus", n(-1))
-                    .build(),
-            )?;
-            items.push(TransactWriteItem::builder().update(count).build());
             if let Some(listed) = self.referral_key(owner, user).await? {
                 items.push(self.delete(&self.tables.invites, listed, "", vec![])?);
             }

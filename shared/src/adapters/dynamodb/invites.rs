@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::Select;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
 use crate::domain::invite::InviteCode;
 use crate::domain::time::Timestamp;
@@ -24,6 +25,31 @@ pub(super) fn referrals_key(inviter: UserId, sk: &ReferralKey) -> Item {
 }
 
 impl DynamoStore {
+    /// How many referrals `inviter` has: a count of the list's items (no
+    /// item read back, a page of up to 1 MB a call).
+    async fn referrals_total(&self, inviter: UserId) -> Result<u64> {
+        let mut total = 0;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.tables.invites)
+                .key_condition_expression("inviter = :inviter")
+                .expression_attribute_values(":inviter", n(inviter.0))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| store_error("Query", e))?;
+            total += u64::try_from(output.count).unwrap_or(0);
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(total);
+            }
+        }
+    }
+
     /// Where `user` sits in `inviter`'s referrals: from the activation time
     /// the user item keeps, or, for an item without it, found by a query.
     pub(super) async fn referral_key(
@@ -110,13 +136,14 @@ impl InviteStore for DynamoStore {
                 .expression_attribute_values(":at", n(at.0))
                 .build(),
         )?;
-        let count = built(
-            Update::builder()
+        // The owner still holds the code: checked, not written, so a
+        // popular code's owner is no hot item (the count is the list's).
+        let owner_holds = built(
+            ConditionCheck::builder()
                 .table_name(&self.tables.users)
-                .set_key(Some(key("pk", s(user_key(owner.id)))))
-                .update_expression("ADD referrals_count :one")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(":one", n(1))
+                .set_key(Some(key("pk", s(invite_key(code)))))
+                .condition_expression("user_id = :owner")
+                .expression_attribute_values(":owner", n(owner.id.0))
                 .build(),
         )?;
         let referral = Referral {
@@ -131,7 +158,9 @@ impl InviteStore for DynamoStore {
         )?;
         let items = vec![
             TransactWriteItem::builder().update(set_invite).build(),
-            TransactWriteItem::builder().update(count).build(),
+            TransactWriteItem::builder()
+                .condition_check(owner_holds)
+                .build(),
             listed,
         ];
         Ok(match self.transact(items).await? {
@@ -164,7 +193,10 @@ impl InviteStore for DynamoStore {
                 .expression_attribute_values(":after", s(&after.0)),
             None => query.key_condition_expression("inviter = :inviter"),
         };
-        let output = query.send().await.map_err(|e| store_error("Query", e))?;
+        let (output, total) = tokio::try_join!(
+            async { query.send().await.map_err(|e| store_error("Query", e)) },
+            self.referrals_total(inviter)
+        )?;
         let mut items = output
             .items
             .unwrap_or_default()
@@ -173,6 +205,6 @@ impl InviteStore for DynamoStore {
             .collect::<Result<Vec<_>>>()?;
         let next = (items.len() > limit).then(|| ReferralKey::of(&items[limit - 1]));
         items.truncate(limit);
-        Ok(ReferralPage { items, next })
+        Ok(ReferralPage { items, next, total })
     }
 }

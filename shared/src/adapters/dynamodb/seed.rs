@@ -9,9 +9,8 @@ use crate::domain::user::{ActivatedInvite, Inviter, User};
 use crate::error::Result;
 use crate::ports::{InviteOwner, Referral};
 
-use super::errors::store_error;
-use super::items::{ReferralItem, UserItem, user_key};
-use super::{DynamoStore, Item, built, key, n, s, to_item};
+use super::items::{ReferralItem, UserItem};
+use super::{DynamoStore, Item, built, to_item};
 
 impl DynamoStore {
     /// Users who activated `owner`'s code at `at`, written as the
@@ -50,16 +49,6 @@ impl DynamoStore {
             listed.push(put(to_item(&ReferralItem::new(owner.id, &referral))?)?);
         }
         self.batch_write(&self.tables.users, users).await?;
-        self.batch_write(&self.tables.invites, listed).await?;
-        self.client
-            .update_item()
-            .table_name(&self.tables.users)
-            .set_key(Some(key("pk", s(user_key(owner.id)))))
-            .update_expression("ADD referrals_count :n")
-            .expression_attribute_values(":n", n(invitees.len()))
-            .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", e))?;
-        Ok(())
+        self.batch_write(&self.tables.invites, listed).await
     }
 }

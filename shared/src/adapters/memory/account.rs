@@ -37,9 +37,6 @@ impl AccountStore for MemoryStore {
             state.sessions.remove(sid);
         }
         if let Some(inviter) = inviter {
-            if let Some(owner) = state.users.get_mut(&inviter.id) {
-                owner.referrals_count = owner.referrals_count.saturating_sub(1);
-            }
             if let Some(listed) = state.referrals.get_mut(&inviter.id) {
                 listed.retain(|_, referral| referral.id != user.id);
             }

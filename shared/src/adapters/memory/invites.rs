@@ -45,10 +45,9 @@ impl InviteStore for MemoryStore {
         {
             return Ok(Activation::AlreadyActivated);
         }
-        let Some(inviter) = state.users.get_mut(&owner.id) else {
+        if !state.users.contains_key(&owner.id) {
             return Ok(Activation::OwnerGone);
-        };
-        inviter.referrals_count += 1;
+        }
         let referral = Referral {
             id: user.id,
             phone: user.phone.clone(),
@@ -83,6 +82,7 @@ impl InviteStore for MemoryStore {
             return Ok(ReferralPage {
                 items: Vec::new(),
                 next: None,
+                total: 0,
             });
         };
         let newest_first: Vec<(&ReferralKey, &Referral)> = match after {
@@ -95,6 +95,10 @@ impl InviteStore for MemoryStore {
             .take(limit)
             .map(|(_, r)| r.clone())
             .collect();
-        Ok(ReferralPage { items, next })
+        Ok(ReferralPage {
+            items,
+            next,
+            total: list.len() as u64,
+        })
     }
 }

@@ -123,8 +123,9 @@ impl Service {
         Ok((limit, after))
     }
 
-    fn with_referrals(&self, user: User, page: ReferralPage) -> Profile {
+    fn with_referrals(&self, mut user: User, page: ReferralPage) -> Profile {
         let referrals_next = page.next.map(|key| self.cursors.encode(user.id, &key));
+        user.referrals_count = page.total;
         Profile {
             user,
             referrals: page.items,
