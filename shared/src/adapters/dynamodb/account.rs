@@ -58,10 +58,10 @@ impl AccountStore for DynamoStore {
                 vec![id()],
             )?,
         ];
-        if let Some(owner) = owner.filter(|_| deletion.leaves_inviter) {
-            if let Some(listed) = self.referral_key(owner, user).await? {
-                items.push(self.delete(&self.tables.invites, listed, "", vec![])?);
-            }
+        if let Some(owner) = owner.filter(|_| deletion.leaves_inviter)
+            && let Some(listed) = self.referral_key(owner, user).await?
+        {
+            items.push(self.delete(&self.tables.invites, listed, "", vec![])?);
         }
         for sid in deletion.sessions.iter().take(SESSIONS_IN_DELETION) {
             items.push(self.delete(&self.tables.sessions, key("sid", s(sid)), "", vec![])?);

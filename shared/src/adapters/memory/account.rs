@@ -36,10 +36,10 @@ impl AccountStore for MemoryStore {
         for sid in deletion.sessions {
             state.sessions.remove(sid);
         }
-        if let Some(inviter) = inviter {
-            if let Some(listed) = state.referrals.get_mut(&inviter.id) {
-                listed.retain(|_, referral| referral.id != user.id);
-            }
+        if let Some(inviter) = inviter
+            && let Some(listed) = state.referrals.get_mut(&inviter.id)
+        {
+            listed.retain(|_, referral| referral.id != user.id);
         }
         Ok(DeletionOutcome::Deleted)
     }
