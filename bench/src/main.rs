@@ -2,7 +2,8 @@
 //! response through the Lambda runtime API, SDK clients built and settings
 //! read as in production, moto as the AWS endpoint), its peak memory, the
 //! size of its release bootstrap and zip, and the DynamoDB and SNS calls of
-//! its success path, counted by moto's request recorder. Prints one table.
+//! its success path, counted by moto's request recorder; and a model of the
+//! send path under concurrent load. Prints one table each.
 //!
 //! Environment: MOTO_ENDPOINT (a moto started with MOTO_ENABLE_RECORDING),
 //! BENCH_SPAWNS (cold starts per function, default 20), BENCH_WARM_REQUESTS
@@ -18,6 +19,7 @@ mod launch;
 mod load;
 mod round_trips;
 mod rs256;
+mod send_model;
 mod setup;
 mod targets;
 mod warm;
@@ -163,4 +165,5 @@ async fn main() {
     deletion::table(&timed);
     warm::table(env_number("BENCH_WARM_REQUESTS", "2000")).await;
     load::table(env_number("BENCH_WRK_SECONDS", "10") as u32).await;
+    send_model::table();
 }
