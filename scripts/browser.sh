@@ -42,6 +42,14 @@ if ! (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error) > target
     cat target/npm-browser.log
     skip "npm could not install its packages (no network?)"
 fi
+# The page serves a copy of the ALTCHA widget: it must be the pinned npm
+# release's, byte for byte.
+for file in altcha.js worker.js altcha.css; do
+    if ! cmp -s "dev-server/page/vendor/altcha/$file" "tests/browser/node_modules/altcha/dist_external/$file"; then
+        echo "dev-server/page/vendor/altcha/$file differs from the pinned altcha package's dist_external/$file" >&2
+        exit 1
+    fi
+done
 # No resend cooldown: the inviter, signed up over the API at the start,
 # logs in again on the page at the end.
 start_dev_server target/browser-server.log RESEND_COOLDOWN_SECONDS=0

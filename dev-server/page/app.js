@@ -181,17 +181,51 @@ async function loadProfile() {
   say("profile-status", "", "");
 }
 
+// Sends a code to `phone`; `solution` is a solved challenge, when one was
+// asked for.
+async function sendCode(phone, solution) {
+  const body = solution ? { phone, challenge: solution } : { phone };
+  let sent;
+  try {
+    sent = await api("POST", "/phone/", body);
+  } catch (error) {
+    if (error instanceof Problem && error.body && error.body.code === "challenge_required") {
+      askForChallenge(phone, error.body.challenge);
+      say("phone-status", "Solving a short check before the code is sent…", "");
+      return;
+    }
+    throw error;
+  }
+  $("challenge").hidden = true;
+  state.phone = phone;
+  state.verificationId = sent.verification_id;
+  say("phone-status", `${sent.message} It expires in ${sent.expires_in} s; a new one can be sent in ${sent.retry_after} s.`, "ok");
+  await loadOutbox();
+  $("code").focus();
+}
+
+// The ALTCHA widget solves the challenge in a worker; its payload goes
+// back with the phone, once.
+function askForChallenge(phone, challenge) {
+  const widget = document.createElement("altcha-widget");
+  widget.setAttribute("challengejson", JSON.stringify(challenge));
+  widget.setAttribute("auto", "onload");
+  widget.setAttribute("hidefooter", "");
+  widget.setAttribute("hidelogo", "");
+  widget.addEventListener("verified", (event) => {
+    const button = $("phone-form").querySelector("button");
+    step(button, "phone-status", () => sendCode(phone, event.detail.payload));
+  });
+  const box = $("challenge");
+  box.querySelectorAll("altcha-widget").forEach((old) => old.remove());
+  box.append(widget);
+  box.hidden = false;
+}
+
 $("phone-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  step(event.submitter || event.target.querySelector("button"), "phone-status", async () => {
-    const phone = $("phone").value.trim();
-    const sent = await api("POST", "/phone/", { phone });
-    state.phone = phone;
-    state.verificationId = sent.verification_id;
-    say("phone-status", `${sent.message} It expires in ${sent.expires_in} s; a new one can be sent in ${sent.retry_after} s.`, "ok");
-    await loadOutbox();
-    $("code").focus();
-  });
+  step(event.submitter || event.target.querySelector("button"), "phone-status", () =>
+    sendCode($("phone").value.trim()));
 });
 
 $("outbox-refresh").addEventListener("click", (event) => {

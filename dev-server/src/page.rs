@@ -12,7 +12,11 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
      style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
-const FILES: [(&str, &str, &str); 3] = [
+/// The page's files, and the ALTCHA widget it solves challenges with: the
+/// `altcha` package's CSP-friendly build (`dist_external`), version 2.3.0
+/// from npm, MIT (its licence beside it). `make browser` checks the copy
+/// against the pinned package.
+const FILES: [(&str, &str, &str); 6] = [
     (
         "/",
         "text/html; charset=utf-8",
@@ -27,6 +31,21 @@ const FILES: [(&str, &str, &str); 3] = [
         "/page/app.css",
         "text/css; charset=utf-8",
         include_str!("../page/app.css"),
+    ),
+    (
+        "/page/vendor/altcha/altcha.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../page/vendor/altcha/altcha.js"),
+    ),
+    (
+        "/page/vendor/altcha/worker.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../page/vendor/altcha/worker.js"),
+    ),
+    (
+        "/page/vendor/altcha/altcha.css",
+        "text/css; charset=utf-8",
+        include_str!("../page/vendor/altcha/altcha.css"),
     ),
 ];
 
