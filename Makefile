@@ -24,7 +24,7 @@ browser:
 clients:
 	scripts/clients.sh
 
-## verifiers: our access tokens checked by PyJWT (JWKS) and SimpleJWT (RS256 and HS256) against dev servers
+## verifiers: our access tokens checked by PyJWT (JWKS) and SimpleJWT (RS256 and HS256), our challenges solved by the altcha library, against dev servers
 verifiers:
 	scripts/verifiers.sh
 

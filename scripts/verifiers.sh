@@ -3,7 +3,8 @@
 # in requirements-test.txt) against dev servers: RS256 through the JWKS and
 # the discovery document, HS256 with the shared key; and refresh tokens
 # SimpleJWT mints with the Django system's key, exchanged at a dev server
-# on a moto of its own holding the imported fixture (tests/verifiers.py).
+# on a moto of its own holding the imported fixture (tests/verifiers.py);
+# and the altcha library (PyPI) solving our challenges (tests/altcha_client.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -27,6 +28,10 @@ serve() {
 echo "==> RS256: PyJWT's PyJWKClient and SimpleJWT with JWK_URL"
 serve target/verifiers-rs256.log JWT_ALGORITHM=RS256 JWT_AUDIENCE=example-app
 .venv/bin/python tests/verifiers.py rs256 "$base" example-app
+
+echo "==> ALTCHA: the altcha library solves the challenges /phone/ asks for"
+serve target/verifiers-altcha.log IP_MAX_SENDS_PER_HOUR=1 CHALLENGE_MAX_NUMBER=20000
+.venv/bin/python tests/altcha_client.py "$base"
 
 echo "==> HS256: SimpleJWT with the shared key"
 key=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
