@@ -83,10 +83,10 @@ fn every_error() -> Vec<Error> {
             retry_after: Duration::from_secs(1),
         },
         Error::ChallengeRequired {
-            challenge: Box::new(
+            challenge: Box::new(phone_auth::domain::challenge::Offer::Altcha(
                 phone_auth::domain::challenge::Challenges::new(b"k", 1_000, 300)
                     .issue(phone_auth::domain::time::Timestamp::from_secs(0)),
-            ),
+            )),
             retry_after: Duration::from_secs(1),
         },
         Error::NotAuthenticated,
@@ -105,6 +105,7 @@ fn every_error() -> Vec<Error> {
             retry_after: Duration::from_secs(1),
         },
         Error::StoreUnavailable(String::new()),
+        Error::CaptchaUnavailable(String::new()),
         Error::Internal(String::new()),
     ];
     for error in &errors {
@@ -134,6 +135,7 @@ fn every_error() -> Vec<Error> {
             | Error::SmsUnavailable(_)
             | Error::SmsBudgetSpent { .. }
             | Error::StoreUnavailable(_)
+            | Error::CaptchaUnavailable(_)
             | Error::Internal(_) => {}
         }
     }
@@ -268,6 +270,24 @@ impl Tally {
     ) {
         match value {
             Value::Object(map) => {
+                // Of a `oneOf`'s objects, those whose required keys the
+                // value has: a value is an instance of one alternative, not
+                // of all at once.
+                let fitting: Vec<&Value> = schemas
+                    .iter()
+                    .flat_map(|s| spec.alternatives(s))
+                    .filter(|alternative| {
+                        spec.object_of(&[*alternative])
+                            .required
+                            .iter()
+                            .all(|key| map.contains_key(key))
+                    })
+                    .collect();
+                let schemas: &[&Value] = if fitting.is_empty() {
+                    schemas
+                } else {
+                    &fitting
+                };
                 let object = spec.object_of(schemas);
                 if object.properties.is_empty() {
                     // A map of field names (`errors`): its keys are data.

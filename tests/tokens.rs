@@ -447,4 +447,22 @@ fn each_function_starts_on_the_secrets_it_reads_alone() {
     assert_eq!(tokens.jwks()["keys"][0]["kid"], "k1");
     assert!(tokens.check_signing_key().is_err(), "no private key here");
     assert!(tokens.issue_access(UserId(1), SystemClock.now()).is_err());
+
+    // Turnstile's secret: read by /phone/ alone, which stops without it.
+    let turnstile = [
+        ("CAPTCHA_PROVIDER", "turnstile"),
+        ("CAPTCHA_SITE_KEY", "site"),
+    ];
+    let send = started(Endpoint::PhoneEnter, &[hash, turnstile[0], turnstile[1]]);
+    assert_eq!(send.unwrap_err().name, "CAPTCHA_SECRET");
+    let key = ("JWT_KEY_ID", "k1");
+    let signing = (
+        "JWT_SIGNING_KEY",
+        "ssssssssssssssssssssssssssssssssssssssss",
+    );
+    let login = started(
+        Endpoint::CodeEnter,
+        &[hash, key, signing, turnstile[0], turnstile[1]],
+    );
+    assert!(login.is_ok(), "{:?}", login.err());
 }

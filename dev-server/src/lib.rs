@@ -121,6 +121,10 @@ impl DevServer {
         metrics: Arc<dyn Metrics>,
     ) -> DevServer {
         let outbox = Arc::new(Outbox::new(sms, Arc::clone(&clock)));
+        let captcha = phone_auth::startup::captcha(config.captcha.as_ref()).unwrap_or_else(|e| {
+            tracing::error!("{e}");
+            None
+        });
         let service = Service::new(
             config.rules,
             store,
@@ -128,6 +132,7 @@ impl DevServer {
             clock,
         )
         .with_metrics(metrics)
+        .with_captcha(captcha)
         // No stream here: a deletion is finished before its answer.
         .finishing_deletions_inline();
         DevServer {

@@ -31,12 +31,15 @@ pub enum Error {
     TooManyAttempts { retry_after: Duration },
     #[error("rate limited")]
     RateLimited { retry_after: Duration },
-    /// The send needs a solved proof-of-work challenge: this one.
+    /// The send needs a solved challenge: this one.
     #[error("challenge required")]
     ChallengeRequired {
-        challenge: Box<crate::domain::challenge::Challenge>,
+        challenge: Box<crate::domain::challenge::Offer>,
         retry_after: Duration,
     },
+    /// The captcha provider (Turnstile's siteverify) could not be asked.
+    #[error("captcha provider unavailable: {0}")]
+    CaptchaUnavailable(String),
     #[error("missing bearer token")]
     NotAuthenticated,
     /// An `Authorization` header in another scheme (`Token`, `Basic`).

@@ -51,7 +51,11 @@ pub async fn app_from_env<F: Function>() -> App {
         Arc::new(NoSms)
     };
     let clock = Arc::new(SystemClock);
-    let service = Service::new(config.rules, store, sms, clock.clone());
+    let captcha = match F::ENDPOINT.sends_sms() {
+        true => config_or_exit(startup::captcha(config.captcha.as_ref())),
+        false => None,
+    };
+    let service = Service::new(config.rules, store, sms, clock.clone()).with_captcha(captcha);
     if F::ENDPOINT.signs_tokens() {
         config_or_exit(service.check_signing_key().map_err(|problem| ConfigError {
             name: "JWT_PRIVATE_KEY",
@@ -86,6 +90,10 @@ pub fn stand_in_for_unused_secrets(endpoint: Endpoint, settings: &mut Settings) 
     }
     if !endpoint.uses_code_hash() && settings.get("CODE_HASH_SECRET").is_none() {
         settings.set("CODE_HASH_SECRET", random_secret());
+    }
+    // Only a send checks a Turnstile token.
+    if !endpoint.sends_sms() && settings.get("CAPTCHA_SECRET").is_none() {
+        settings.set("CAPTCHA_SECRET", random_secret());
     }
 }
 

@@ -25,6 +25,24 @@ pub fn http_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
         .build_https()
 }
 
+/// Turnstile's siteverify client, when the settings name it.
+pub fn captcha(
+    settings: Option<&crate::config::CaptchaSettings>,
+) -> Result<Option<Arc<dyn crate::ports::CaptchaVerifier>>, ConfigError> {
+    let Some(settings) = settings else {
+        return Ok(None);
+    };
+    let turnstile = crate::adapters::turnstile::Turnstile::new(
+        settings.verify_url.clone(),
+        settings.secret.clone(),
+    )
+    .map_err(|e| ConfigError {
+        name: "CAPTCHA_VERIFY_URL",
+        problem: format!("no TLS roots for siteverify: {e}"),
+    })?;
+    Ok(Some(Arc::new(turnstile)))
+}
+
 /// Timeouts short enough that a stalled call fails well inside a
 /// function's own timeout.
 fn timeouts() -> TimeoutConfig {

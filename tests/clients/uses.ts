@@ -27,7 +27,9 @@ export function explain(problem: PhoneRejected): string {
 export const limited: PhoneRateLimited["code"] = "rate_limited";
 export const challenged: PhoneRateLimited["code"] = "challenge_required";
 export function work(problem: PhoneRateLimited): number | undefined {
-  return problem.challenge?.maxnumber;
+  const challenge = problem.challenge;
+  // Our own proof of work has a size; Turnstile's widget names a site key.
+  return challenge && "maxnumber" in challenge ? challenge.maxnumber : undefined;
 }
 // @ts-expect-error: a 429 of /phone/ is never invalid_phone.
 export const notLimited: PhoneRateLimited["code"] = "invalid_phone";

@@ -370,5 +370,34 @@ pub async fn scenario() -> Vec<Seen> {
             .await;
     }
     store.fail(None, None);
+    let mut seen = r.seen;
+    seen.extend(turnstile().await);
+    seen
+}
+
+/// A deployment on Cloudflare Turnstile: its challenge names the provider
+/// and the site key; a provider that cannot be reached is a 503.
+async fn turnstile() -> Vec<Seen> {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/siteverify", closed.local_addr().unwrap());
+    drop(closed);
+    let settings = config(&[
+        ("CAPTCHA_PROVIDER", "turnstile"),
+        ("CAPTCHA_SITE_KEY", "0x4AAAAAAA-site-key"),
+        ("CAPTCHA_SECRET", "0x4AAAAAAA-secret"),
+        ("CAPTCHA_VERIFY_URL", &url),
+        ("CHALLENGE_MODE", "always"),
+    ]);
+    let app = api_tests::spawn_app_with(Backend::Memory, settings, TestClock::new()).await;
+    let mut r = Recorder {
+        app: &app,
+        seen: Vec::new(),
+    };
+    r.post("/phone/", json!({"phone": "+79005550400"})).await;
+    r.post(
+        "/phone/",
+        json!({"phone": "+79005550400", "challenge": "a-token"}),
+    )
+    .await;
     r.seen
 }

@@ -8,3 +8,4 @@ pub mod lazy;
 pub mod memory;
 pub mod secrets;
 pub mod sns;
+pub mod turnstile;

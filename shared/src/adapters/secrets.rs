@@ -11,6 +11,8 @@
 //! key while its sessions move over, empty before and after.
 //! `TEST_PHONE_CODES_SECRET_ARN` holds the review numbers' list as
 //! `TEST_PHONE_CODES` reads it: their codes log in, so they are a secret.
+//! `CAPTCHA_SECRET_ARN` holds Cloudflare Turnstile's secret key as plain
+//! text (`CAPTCHA_PROVIDER=turnstile`).
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
@@ -84,22 +86,27 @@ pub async fn resolve(
     sdk: &aws_config::SdkConfig,
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
-    const ARNS: [&str; 4] = [
+    const ARNS: [&str; 5] = [
         "JWT_SECRET_ARN",
         "CODE_HASH_SECRET_ARN",
         "LEGACY_JWT_SECRET_ARN",
         "TEST_PHONE_CODES_SECRET_ARN",
+        "CAPTCHA_SECRET_ARN",
     ];
     if ARNS.iter().all(|arn| settings.get(arn).is_none()) {
         return Ok(());
     }
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let (jwt, hash, legacy, test_phones) = tokio::join!(
+    let (jwt, hash, legacy, test_phones, captcha) = tokio::join!(
         read_named(&client, settings, ARNS[0]),
         read_named(&client, settings, ARNS[1]),
         read_named(&client, settings, ARNS[2]),
         read_named(&client, settings, ARNS[3]),
+        read_named(&client, settings, ARNS[4]),
     );
+    if let Some(secret) = captcha? {
+        settings.set("CAPTCHA_SECRET", secret);
+    }
     if let Some(list) = test_phones? {
         settings.set("TEST_PHONE_CODES", list);
     }

@@ -7,8 +7,8 @@ use std::str::FromStr;
 use phonenumber::country::Id as Region;
 
 pub use crate::domain::settings::{
-    ChallengeMode, ChallengeRules, CodeRules, FraudRules, PhoneRules, Rules, Secrets, SendLimits,
-    SessionRules,
+    CaptchaProvider, ChallengeMode, ChallengeRules, CodeRules, FraudRules, PhoneRules, Rules,
+    Secrets, SendLimits, SessionRules,
 };
 use crate::domain::test_phones::TestPhones;
 
@@ -30,7 +30,7 @@ pub struct ConfigError {
 /// The contract's settings (besides keys, table names and the review
 /// numbers' codes, which are secrets): a deployment passes each one through
 /// (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 31] = [
+pub const CONTRACT_SETTINGS: [&str; 34] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -45,6 +45,9 @@ pub const CONTRACT_SETTINGS: [&str; 31] = [
     "CHALLENGE_MODE",
     "CHALLENGE_MAX_NUMBER",
     "CHALLENGE_TTL_SECONDS",
+    "CAPTCHA_PROVIDER",
+    "CAPTCHA_SITE_KEY",
+    "CAPTCHA_VERIFY_URL",
     "FRAUD_MIN_SENDS",
     "FRAUD_MIN_CONVERSION",
     "FRAUD_PREFIX_HIDDEN_DIGITS",
@@ -70,6 +73,8 @@ pub const CONTRACT_SETTINGS: [&str; 31] = [
 pub struct Config {
     pub rules: Rules,
     pub sms_sending: SmsSending,
+    /// Turnstile's siteverify, when it is the captcha provider.
+    pub captcha: Option<CaptchaSettings>,
 }
 
 /// How SMS are sent, as SNS message attributes; unset adds none.
@@ -81,6 +86,21 @@ pub struct SmsSending {
     pub origination_number: Option<String>,
     /// `SMS_MAX_PRICE_USD`: a positive price, as SNS reads it.
     pub max_price_usd: Option<String>,
+}
+
+/// Turnstile's siteverify, as the adapter asks it.
+#[derive(Clone)]
+pub struct CaptchaSettings {
+    pub verify_url: http::Uri,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for CaptchaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaptchaSettings")
+            .field("verify_url", &self.verify_url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A fresh random 256-bit secret, hex: what the dev server uses where no
@@ -260,6 +280,7 @@ impl Settings {
                 secrets: self.secrets()?,
             },
             sms_sending: self.sms_sending()?,
+            captcha: self.captcha()?,
         })
     }
 
@@ -275,8 +296,21 @@ impl Settings {
                 });
             }
         };
+        let provider = match self.get("CAPTCHA_PROVIDER").as_deref() {
+            None | Some("altcha") => CaptchaProvider::Altcha,
+            Some("turnstile") => CaptchaProvider::Turnstile {
+                site_key: self.required("CAPTCHA_SITE_KEY")?,
+            },
+            Some(other) => {
+                return Err(ConfigError {
+                    name: "CAPTCHA_PROVIDER",
+                    problem: format!("{other:?} is not altcha or turnstile"),
+                });
+            }
+        };
         Ok(ChallengeRules {
             mode,
+            provider,
             max_number: self.number("CHALLENGE_MAX_NUMBER", 100_000, 1_000..=10_000_000)?,
             ttl_secs: self.number("CHALLENGE_TTL_SECONDS", 300, 30..=3600)?,
         })
@@ -300,6 +334,35 @@ impl Settings {
             min_conversion,
             prefix_hidden_digits: self.number("FRAUD_PREFIX_HIDDEN_DIGITS", 3, 1..=8)?,
         })
+    }
+
+    /// Where and how Turnstile's siteverify is asked, with
+    /// `CAPTCHA_PROVIDER=turnstile`: `CAPTCHA_SECRET` (in the stack, from
+    /// the secret `CAPTCHA_SECRET_ARN` names), and `CAPTCHA_VERIFY_URL`
+    /// (https, or http on loopback for a stand-in).
+    fn captcha(&self) -> Result<Option<CaptchaSettings>, ConfigError> {
+        if self.get("CAPTCHA_PROVIDER").as_deref() != Some("turnstile") {
+            return Ok(None);
+        }
+        let name = "CAPTCHA_VERIFY_URL";
+        let raw = self
+            .get(name)
+            .unwrap_or_else(|| crate::adapters::turnstile::SITEVERIFY_URL.into());
+        let bad = |problem: &str| ConfigError {
+            name,
+            problem: format!("{raw:?} {problem}"),
+        };
+        let url: http::Uri = raw.parse().map_err(|_| bad("is not a URL"))?;
+        let loopback = matches!(url.host(), Some("127.0.0.1" | "localhost" | "[::1]"));
+        match url.scheme_str() {
+            Some("https") => {}
+            Some("http") if loopback => {}
+            _ => return Err(bad("must be https (http only on loopback)")),
+        }
+        Ok(Some(CaptchaSettings {
+            verify_url: url,
+            secret: self.required("CAPTCHA_SECRET")?,
+        }))
     }
 
     pub fn tables(&self) -> Result<Tables, ConfigError> {

@@ -228,3 +228,31 @@ fn errors_never_show_secret_values() {
     let err = error_for(&[("JWT_SIGNING_KEY", "tooshort-secret")]);
     assert!(!err.to_string().contains("tooshort-secret"));
 }
+
+#[test]
+fn siteverify_is_https_or_loopback() {
+    let with = |url: &str| {
+        let pairs = [
+            ("CAPTCHA_PROVIDER", "turnstile"),
+            ("CAPTCHA_SITE_KEY", "site"),
+            ("CAPTCHA_SECRET", "secret"),
+            ("CAPTCHA_VERIFY_URL", url),
+        ];
+        Settings::from_map(settings(&pairs))
+            .config()
+            .map(|config| config.captcha.map(|c| c.verify_url.to_string()))
+    };
+    assert!(with("https://challenges.cloudflare.com/turnstile/v0/siteverify").is_ok());
+    assert!(with("http://127.0.0.1:8080/siteverify").is_ok());
+    for refused in [
+        "http://example.com/siteverify",
+        "ftp://127.0.0.1/",
+        "not a url",
+    ] {
+        assert_eq!(
+            with(refused).unwrap_err().name,
+            "CAPTCHA_VERIFY_URL",
+            "{refused}"
+        );
+    }
+}

@@ -31,6 +31,18 @@ pub struct Challenge {
     pub signature: String,
 }
 
+/// What a `challenge_required` answer offers to solve: our own ALTCHA
+/// challenge, or the name of the third party's widget and its site key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum Offer {
+    Altcha(Challenge),
+    Turnstile {
+        provider: &'static str,
+        sitekey: String,
+    },
+}
+
 /// A solution that checked out: `key` names it for its single use, until
 /// `expires_at`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,7 +120,7 @@ impl Challenges {
     /// Checks a widget's payload: ours, solved, not expired. Whether it was
     /// used before is the store's to say, by `Solved::key`.
     pub fn verify(&self, payload: &str, now: Timestamp) -> Result<Solved> {
-        let bad = || Error::InvalidRequest("The field `challenge` is not a valid solution.".into());
+        let bad = not_a_solution;
         let json = STANDARD.decode(payload.trim()).map_err(|_| bad())?;
         let payload: Payload = serde_json::from_slice(&json).map_err(|_| bad())?;
         let expires = salt_expiry(&payload.salt).ok_or_else(bad)?;
@@ -131,6 +143,20 @@ impl Challenges {
             key: challenge,
             expires_at: expires,
         })
+    }
+}
+
+/// The answer to a `challenge` that does not check out.
+pub fn not_a_solution() -> Error {
+    Error::InvalidRequest("The field `challenge` is not a valid solution.".into())
+}
+
+/// A third party's token, once it checked out: named for its single use by
+/// its hash (the token itself is never stored).
+pub fn solved_token(token: &str, expires_at: Timestamp) -> Solved {
+    Solved {
+        key: hex::encode(Sha256::digest(token.as_bytes())),
+        expires_at,
     }
 }
 

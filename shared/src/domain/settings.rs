@@ -67,9 +67,20 @@ pub struct SendLimits {
 #[derive(Clone, Debug)]
 pub struct ChallengeRules {
     pub mode: ChallengeMode,
+    pub provider: CaptchaProvider,
     /// ALTCHA's `maxnumber`: the work, about a second on a phone at 100000.
     pub max_number: u64,
     pub ttl_secs: u64,
+}
+
+/// Who sets and checks the challenge: `CAPTCHA_PROVIDER`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaptchaProvider {
+    /// Our own ALTCHA proof of work: no third party.
+    Altcha,
+    /// Cloudflare Turnstile: the client solves the site's widget, the
+    /// service asks siteverify.
+    Turnstile { site_key: String },
 }
 
 /// `CHALLENGE_MODE`.

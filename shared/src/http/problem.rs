@@ -151,7 +151,7 @@ fn describe(error: &Error) -> Problem {
             "sms_unavailable",
             "The SMS could not be sent. Try again later.",
         ),
-        Error::StoreUnavailable(_) => problem(
+        Error::StoreUnavailable(_) | Error::CaptchaUnavailable(_) => problem(
             S::SERVICE_UNAVAILABLE,
             "service_unavailable",
             "The service is busy. Try again shortly.",
@@ -177,6 +177,7 @@ fn retry_after(error: &Error) -> Option<u64> {
         | Error::ChallengeRequired { retry_after, .. }
         | Error::SmsBudgetSpent { retry_after } => Some(retry_after.as_secs().max(1)),
         Error::StoreUnavailable(_) => Some(1),
+        Error::CaptchaUnavailable(_) => Some(5),
         // SNS throttling or a passing fault: worth another try soon.
         Error::SmsUnavailable(_) => Some(SMS_RETRY_SECS),
         _ => None,

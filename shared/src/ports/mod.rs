@@ -42,6 +42,15 @@ pub trait SmsSender: Send + Sync {
     async fn send(&self, to: &Phone, text: &str) -> Result<()>;
 }
 
+/// A third party's check of a captcha token (Cloudflare Turnstile's
+/// siteverify), for deployments that use one instead of our own challenge.
+#[async_trait]
+pub trait CaptchaVerifier: Send + Sync {
+    /// Whether the provider holds `token` solved, for this site, now (and
+    /// not used before). An error means the provider could not be asked.
+    async fn verify(&self, token: &str, remote_ip: Option<&str>) -> Result<bool>;
+}
+
 /// Where the service's counts go: EMF log lines in a function. Recording
 /// never fails and never waits.
 pub trait Metrics: Send + Sync {

@@ -24,7 +24,7 @@ use crate::domain::phone::Phone;
 use crate::domain::settings::Rules;
 use crate::domain::token::Tokens;
 use crate::error::{Error, Result};
-use crate::ports::{Clock, Metrics, NoMetrics, SmsSender, Store};
+use crate::ports::{CaptchaVerifier, Clock, Metrics, NoMetrics, SmsSender, Store};
 
 pub use account::finish_deletion;
 pub use attempts::Attempt;
@@ -51,6 +51,8 @@ pub struct Service {
     tokens: Tokens,
     cursors: CursorSigner,
     challenges: Challenges,
+    /// Turnstile's siteverify, with `CAPTCHA_PROVIDER=turnstile`.
+    captcha: Option<Arc<dyn CaptchaVerifier>>,
     /// The shard each shared count of this process writes next (see `risk`).
     shard_turns: [AtomicU32; 3],
 }
@@ -85,6 +87,7 @@ impl Service {
             tokens,
             cursors,
             challenges,
+            captcha: None,
             shard_turns: risk::shard_turns(),
         }
     }
@@ -92,6 +95,12 @@ impl Service {
     /// Where the service's counts go; by default nowhere.
     pub fn with_metrics(mut self, metrics: Arc<dyn Metrics>) -> Service {
         self.metrics = metrics;
+        self
+    }
+
+    /// Who checks a third party's captcha tokens (Turnstile's siteverify).
+    pub fn with_captcha(mut self, verifier: Option<Arc<dyn CaptchaVerifier>>) -> Service {
+        self.captcha = verifier;
         self
     }
 

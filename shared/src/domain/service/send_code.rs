@@ -7,11 +7,11 @@ use std::time::Duration;
 use super::attempts::new_verification_id;
 use super::risk::{Risk, ShardFor, budget_shards};
 use super::{Service, rate_limited};
-use crate::domain::challenge::Solved;
+use crate::domain::challenge::{Offer, Solved, not_a_solution, solved_token};
 use crate::domain::code::OtpCode;
 use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::{Phone, Region};
-use crate::domain::settings::ChallengeMode;
+use crate::domain::settings::{CaptchaProvider, ChallengeMode};
 use crate::domain::time::Timestamp;
 use crate::domain::window::{HOUR_SECS, counter_expiry, hour_of};
 use crate::error::{Error, Result};
@@ -65,10 +65,10 @@ impl Service {
         {
             return Err(Error::PhoneNotAllowed);
         }
-        let solved = request
-            .challenge
-            .map(|payload| self.challenges.verify(payload, now))
-            .transpose()?;
+        let solved = match request.challenge {
+            Some(answer) => Some(self.check_solution(answer, request.source, now).await?),
+            None => None,
+        };
         let (previous, risk) = tokio::try_join!(
             self.store.code(phone),
             self.assess(phone, region, request.source, test_code.is_none(), now)
@@ -196,6 +196,31 @@ impl Service {
         }
     }
 
+    /// A solved challenge as the provider checks it: ours by its signature
+    /// and expiry, a third party's by asking it.
+    async fn check_solution(
+        &self,
+        answer: &str,
+        source: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Solved> {
+        match &self.rules.challenges.provider {
+            CaptchaProvider::Altcha => self.challenges.verify(answer, now),
+            CaptchaProvider::Turnstile { .. } => {
+                let verifier = self.captcha.as_ref().ok_or_else(|| {
+                    Error::Internal("CAPTCHA_PROVIDER=turnstile without a verifier".into())
+                })?;
+                match verifier.verify(answer, source).await? {
+                    true => Ok(solved_token(
+                        answer,
+                        now.plus_secs(self.rules.challenges.ttl_secs),
+                    )),
+                    false => Err(not_a_solution()),
+                }
+            }
+        }
+    }
+
     /// A challenge to solve, or, with challenges off, a refusal.
     fn ask(&self, ask: Ask, now: Timestamp) -> Error {
         // Pumping has no end to wait for: the hour's turn weighs it less.
@@ -208,7 +233,13 @@ impl Service {
         let error = match self.rules.challenges.mode {
             ChallengeMode::Off => rate_limited(wait),
             ChallengeMode::WhenRisky | ChallengeMode::Always => Error::ChallengeRequired {
-                challenge: Box::new(self.challenges.issue(now)),
+                challenge: Box::new(match &self.rules.challenges.provider {
+                    CaptchaProvider::Altcha => Offer::Altcha(self.challenges.issue(now)),
+                    CaptchaProvider::Turnstile { site_key } => Offer::Turnstile {
+                        provider: "turnstile",
+                        sitekey: site_key.clone(),
+                    },
+                }),
                 retry_after: Duration::from_secs(wait.max(1)),
             },
         };
