@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use api_tests::{
-    Backend, FaultyStore, FlakySms, TestClock, assert_problem, config, fresh_tables, sdk_config,
-    spawn_app,
+    Backend, FaultyStore, FlakySms, PrivateMoto, TestClock, assert_problem, config,
+    fresh_tables_at, sdk_config_at, spawn_app,
 };
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -138,9 +138,12 @@ fn written(operation: &str, body: &Value) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_hundred_sends_write_no_item_more_than_once_in_sixteen() {
     const SENDS: usize = 200;
-    let (_, tables) = fresh_tables().await;
+    // A moto of its own: hundreds of transactions would slow the shared
+    // one for every later test (moto copies its tables on each).
+    let moto = PrivateMoto::start().await;
+    let (_, tables) = fresh_tables_at(&moto.endpoint).await;
     let recorder = Recorder::default();
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk_config().await)
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(&sdk_config_at(&moto.endpoint).await)
         .interceptor(recorder.clone())
         .build();
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), tables);

@@ -72,6 +72,26 @@ async fn send_limits_per_phone(backend: Backend) {
     );
 }
 
+/// The phone's hour rolls: three sends late in one hour leave no fresh
+/// three at the next hour's start, only one more as each slides out.
+async fn a_phone_s_hour_is_rolling(backend: Backend) {
+    let clock = TestClock::new();
+    let settings = config(&[("PHONE_MAX_SENDS_PER_HOUR", "3")]);
+    let app = spawn_app_with(backend, settings, clock.clone()).await;
+    let send = async || app.post("/phone/", json!({"phone": PHONE})).await;
+    for wait in [0, 3000, 60, 540] {
+        clock.advance_secs(wait);
+        assert_eq!(send().await.status, 200, "after {wait} s");
+    }
+    // At 3660: the sends of 3000, 3060 and 3600 are in the last hour.
+    clock.advance_secs(60);
+    let refused = send().await;
+    assert_problem(&refused, 429, "rate_limited");
+    assert_eq!(retry_after(&refused), 3000 + 3600 - 3660);
+    clock.advance_secs(3000 + 3600 - 3660);
+    assert_eq!(send().await.status, 200);
+}
+
 async fn send_limits_per_ip_budget_and_region(backend: Backend) {
     let app = spawn_app(
         backend,
@@ -91,7 +111,9 @@ async fn send_limits_per_ip_budget_and_region(backend: Backend) {
     }
     let refused = app.post("/phone/", json!({"phone": phone(3)})).await;
     assert_problem(&refused, 429, "rate_limited");
-    assert!((1..=3600).contains(&retry_after(&refused)));
+    // The source's rolling hour is two clock-hour counts, the older one
+    // weighted as if spread over its hour: its wait is at most two hours.
+    assert!((1..=7200).contains(&retry_after(&refused)));
     assert!(app.sent_sms(&phone(3)).await.is_empty());
 
     let app = spawn_app(
@@ -580,6 +602,7 @@ use api_tests::on_both_backends;
 
 on_both_backends!(
     an_ipv6_source_counts_as_its_slash_64,
+    a_phone_s_hour_is_rolling,
     strangers_never_burn_the_holder_s_code,
     a_required_verification_id_is_required,
     failed_codes_per_source_are_capped_on_the_slash_64,

@@ -31,8 +31,7 @@ fn record(phone_number: &str, hash: &str, version: u64) -> CodeRecord {
         stranger_attempts: 0,
         verification_id: Some("v1".into()),
         sent_at: NOW,
-        window_start: NOW,
-        window_sends: 1,
+        recent_sends: vec![NOW],
         version,
     }
 }

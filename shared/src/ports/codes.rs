@@ -27,16 +27,18 @@ pub struct CodeRecord {
     /// against `attempts`.
     pub verification_id: Option<String>,
     pub sent_at: Timestamp,
-    pub window_start: Timestamp,
-    pub window_sends: u32,
+    /// The phone's sends in the last hour, oldest first (this one last):
+    /// its hourly cap is a rolling hour over these.
+    pub recent_sends: Vec<Timestamp>,
     pub version: u64,
 }
 
 impl CodeRecord {
-    /// When the store may forget the record: once neither the code nor the
-    /// send window it counts is live.
+    /// When the store may forget the record: once neither the code nor
+    /// any send it counts is live.
     pub fn forget_at(&self) -> Timestamp {
-        self.expires_at.max(self.window_start.plus_secs(3600))
+        let last_send = self.recent_sends.last().copied().unwrap_or(self.sent_at);
+        self.expires_at.max(last_send.plus_secs(3600))
     }
 
     /// This record put back in place of `written`, under a version past

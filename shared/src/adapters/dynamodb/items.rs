@@ -36,8 +36,14 @@ pub struct CodeItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification_id: Option<String>,
     pub sent_at: i64,
-    pub window_start: i64,
-    pub window_sends: u32,
+    /// The phone's sends in the last hour, epoch milliseconds.
+    #[serde(default)]
+    pub recent_sends: Vec<i64>,
+    /// A record written before `recent_sends`: its hour's start and sends.
+    #[serde(default, skip_serializing)]
+    pub window_start: Option<i64>,
+    #[serde(default, skip_serializing)]
+    pub window_sends: Option<u32>,
     pub version: u64,
     /// DynamoDB's TTL attribute, in epoch seconds.
     pub ttl: i64,
@@ -54,8 +60,9 @@ impl From<&CodeRecord> for CodeItem {
             stranger_attempts: r.stranger_attempts,
             verification_id: r.verification_id.clone(),
             sent_at: r.sent_at.0,
-            window_start: r.window_start.0,
-            window_sends: r.window_sends,
+            recent_sends: r.recent_sends.iter().map(|t| t.0).collect(),
+            window_start: None,
+            window_sends: None,
             version: r.version,
             ttl: r.forget_at().secs(),
         }
@@ -72,8 +79,14 @@ impl From<CodeItem> for CodeRecord {
             stranger_attempts: i.stranger_attempts,
             verification_id: i.verification_id,
             sent_at: Timestamp(i.sent_at),
-            window_start: Timestamp(i.window_start),
-            window_sends: i.window_sends,
+            recent_sends: match (i.window_start, i.window_sends) {
+                // Read as that many sends at the hour's start: never fewer
+                // than it counted.
+                (Some(start), Some(sends)) if i.recent_sends.is_empty() => {
+                    vec![Timestamp(start); sends as usize]
+                }
+                _ => i.recent_sends.into_iter().map(Timestamp).collect(),
+            },
             version: i.version,
         }
     }

@@ -328,8 +328,7 @@ impl Service {
         now: Timestamp,
     ) -> Result<CodeRecord> {
         let rules = &self.rules;
-        let mut window_start = now;
-        let mut window_sends = 0;
+        let mut recent_sends = Vec::new();
         let (mut attempts, mut stranger_attempts) = (0, 0);
         if let Some(prev) = previous {
             let cooldown_ends = prev.sent_at.plus_secs(rules.limits.resend_cooldown_secs);
@@ -337,14 +336,19 @@ impl Service {
                 let error = rate_limited(now.secs_until(cooldown_ends));
                 return Err(self.limit_hit(Limit::ResendCooldown, error));
             }
-            let window_ends = prev.window_start.plus_secs(HOUR_SECS);
-            if now < window_ends {
-                if prev.window_sends >= rules.limits.phone_max_sends_per_hour {
-                    let error = rate_limited(now.secs_until(window_ends));
-                    return Err(self.limit_hit(Limit::PhoneHour, error));
-                }
-                window_start = prev.window_start;
-                window_sends = prev.window_sends;
+            // A rolling hour: the sends of the last hour, and when the
+            // one that must slide out for one more does.
+            recent_sends = prev
+                .recent_sends
+                .iter()
+                .copied()
+                .filter(|sent| now < sent.plus_secs(HOUR_SECS))
+                .collect();
+            let cap = rules.limits.phone_max_sends_per_hour as usize;
+            if recent_sends.len() >= cap {
+                let frees = recent_sends[recent_sends.len() - cap].plus_secs(HOUR_SECS);
+                let error = rate_limited(now.secs_until(frees));
+                return Err(self.limit_hit(Limit::PhoneHour, error));
             }
             // A resend while a code is live keeps each allowance's count
             // of wrong tries (but a burned one's), so asking again never
@@ -369,8 +373,7 @@ impl Service {
             stranger_attempts,
             verification_id: Some(new_verification_id()),
             sent_at: now,
-            window_start,
-            window_sends: window_sends + 1,
+            recent_sends: recent_sends.into_iter().chain([now]).collect(),
             version: previous.map_or(0, |prev| prev.version) + 1,
         })
     }
