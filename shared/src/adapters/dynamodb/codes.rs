@@ -35,8 +35,10 @@ fn claim_values(claim: &CodeClaim) -> [(&'static str, AttributeValue); 3] {
 }
 
 impl DynamoStore {
-    pub(super) fn charge_update(&self, charge: &Charge) -> Result<TransactWriteItem> {
-        let update = built(
+    /// One unit more on `charge.key`, unless that would pass its cap: a
+    /// send's transaction item, or (a budget's shard) an update alone.
+    fn charge_item(&self, charge: &Charge) -> Result<Update> {
+        built(
             Update::builder()
                 .table_name(&self.tables.codes)
                 .set_key(Some(key("pk", s(&charge.key))))
@@ -48,7 +50,11 @@ impl DynamoStore {
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":cap", n(charge.cap))
                 .build(),
-        )?;
+        )
+    }
+
+    pub(super) fn charge_update(&self, charge: &Charge) -> Result<TransactWriteItem> {
+        let update = self.charge_item(charge)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
 
@@ -199,18 +205,16 @@ impl CodeStore for DynamoStore {
 
     #[tracing::instrument(skip_all)]
     async fn charge(&self, charge: &Charge) -> Result<bool> {
+        let update = self.charge_item(charge)?;
         let result = self
             .client
             .update_item()
-            .table_name(&self.tables.codes)
-            .set_key(Some(key("pk", s(&charge.key))))
-            .update_expression("SET #ttl = :ttl ADD #count :one")
-            .condition_expression("attribute_not_exists(#count) OR #count < :cap")
-            .expression_attribute_names("#ttl", "ttl")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_values(":ttl", n(charge.expires_at.secs()))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":cap", n(charge.cap))
+            .table_name(update.table_name)
+            .set_key(Some(update.key))
+            .update_expression(update.update_expression)
+            .set_condition_expression(update.condition_expression)
+            .set_expression_attribute_names(update.expression_attribute_names)
+            .set_expression_attribute_values(update.expression_attribute_values)
             .send()
             .await;
         conditional("UpdateItem", result)

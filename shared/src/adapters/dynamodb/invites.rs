@@ -1,8 +1,11 @@
 //! Invite activations and the inviter's list of referrals.
 
 use std::collections::HashMap;
+use std::ops::ControlFlow;
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::Select;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
 
@@ -28,24 +31,43 @@ impl DynamoStore {
     /// How many referrals `inviter` has: a count of the list's items (no
     /// item read back, a page of up to 1 MB a call).
     async fn referrals_total(&self, inviter: UserId) -> Result<u64> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.invites)
+            .key_condition_expression("inviter = :inviter")
+            .expression_attribute_values(":inviter", n(inviter.0))
+            .select(Select::Count);
         let mut total = 0;
+        self.each_page(query, |page| {
+            total += u64::try_from(page.count).unwrap_or(0);
+            Ok(ControlFlow::<()>::Continue(()))
+        })
+        .await?;
+        Ok(total)
+    }
+
+    /// Runs `query` page by page, handing each to `page` until it breaks
+    /// (its value answered) or the pages end (`None`).
+    async fn each_page<T>(
+        &self,
+        query: QueryFluentBuilder,
+        mut page: impl FnMut(QueryOutput) -> Result<ControlFlow<T>>,
+    ) -> Result<Option<T>> {
         let mut start = None;
         loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.tables.invites)
-                .key_condition_expression("inviter = :inviter")
-                .expression_attribute_values(":inviter", n(inviter.0))
-                .select(Select::Count)
+            let output = query
+                .clone()
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .map_err(|e| store_error("Query", e))?;
-            total += u64::try_from(output.count).unwrap_or(0);
-            start = output.last_evaluated_key;
+            start = output.last_evaluated_key.clone();
+            if let ControlFlow::Break(found) = page(output)? {
+                return Ok(Some(found));
+            }
             if start.is_none() {
-                return Ok(total);
+                return Ok(None);
             }
         }
     }
@@ -65,29 +87,24 @@ impl DynamoStore {
             };
             return Ok(Some(referrals_key(inviter.id, &ReferralKey::of(&referral))));
         }
-        let mut start = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.tables.invites)
-                .key_condition_expression("inviter = :inviter")
-                .filter_expression("invitee = :me")
-                .expression_attribute_values(":inviter", n(inviter.id.0))
-                .expression_attribute_values(":me", n(user.id.0))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| store_error("Query", e))?;
-            if let Some(item) = output.items.unwrap_or_default().into_iter().next() {
-                let listed = from_item::<ReferralItem>(item)?;
-                return Ok(Some(referrals_key(inviter.id, &ReferralKey(listed.sk))));
-            }
-            start = output.last_evaluated_key;
-            if start.is_none() {
-                return Ok(None);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.invites)
+            .key_condition_expression("inviter = :inviter")
+            .filter_expression("invitee = :me")
+            .expression_attribute_values(":inviter", n(inviter.id.0))
+            .expression_attribute_values(":me", n(user.id.0));
+        self.each_page(query, |page| {
+            Ok(match page.items.unwrap_or_default().into_iter().next() {
+                Some(item) => {
+                    let listed = from_item::<ReferralItem>(item)?;
+                    ControlFlow::Break(referrals_key(inviter.id, &ReferralKey(listed.sk)))
+                }
+                None => ControlFlow::Continue(()),
+            })
+        })
+        .await
     }
 }
 

@@ -13,7 +13,7 @@ use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::{Phone, Region};
 use crate::domain::settings::{CaptchaProvider, ChallengeMode};
 use crate::domain::time::Timestamp;
-use crate::domain::window::{HOUR_SECS, counter_expiry, hour_of};
+use crate::domain::window::{HOUR_SECS, RollingHour, counter_expiry, hour_of};
 use crate::error::{Error, Result};
 use crate::ports::{Charge, CodeRecord, SaveCode, TallyField};
 
@@ -92,7 +92,7 @@ impl Service {
                 let Some((_, window)) = risk.source else {
                     return Err(Error::Internal("a source's charge without its hour".into()));
                 };
-                let taken = crate::domain::window::RollingHour {
+                let taken = RollingHour {
                     current: window.current + 1,
                     ..window
                 };
@@ -179,12 +179,7 @@ impl Service {
 
     /// A source at its cap: past the hard one, refused; past the soft one,
     /// asked for a challenge (refused when challenges are off).
-    fn refuse(
-        &self,
-        window: &crate::domain::window::RollingHour,
-        solved: bool,
-        now: Timestamp,
-    ) -> Error {
+    fn refuse(&self, window: &RollingHour, solved: bool, now: Timestamp) -> Error {
         let limits = &self.rules.limits;
         match window.wait(limits.ip_hard_max_sends_per_hour) {
             Some(wait) => self.limit_hit(Limit::IpHardHour, rate_limited(wait)),
