@@ -51,9 +51,11 @@ pub async fn app_from_env<F: Function>() -> App {
         Arc::new(NoSms)
     };
     let clock = Arc::new(SystemClock);
-    let captcha = match F::ENDPOINT.sends_sms() {
-        true => config_or_exit(startup::captcha(config.captcha.as_ref())),
-        false => None,
+    // Only a send checks a Turnstile token.
+    let captcha = if F::ENDPOINT.sends_sms() {
+        config_or_exit(startup::captcha(config.captcha.as_ref()))
+    } else {
+        None
     };
     let service = Service::new(config.rules, store, sms, clock.clone()).with_captcha(captcha);
     if F::ENDPOINT.signs_tokens() {

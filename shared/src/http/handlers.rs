@@ -5,6 +5,7 @@ use http::{Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::domain::challenge::not_a_solution;
 use crate::domain::service::{
     Attempt, Profile, ReferralsQuery, RevokeScope, SendRequest, Service, invalid_referrals_limit,
 };
@@ -106,9 +107,7 @@ async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespo
     let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
     let challenge = text("challenge", body.challenge)?;
     if challenge.as_ref().is_some_and(|c| c.len() > 2048) {
-        return Err(Error::InvalidRequest(
-            "The field `challenge` is not a valid solution.".into(),
-        ));
+        return Err(not_a_solution());
     }
     let phone = service.parse_login_phone(&phone).await?;
     let send = SendRequest {

@@ -167,7 +167,8 @@ impl Service {
                     self.metrics.record(Metric::LoggedIn { created });
                     let test_number = self.rules.test_phones.is_test(&claim.phone, now);
                     if !test_number {
-                        self.count_for_pumping(&claim.phone, TallyField::Logins, now)
+                        let region = claim.phone.region();
+                        self.count_for_pumping(&claim.phone, region, TallyField::Logins, now)
                             .await;
                     }
                     tracing::info!(user_id = user_id.0, created, test_number, "logged in");

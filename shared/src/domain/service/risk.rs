@@ -111,8 +111,8 @@ impl Service {
             keys.push(source_hour_key(source, hour - 1));
             keys.push(source_hour_key(source, hour));
         }
-        let scopes = pumping_scopes(phone, region, self.rules.fraud.prefix_hidden_digits);
         if pumping {
+            let scopes = pumping_scopes(phone, region, self.rules.fraud.prefix_hidden_digits);
             for scope in &scopes {
                 for h in [hour - 1, hour] {
                     keys.extend((0..SHARDS).map(|shard| pumping_key(scope, h, shard)));
@@ -151,19 +151,29 @@ impl Service {
         Ok(risk)
     }
 
-    /// Counts a send, or a login with a sent code, for the pumping check.
+    /// Counts a send, or a login with a sent code, for the pumping check:
+    /// the prefix's and the region's shard, both writes in flight at once.
     /// It comes after the fact (the SMS is gone, the login made): a fault
     /// here is logged, not answered.
-    pub(super) async fn count_for_pumping(&self, phone: &Phone, field: TallyField, now: Timestamp) {
+    pub(super) async fn count_for_pumping(
+        &self,
+        phone: &Phone,
+        region: Option<Region>,
+        field: TallyField,
+        now: Timestamp,
+    ) {
         let hour = hour_of(now);
-        let scopes = pumping_scopes(phone, phone.region(), self.rules.fraud.prefix_hidden_digits);
         let shard = self.next_shard(ShardFor::Pumping);
-        for scope in &scopes {
+        let scopes = pumping_scopes(phone, region, self.rules.fraud.prefix_hidden_digits);
+        let writes = scopes.iter().map(|scope| {
             let key = pumping_key(scope, hour, shard);
-            let counted = self
-                .store
-                .add_to_counter(&key, field, counter_expiry(hour))
-                .await;
+            async move {
+                self.store
+                    .add_to_counter(&key, field, counter_expiry(hour))
+                    .await
+            }
+        });
+        for counted in futures_util::future::join_all(writes).await {
             if let Err(error) = counted {
                 tracing::warn!(%error, ?field, "counting for the pumping check failed");
             }

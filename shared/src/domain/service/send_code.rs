@@ -130,7 +130,8 @@ impl Service {
         }
         self.metrics.record(Metric::CodeSent { region });
         tracing::info!(phone_region = ?region, "verification code sent");
-        self.count_for_pumping(phone, TallyField::Count, now).await;
+        self.count_for_pumping(phone, region, TallyField::Count, now)
+            .await;
         Ok(sent)
     }
 
@@ -205,12 +206,11 @@ impl Service {
                 let verifier = self.captcha.as_ref().ok_or_else(|| {
                     Error::Internal("CAPTCHA_PROVIDER=turnstile without a verifier".into())
                 })?;
-                match verifier.verify(answer, source).await? {
-                    true => Ok(solved_token(
-                        answer,
-                        now.plus_secs(self.rules.challenges.ttl_secs),
-                    )),
-                    false => Err(not_a_solution()),
+                if verifier.verify(answer, source).await? {
+                    let expires_at = now.plus_secs(self.rules.challenges.ttl_secs);
+                    Ok(solved_token(answer, expires_at))
+                } else {
+                    Err(not_a_solution())
                 }
             }
         }
