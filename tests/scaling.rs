@@ -169,7 +169,7 @@ async fn two_hundred_sends_write_no_item_more_than_once_in_sixteen() {
         let source = format!("198.51.{}.{}", i / 250, i % 250);
         let request = SendRequest {
             source: Some(&source),
-            challenge: None,
+            ..SendRequest::default()
         };
         let sent = service.send_code(&phone, &request).await.unwrap();
         let text = outbox.sent_to(&phone).pop().unwrap().text;

@@ -473,7 +473,7 @@ async fn an_ipv6_source_counts_as_its_slash_64(backend: Backend) {
         let phone = service.parse_phone(&phone(900 + i)).unwrap();
         let request = SendRequest {
             source: Some(source),
-            challenge: None,
+            ..SendRequest::default()
         };
         service.send_code(&phone, &request).await
     };

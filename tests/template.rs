@@ -333,8 +333,9 @@ fn each_function_reads_only_the_secrets_it_uses() {
             expected.insert("LegacyJwtKeySecret".to_owned());
         }
         if endpoint.sends_sms() {
-            // Only a send checks a Turnstile token.
+            // Only a send checks a Turnstile token or signs a webhook.
             expected.insert("CaptchaSecret".to_owned());
+            expected.insert("SmsWebhookSecret".to_owned());
         }
         let resource = &resources[function];
         assert_eq!(secrets_read(resource), expected, "{function}'s policy");

@@ -13,7 +13,7 @@ use phone_auth::adapters::memory::MemoryStore;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::service::Service;
 use phone_auth::http::{ApiRequest, App};
-use phone_auth::ports::{SmsSender, SystemClock};
+use phone_auth::ports::{OtpMessage, SmsSender, SystemClock};
 use serde_json::{Value, json};
 
 /// Sends nothing: the warm numbers are the service's own cost.
@@ -21,7 +21,7 @@ pub struct NullSms;
 
 #[async_trait]
 impl SmsSender for NullSms {
-    async fn send(&self, _to: &Phone, _text: &str) -> phone_auth::Result<()> {
+    async fn send(&self, _message: &OtpMessage<'_>) -> phone_auth::Result<()> {
         Ok(())
     }
 }

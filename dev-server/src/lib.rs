@@ -147,16 +147,23 @@ impl DevServer {
         for warning in config.rules.warnings(SystemClock.now()) {
             tracing::warn!("configuration: {warning}");
         }
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) =
             match Backend::from_settings(settings)? {
-                Backend::Memory => (Arc::new(MemoryStore::new()), Arc::new(ConsoleSms)),
+                // The console, unless a webhook bridge is named.
+                Backend::Memory => {
+                    let sms = phone_auth::startup::webhook_sms(&config, clock.clone())?
+                        .unwrap_or_else(|| Arc::new(ConsoleSms));
+                    (Arc::new(MemoryStore::new()), sms)
+                }
                 Backend::Aws => {
                     let tables: Tables = settings.tables()?;
                     let sdk = phone_auth::startup::aws_sdk_config().await;
-                    phone_auth::startup::aws_ports(&sdk, tables, &config.sms_sending)
+                    let sms = phone_auth::startup::sms_sender(&sdk, &config, clock.clone())?;
+                    (phone_auth::startup::aws_store(&sdk, tables), sms)
                 }
             };
-        Ok(DevServer::new(config, store, sms, Arc::new(SystemClock)))
+        Ok(DevServer::new(config, store, sms, clock))
     }
 
     pub async fn respond(&self, request: http::Request<Incoming>, peer: SocketAddr) -> ApiResponse {
@@ -203,6 +210,8 @@ impl DevServer {
             .map(|m| {
                 json!({
                     "phone": m.phone.as_str(),
+                    "channel": m.channel,
+                    "locale": m.locale,
                     "text": m.text,
                     "code": code_in(&m.text),
                     "at": m.at.rfc3339(),

@@ -10,13 +10,12 @@ use serde_json::{Value, json};
 use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets;
 use crate::config::{Config, ConfigError, Settings, random_secret};
-use crate::domain::phone::Phone;
 use crate::domain::service::{Service, finish_deletion};
 use crate::domain::user::UserId;
 use crate::error::Error;
 use crate::http::routes::{Endpoint, Function};
 use crate::http::{ApiRequest, ApiResponse, App};
-use crate::ports::{Clock, SmsSender, Store, SystemClock};
+use crate::ports::{Clock, OtpMessage, SmsSender, Store, SystemClock};
 use crate::startup;
 
 /// Reads the configuration or stops the process with one clear line: a
@@ -45,12 +44,12 @@ pub async fn app_from_env<F: Function>() -> App {
     }
     let tables = config_or_exit(settings.tables());
     let store = startup::aws_store(&sdk, tables);
+    let clock = Arc::new(SystemClock);
     let sms: Arc<dyn SmsSender> = if F::ENDPOINT.sends_sms() {
-        startup::aws_sms(&sdk, &config.sms_sending)
+        config_or_exit(startup::sms_sender(&sdk, &config, clock.clone()))
     } else {
         Arc::new(NoSms)
     };
-    let clock = Arc::new(SystemClock);
     // Only a send checks a Turnstile token.
     let captcha = if F::ENDPOINT.sends_sms() {
         config_or_exit(startup::captcha(config.captcha.as_ref()))
@@ -93,9 +92,11 @@ pub fn stand_in_for_unused_secrets(endpoint: Endpoint, settings: &mut Settings) 
     if !endpoint.uses_code_hash() && settings.get("CODE_HASH_SECRET").is_none() {
         settings.set("CODE_HASH_SECRET", random_secret());
     }
-    // Only a send checks a Turnstile token.
-    if !endpoint.sends_sms() && settings.get("CAPTCHA_SECRET").is_none() {
-        settings.set("CAPTCHA_SECRET", random_secret());
+    // Only a send checks a Turnstile token or signs a webhook.
+    for secret in ["CAPTCHA_SECRET", "SMS_WEBHOOK_SECRET"] {
+        if !endpoint.sends_sms() && settings.get(secret).is_none() {
+            settings.set(secret, random_secret());
+        }
     }
 }
 
@@ -170,7 +171,7 @@ struct NoSms;
 
 #[async_trait::async_trait]
 impl SmsSender for NoSms {
-    async fn send(&self, _to: &Phone, _text: &str) -> crate::Result<()> {
+    async fn send(&self, _message: &OtpMessage<'_>) -> crate::Result<()> {
         Err(Error::Internal("this function sends no SMS".into()))
     }
 }

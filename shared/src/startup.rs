@@ -120,13 +120,32 @@ pub fn aws_sms(sdk: &SdkConfig, sending: &SmsSending) -> Arc<dyn SmsSender> {
     Arc::new(SnsSms::lazy(sdk, sending))
 }
 
-/// The DynamoDB store and the SNS sender, built on one SDK configuration.
-pub fn aws_ports(
+/// The team's webhook bridge, when `SMS_PROVIDER=webhook` names one.
+pub fn webhook_sms(
+    config: &crate::config::Config,
+    clock: Arc<dyn crate::ports::Clock>,
+) -> Result<Option<Arc<dyn SmsSender>>, ConfigError> {
+    let Some(webhook) = &config.webhook else {
+        return Ok(None);
+    };
+    let sender =
+        crate::adapters::webhook::WebhookSms::new(webhook.clone(), clock).map_err(|e| {
+            ConfigError {
+                name: "SMS_WEBHOOK_URL",
+                problem: format!("no TLS roots for the webhook: {e}"),
+            }
+        })?;
+    Ok(Some(Arc::new(sender)))
+}
+
+/// Who carries the codes: the webhook bridge, else SNS (its client built
+/// when it first sends).
+pub fn sms_sender(
     sdk: &SdkConfig,
-    tables: Tables,
-    sending: &SmsSending,
-) -> (Arc<dyn Store>, Arc<dyn SmsSender>) {
-    (aws_store(sdk, tables), aws_sms(sdk, sending))
+    config: &crate::config::Config,
+    clock: Arc<dyn crate::ports::Clock>,
+) -> Result<Arc<dyn SmsSender>, ConfigError> {
+    Ok(webhook_sms(config, clock)?.unwrap_or_else(|| aws_sms(sdk, &config.sms_sending)))
 }
 
 /// Test credentials and region, every client aimed at `endpoint` (a moto

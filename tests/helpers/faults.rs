@@ -13,9 +13,9 @@ use phone_auth::domain::user::{User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
     AccountStore, Activation, Allowance, Charge, CodeClaim, CodeRecord, CodeStore, Deletion,
-    DeletionOutcome, InviteOwner, InviteStore, Login, LoginOutcome, ReferralKey, ReferralPage,
-    Rotation, SaveCode, Session, SessionState, SessionStore, SmsSender, Store, Tally, TallyField,
-    UserStore,
+    DeletionOutcome, InviteOwner, InviteStore, Login, LoginOutcome, OtpMessage, ReferralKey,
+    ReferralPage, Rotation, SaveCode, Session, SessionState, SessionStore, SmsSender, Store, Tally,
+    TallyField, UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -32,13 +32,13 @@ impl FlakySms {
 
 #[async_trait]
 impl SmsSender for FlakySms {
-    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
+    async fn send(&self, message: &OtpMessage<'_>) -> Result<()> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(Error::SmsUnavailable(
                 "SNS Throttling for +79123456789".into(),
             ));
         }
-        ConsoleSms.send(to, text).await
+        ConsoleSms.send(message).await
     }
 }
 

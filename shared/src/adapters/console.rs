@@ -8,15 +8,19 @@ use async_trait::async_trait;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
-use crate::ports::{Clock, SmsSender};
+use crate::ports::{Clock, OtpMessage, SmsSender};
 
 /// Prints each message as `SMS to <phone>: <text>` on standard output.
 pub struct ConsoleSms;
 
 #[async_trait]
 impl SmsSender for ConsoleSms {
-    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
-        println!("SMS to {to}: {text}");
+    async fn send(&self, message: &OtpMessage<'_>) -> Result<()> {
+        let (to, text) = (message.to, message.text);
+        match message.channel {
+            "sms" => println!("SMS to {to}: {text}"),
+            channel => println!("{channel} to {to}: {text}"),
+        }
         Ok(())
     }
 }
@@ -24,6 +28,8 @@ impl SmsSender for ConsoleSms {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentSms {
     pub phone: Phone,
+    pub channel: String,
+    pub locale: String,
     pub text: String,
     pub at: Timestamp,
 }
@@ -54,11 +60,13 @@ impl Outbox {
 
 #[async_trait]
 impl SmsSender for Outbox {
-    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
-        self.inner.send(to, text).await?;
+    async fn send(&self, message: &OtpMessage<'_>) -> Result<()> {
+        self.inner.send(message).await?;
         let message = SentSms {
-            phone: to.clone(),
-            text: text.to_owned(),
+            phone: message.to.clone(),
+            channel: message.channel.to_owned(),
+            locale: message.locale.to_owned(),
+            text: message.text.to_owned(),
             at: self.clock.now(),
         };
         self.sent

@@ -4,8 +4,10 @@
 pub mod console;
 pub mod dynamodb;
 pub mod emf;
+pub mod https;
 pub mod lazy;
 pub mod memory;
 pub mod secrets;
 pub mod sns;
 pub mod turnstile;
+pub mod webhook;

@@ -12,7 +12,8 @@
 //! `TEST_PHONE_CODES_SECRET_ARN` holds the review numbers' list as
 //! `TEST_PHONE_CODES` reads it: their codes log in, so they are a secret.
 //! `CAPTCHA_SECRET_ARN` holds Cloudflare Turnstile's secret key as plain
-//! text (`CAPTCHA_PROVIDER=turnstile`).
+//! text (`CAPTCHA_PROVIDER=turnstile`), and `SMS_WEBHOOK_SECRET_ARN` the
+//! Standard Webhooks secret that signs each send (`SMS_PROVIDER=webhook`).
 
 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
@@ -86,24 +87,29 @@ pub async fn resolve(
     sdk: &aws_config::SdkConfig,
     settings: &mut Settings,
 ) -> Result<(), ConfigError> {
-    const ARNS: [&str; 5] = [
+    const ARNS: [&str; 6] = [
         "JWT_SECRET_ARN",
         "CODE_HASH_SECRET_ARN",
         "LEGACY_JWT_SECRET_ARN",
         "TEST_PHONE_CODES_SECRET_ARN",
         "CAPTCHA_SECRET_ARN",
+        "SMS_WEBHOOK_SECRET_ARN",
     ];
     if ARNS.iter().all(|arn| settings.get(arn).is_none()) {
         return Ok(());
     }
     let client = aws_sdk_secretsmanager::Client::new(sdk);
-    let (jwt, hash, legacy, test_phones, captcha) = tokio::join!(
+    let (jwt, hash, legacy, test_phones, captcha, webhook) = tokio::join!(
         read_named(&client, settings, ARNS[0]),
         read_named(&client, settings, ARNS[1]),
         read_named(&client, settings, ARNS[2]),
         read_named(&client, settings, ARNS[3]),
         read_named(&client, settings, ARNS[4]),
+        read_named(&client, settings, ARNS[5]),
     );
+    if let Some(secret) = webhook? {
+        settings.set("SMS_WEBHOOK_SECRET", secret);
+    }
     if let Some(secret) = captcha? {
         settings.set("CAPTCHA_SECRET", secret);
     }

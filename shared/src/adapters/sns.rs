@@ -7,9 +7,8 @@ use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::adapters::lazy::LazyClient;
 use crate::config::SmsSending;
-use crate::domain::phone::Phone;
 use crate::error::{Error, Result};
-use crate::ports::SmsSender;
+use crate::ports::{OtpMessage, SmsSender};
 
 pub struct SnsSms {
     client: LazyClient<aws_sdk_sns::Client>,
@@ -53,12 +52,12 @@ fn attributes(sending: &SmsSending) -> Vec<(&'static str, String)> {
 #[async_trait]
 impl SmsSender for SnsSms {
     #[tracing::instrument(skip_all)]
-    async fn send(&self, to: &Phone, text: &str) -> Result<()> {
+    async fn send(&self, message: &OtpMessage<'_>) -> Result<()> {
         let mut publish = self
             .client
             .publish()
-            .phone_number(to.as_str())
-            .message(text);
+            .phone_number(message.to.as_str())
+            .message(message.text);
         for (name, value) in &self.attributes {
             // MaxPrice is a number to SNS; the others are strings.
             let data_type = if *name == "AWS.SNS.SMS.MaxPrice" {

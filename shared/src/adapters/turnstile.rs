@@ -7,14 +7,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::adapters::https::HttpsClient;
 use crate::error::{Error, Result};
 use crate::ports::CaptchaVerifier;
 
@@ -25,7 +21,7 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 pub const SITEVERIFY_URL: &str = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
 
 pub struct Turnstile {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HttpsClient,
     url: http::Uri,
     secret: String,
 }
@@ -38,17 +34,9 @@ struct Answer {
 }
 
 impl Turnstile {
-    /// HTTPS on rustls with ring and the platform's roots (or
-    /// `SSL_CERT_FILE`'s); plain HTTP only where `url` says so (the
-    /// settings allow it on loopback alone).
     pub fn new(url: http::Uri, secret: String) -> std::io::Result<Turnstile> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())?
-            .https_or_http()
-            .enable_http1()
-            .build();
         Ok(Turnstile {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: HttpsClient::new()?,
             url,
             secret,
         })
@@ -59,36 +47,25 @@ impl Turnstile {
         if let Some(ip) = remote_ip {
             body["remoteip"] = json!(ip);
         }
-        let request = http::Request::post(&self.url)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .map_err(|e| Error::Internal(format!("siteverify request: {e}")))?;
-        let unavailable = |why: String| Error::CaptchaUnavailable(why);
-        let response = self
+        let (status, bytes) = self
             .client
-            .request(request)
+            .post_json(&self.url, &[], body.to_string(), TIMEOUT)
             .await
-            .map_err(|e| unavailable(format!("siteverify: {e}")))?;
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| unavailable(format!("siteverify body: {e}")))?
-            .to_bytes();
+            .map_err(|e| Error::CaptchaUnavailable(format!("siteverify: {e}")))?;
         if !status.is_success() {
-            return Err(unavailable(format!("siteverify answered {status}")));
+            return Err(Error::CaptchaUnavailable(format!(
+                "siteverify answered {status}"
+            )));
         }
-        serde_json::from_slice(&bytes).map_err(|_| unavailable("siteverify: not its JSON".into()))
+        serde_json::from_slice(&bytes)
+            .map_err(|_| Error::CaptchaUnavailable("siteverify: not its JSON".into()))
     }
 }
 
 #[async_trait]
 impl CaptchaVerifier for Turnstile {
     async fn verify(&self, token: &str, remote_ip: Option<&str>) -> Result<bool> {
-        let answer = tokio::time::timeout(TIMEOUT, self.ask(token, remote_ip))
-            .await
-            .map_err(|_| Error::CaptchaUnavailable("siteverify timed out".into()))??;
+        let answer = self.ask(token, remote_ip).await?;
         if !answer.success {
             // The codes say why (a bad secret is the operator's to fix);
             // never the token.

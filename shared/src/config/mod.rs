@@ -14,6 +14,7 @@ use crate::domain::test_phones::TestPhones;
 
 mod keys;
 mod sms;
+pub use sms::webhook_key;
 #[cfg(test)]
 mod tests;
 
@@ -30,7 +31,7 @@ pub struct ConfigError {
 /// The contract's settings (besides keys, table names and the review
 /// numbers' codes, which are secrets): a deployment passes each one through
 /// (a test holds `template.yaml` to it).
-pub const CONTRACT_SETTINGS: [&str; 34] = [
+pub const CONTRACT_SETTINGS: [&str; 39] = [
     "DEFAULT_REGION",
     "ALLOWED_COUNTRY_CODES",
     "CODE_LENGTH",
@@ -57,6 +58,11 @@ pub const CONTRACT_SETTINGS: [&str; 34] = [
     "REFRESH_REUSE_GRACE_SECONDS",
     "JWT_ALGORITHM",
     "SMS_TEMPLATE",
+    "SMS_TEMPLATE_LOCALE",
+    "SMS_TEMPLATES",
+    "SMS_PROVIDER",
+    "SMS_WEBHOOK_URL",
+    "SMS_WEBHOOK_CHANNELS",
     "SMS_APP_NAME",
     "WEBOTP_DOMAIN",
     "ANDROID_APP_HASH",
@@ -75,6 +81,24 @@ pub struct Config {
     pub sms_sending: SmsSending,
     /// Turnstile's siteverify, when it is the captcha provider.
     pub captcha: Option<CaptchaSettings>,
+    /// The team's bridge, with `SMS_PROVIDER=webhook`.
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// Where and how sends are posted with `SMS_PROVIDER=webhook`.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    pub url: http::Uri,
+    /// The HMAC-SHA256 key the Standard Webhooks secret holds.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How SMS are sent, as SNS message attributes; unset adds none.
@@ -276,11 +300,13 @@ impl Settings {
                 fraud: self.fraud()?,
                 sessions,
                 sms_text: self.sms_text()?,
+                channels: self.channels()?,
                 test_phones,
                 secrets: self.secrets()?,
             },
             sms_sending: self.sms_sending()?,
             captcha: self.captcha()?,
+            webhook: self.webhook()?,
         })
     }
 
@@ -348,6 +374,14 @@ impl Settings {
         let raw = self
             .get(name)
             .unwrap_or_else(|| crate::adapters::turnstile::SITEVERIFY_URL.into());
+        Ok(Some(CaptchaSettings {
+            verify_url: Self::endpoint_url(name, &raw)?,
+            secret: self.required("CAPTCHA_SECRET")?,
+        }))
+    }
+
+    /// A third party's URL: https, or http on loopback (a stand-in).
+    fn endpoint_url(name: &'static str, raw: &str) -> Result<http::Uri, ConfigError> {
         let bad = |problem: &str| ConfigError {
             name,
             problem: format!("{raw:?} {problem}"),
@@ -355,14 +389,10 @@ impl Settings {
         let url: http::Uri = raw.parse().map_err(|_| bad("is not a URL"))?;
         let loopback = matches!(url.host(), Some("127.0.0.1" | "localhost" | "[::1]"));
         match url.scheme_str() {
-            Some("https") => {}
-            Some("http") if loopback => {}
-            _ => return Err(bad("must be https (http only on loopback)")),
+            Some("https") => Ok(url),
+            Some("http") if loopback => Ok(url),
+            _ => Err(bad("must be https (http only on loopback)")),
         }
-        Ok(Some(CaptchaSettings {
-            verify_url: url,
-            secret: self.required("CAPTCHA_SECRET")?,
-        }))
     }
 
     pub fn tables(&self) -> Result<Tables, ConfigError> {

@@ -3,9 +3,20 @@
 
 use phonenumber::country::Id as Region;
 
-use crate::domain::sms::{DEFAULT_TEMPLATE, SmsTemplate, SmsText};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
 
-use super::{ConfigError, Settings, SmsSending};
+use crate::domain::language::is_tag;
+use crate::domain::sms::{DEFAULT_LOCALE, DEFAULT_TEMPLATE, SmsTemplate, SmsText};
+
+use super::{ConfigError, Settings, SmsSending, WebhookSettings};
+
+/// `SMS_PROVIDER`: who carries the codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Provider {
+    Sns,
+    Webhook,
+}
 
 impl Settings {
     pub(super) fn country_budgets(&self) -> Result<Vec<(Region, u32)>, ConfigError> {
@@ -81,12 +92,129 @@ impl Settings {
                 }
             })
             .transpose()?;
+        let locale = self
+            .get("SMS_TEMPLATE_LOCALE")
+            .unwrap_or_else(|| DEFAULT_LOCALE.into());
+        if !is_tag(&locale) {
+            return Err(ConfigError {
+                name: "SMS_TEMPLATE_LOCALE",
+                problem: format!("{locale:?} is not a language tag such as en or pt-BR"),
+            });
+        }
+        let templates = self.templates()?;
+        let uses_app = templates.iter().find(|(_, t)| t.uses_app());
+        if let (Some((tag, _)), None) = (uses_app, &app_name) {
+            return Err(ConfigError {
+                name: "SMS_APP_NAME",
+                problem: format!("SMS_TEMPLATES[{tag:?}] uses {{app}} and SMS_APP_NAME is not set"),
+            });
+        }
         Ok(SmsText {
             template,
+            locale,
+            templates,
             app_name,
             webotp_domain,
             android_app_hash,
         })
+    }
+
+    /// `SMS_TEMPLATES`: a JSON object from a language tag to a template,
+    /// each checked as `SMS_TEMPLATE` is.
+    fn templates(&self) -> Result<Vec<(String, SmsTemplate)>, ConfigError> {
+        const NAME: &str = "SMS_TEMPLATES";
+        let Some(raw) = self.get(NAME) else {
+            return Ok(Vec::new());
+        };
+        let bad = |problem: String| ConfigError {
+            name: NAME,
+            problem,
+        };
+        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&raw)
+            .map_err(|_| {
+                bad(r#"expected a JSON object from language tag to template, such as {"ru": "Ваш код: {code}"}"#.into())
+            })?;
+        let mut templates: Vec<(String, SmsTemplate)> = Vec::new();
+        for (tag, template) in object {
+            if !is_tag(&tag) {
+                return Err(bad(format!(
+                    "{tag:?} is not a language tag such as ru or pt-BR"
+                )));
+            }
+            if templates.iter().any(|(t, _)| t.eq_ignore_ascii_case(&tag)) {
+                return Err(bad(format!("{tag:?} is listed twice")));
+            }
+            let template = template
+                .as_str()
+                .ok_or_else(|| bad(format!("the template of {tag:?} is not a string")))?;
+            let template = SmsTemplate::parse(template)
+                .map_err(|problem| bad(format!("the template of {tag:?} {problem}")))?;
+            templates.push((tag, template));
+        }
+        Ok(templates)
+    }
+
+    fn provider(&self) -> Result<Provider, ConfigError> {
+        match self.get("SMS_PROVIDER").as_deref() {
+            None | Some("sns") => Ok(Provider::Sns),
+            Some("webhook") => Ok(Provider::Webhook),
+            Some(other) => Err(ConfigError {
+                name: "SMS_PROVIDER",
+                problem: format!("{other:?} is not sns or webhook"),
+            }),
+        }
+    }
+
+    /// The channels `/phone/` offers: `sms`, and with the webhook provider
+    /// those `SMS_WEBHOOK_CHANNELS` lists.
+    pub(super) fn channels(&self) -> Result<Vec<String>, ConfigError> {
+        const NAME: &str = "SMS_WEBHOOK_CHANNELS";
+        let mut channels = vec!["sms".to_owned()];
+        let Some(raw) = self.get(NAME) else {
+            return Ok(channels);
+        };
+        if self.provider()? != Provider::Webhook {
+            return Err(ConfigError {
+                name: NAME,
+                problem: "is for SMS_PROVIDER=webhook; SNS sends SMS only".into(),
+            });
+        }
+        for channel in raw.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+            let name_like = (1..=32).contains(&channel.len())
+                && channel
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !name_like {
+                return Err(ConfigError {
+                    name: NAME,
+                    problem: format!(
+                        "{channel:?} is not a channel name (lower-case letters, digits and _)"
+                    ),
+                });
+            }
+            if !channels.iter().any(|c| c == channel) {
+                channels.push(channel.to_owned());
+            }
+        }
+        Ok(channels)
+    }
+
+    /// With `SMS_PROVIDER=webhook`: `SMS_WEBHOOK_URL` (https, or http on
+    /// loopback) and `SMS_WEBHOOK_SECRET` (in the stack, from the secret
+    /// `SMS_WEBHOOK_SECRET_ARN` names), a Standard Webhooks secret.
+    pub(super) fn webhook(&self) -> Result<Option<WebhookSettings>, ConfigError> {
+        if self.provider()? != Provider::Webhook {
+            return Ok(None);
+        }
+        let url = Self::endpoint_url("SMS_WEBHOOK_URL", &self.required("SMS_WEBHOOK_URL")?)?;
+        let secret = self.required("SMS_WEBHOOK_SECRET")?;
+        Ok(Some(WebhookSettings {
+            url,
+            key: webhook_key(&secret).map_err(|problem| ConfigError {
+                name: "SMS_WEBHOOK_SECRET",
+                problem,
+            })?,
+        }))
     }
 
     pub(super) fn sms_sending(&self) -> Result<SmsSending, ConfigError> {
@@ -131,6 +259,24 @@ impl Settings {
             )?,
         })
     }
+}
+
+/// The key of a Standard Webhooks secret: `whsec_` (optional) and the
+/// key in base64, 24 to 64 bytes. The problem never quotes the secret.
+pub fn webhook_key(secret: &str) -> Result<Vec<u8>, String> {
+    let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
+    let key = STANDARD_NO_PAD
+        .decode(encoded.trim_end_matches('='))
+        .map_err(|_| {
+            "expected whsec_ and a base64 key (as Standard Webhooks makes them)".to_owned()
+        })?;
+    if !(24..=64).contains(&key.len()) {
+        return Err(format!(
+            "the key is {} bytes; Standard Webhooks keys are 24 to 64",
+            key.len()
+        ));
+    }
+    Ok(key)
 }
 
 /// A DNS host name: dot-separated labels of letters, digits and hyphens.

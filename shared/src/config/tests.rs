@@ -101,7 +101,7 @@ fn reads_the_sms_settings() {
     .config()
     .unwrap();
     assert_eq!(
-        config.rules.sms_text.render("1234", 5),
+        config.rules.sms_text.render_default("1234", 5),
         "Acme: 1234 (5 min)\n\n@example.com #1234\nFA+9qCX9VSu"
     );
     assert_eq!(
@@ -255,4 +255,100 @@ fn siteverify_is_https_or_loopback() {
             "{refused}"
         );
     }
+}
+
+#[test]
+fn the_webhook_provider_needs_its_url_and_a_standard_webhooks_secret() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let webhook = |more: &[(&str, &str)]| {
+        let mut pairs = vec![
+            ("SMS_PROVIDER", "webhook"),
+            ("SMS_WEBHOOK_URL", "https://sms.example.com/send"),
+            ("SMS_WEBHOOK_SECRET", SECRET),
+        ];
+        pairs.extend_from_slice(more);
+        Settings::from_map(settings(&pairs)).config()
+    };
+    let config = webhook(&[]).unwrap();
+    assert_eq!(config.webhook.unwrap().key.len(), 24);
+    assert_eq!(config.rules.channels, ["sms"]);
+    // Without the prefix, as Standard Webhooks libraries also take it.
+    assert!(webhook(&[("SMS_WEBHOOK_SECRET", &SECRET[6..])]).is_ok());
+    let channels = webhook(&[("SMS_WEBHOOK_CHANNELS", "whatsapp, sms,voice")]).unwrap();
+    assert_eq!(channels.rules.channels, ["sms", "whatsapp", "voice"]);
+    for (setting, bad) in [
+        ("SMS_WEBHOOK_URL", "http://sms.example.com/send"),
+        ("SMS_WEBHOOK_URL", ""),
+        ("SMS_WEBHOOK_SECRET", "whsec_!!!not-base64!!!"),
+        ("SMS_WEBHOOK_SECRET", "whsec_c2hvcnQ="),
+        ("SMS_WEBHOOK_SECRET", ""),
+        ("SMS_WEBHOOK_CHANNELS", "WhatsApp"),
+    ] {
+        let error = webhook(&[(setting, bad)]).unwrap_err();
+        assert_eq!(error.name, setting, "{bad:?}");
+        if setting == "SMS_WEBHOOK_SECRET" && !bad.is_empty() {
+            assert!(!error.to_string().contains(&bad[6..]), "{error}");
+        }
+    }
+    // SNS sends SMS alone; an unknown provider is refused.
+    assert_eq!(
+        error_for(&[("SMS_WEBHOOK_CHANNELS", "whatsapp")]).name,
+        "SMS_WEBHOOK_CHANNELS"
+    );
+    assert_eq!(
+        error_for(&[("SMS_PROVIDER", "twilio")]).name,
+        "SMS_PROVIDER"
+    );
+    assert!(
+        Settings::from_map(settings(&[]))
+            .config()
+            .unwrap()
+            .webhook
+            .is_none()
+    );
+}
+
+#[test]
+fn templates_per_language_are_checked_as_the_default_is() {
+    let config = Settings::from_map(settings(&[
+        (
+            "SMS_TEMPLATES",
+            r#"{"ru": "Ваш код: {code}", "pt-BR": "Seu código é {code}"}"#,
+        ),
+        ("SMS_TEMPLATE_LOCALE", "en-GB"),
+    ]))
+    .config()
+    .unwrap();
+    let tags: Vec<&str> = config
+        .rules
+        .sms_text
+        .templates
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect();
+    assert_eq!(tags, ["pt-BR", "ru"]);
+    assert_eq!(config.rules.sms_text.locale, "en-GB");
+    // The Cyrillic template is warned of, by its tag.
+    let warnings = config.rules.warnings(Timestamp(0));
+    assert!(
+        warnings.iter().any(|w| w.starts_with("the ru template:")),
+        "{warnings:?}"
+    );
+    for (bad, why) in [
+        (r#"["Ваш код {code}"]"#, "JSON object"),
+        (r#"{"russian": "{code}"}"#, "not a language tag"),
+        (r#"{"ru": "no code"}"#, "has no {code}"),
+        (r#"{"ru": 5}"#, "not a string"),
+        (r#"{"ru": "{code}", "RU": "{code}"}"#, "listed twice"),
+    ] {
+        let error = error_for(&[("SMS_TEMPLATES", bad)]);
+        assert_eq!(error.name, "SMS_TEMPLATES");
+        assert!(error.problem.contains(why), "{bad}: {}", error.problem);
+    }
+    let error = error_for(&[("SMS_TEMPLATES", r#"{"de": "{app}: {code}"}"#)]);
+    assert_eq!(error.name, "SMS_APP_NAME");
+    assert_eq!(
+        error_for(&[("SMS_TEMPLATE_LOCALE", "english")]).name,
+        "SMS_TEMPLATE_LOCALE"
+    );
 }

@@ -5,6 +5,7 @@ pub mod challenge;
 pub mod code;
 pub mod cursor;
 pub mod invite;
+pub mod language;
 pub mod metric;
 pub mod phone;
 pub mod service;

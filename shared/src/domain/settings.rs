@@ -19,6 +19,9 @@ pub struct Rules {
     pub fraud: FraudRules,
     pub sessions: SessionRules,
     pub sms_text: SmsText,
+    /// The channels a send may ask for: `sms` first, then the webhook
+    /// provider's.
+    pub channels: Vec<String>,
     /// Numbers for app-store review, with their fixed codes.
     pub test_phones: TestPhones,
     pub secrets: Secrets,
@@ -135,11 +138,7 @@ impl Rules {
     /// What is allowed but worth a line in the log at start-up.
     pub fn warnings(&self, now: Timestamp) -> Vec<String> {
         let minutes = self.codes.ttl_secs.div_ceil(60);
-        let mut warnings: Vec<String> = self
-            .sms_text
-            .fit_warning(self.codes.length, minutes)
-            .into_iter()
-            .collect();
+        let mut warnings = self.sms_text.fit_warnings(self.codes.length, minutes);
         if let Some(lapsed) = self.test_phones.lapsed_at(now) {
             warnings.push(format!(
                 "TEST_PHONE_CODES lapsed at {}: the listed numbers are ordinary numbers again",

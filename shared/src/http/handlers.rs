@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::domain::challenge::not_a_solution;
+use crate::domain::language::is_tag;
 use crate::domain::service::{
     Attempt, Profile, ReferralsQuery, RevokeScope, SendRequest, Service, invalid_referrals_limit,
 };
@@ -72,6 +73,8 @@ fn ok(body: Value) -> ApiResponse {
 struct PhoneBody {
     phone: Option<Value>,
     challenge: Option<Value>,
+    channel: Option<Value>,
+    locale: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -109,10 +112,24 @@ async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespo
     if challenge.as_ref().is_some_and(|c| c.len() > 2048) {
         return Err(not_a_solution());
     }
+    let channel = text("channel", body.channel)?;
+    let locale = text("locale", body.locale)?;
+    if locale.as_deref().is_some_and(|l| !is_tag(l)) {
+        return Err(Error::InvalidRequest(
+            "The field `locale` must be a language tag such as en or pt-BR.".into(),
+        ));
+    }
     let phone = service.parse_login_phone(&phone).await?;
+    let accept_language = request
+        .headers
+        .get(http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
     let send = SendRequest {
         source: request.source_ip.as_deref(),
         challenge: challenge.as_deref(),
+        channel: channel.as_deref(),
+        locale: locale.as_deref(),
+        accept_language,
     };
     let sent = service.send_code(&phone, &send).await?;
     Ok(ok(json!({

@@ -36,10 +36,27 @@ impl Clock for SystemClock {
     }
 }
 
+/// One code on its way to a phone, with everything a provider may need:
+/// SNS reads `to` and `text`; a webhook bridge gets all of it.
+#[derive(Clone, Copy, Debug)]
+pub struct OtpMessage<'a> {
+    pub to: &'a Phone,
+    /// `sms`, or a channel the webhook provider declares.
+    pub channel: &'a str,
+    /// The language tag of the template that made `text`.
+    pub locale: &'a str,
+    /// The whole text, autofill lines included.
+    pub text: &'a str,
+    pub code: &'a str,
+    pub expires_in: u64,
+    pub verification_id: &'a str,
+}
+
+/// Whoever carries the codes: SNS, a team's webhook bridge, the console.
 #[async_trait]
 pub trait SmsSender: Send + Sync {
-    /// Sends one transactional SMS. An error means it was not sent.
-    async fn send(&self, to: &Phone, text: &str) -> Result<()>;
+    /// Sends one message. An error means it was not sent.
+    async fn send(&self, message: &OtpMessage<'_>) -> Result<()>;
 }
 
 /// A third party's check of a captcha token (Cloudflare Turnstile's

@@ -12,10 +12,11 @@ use crate::domain::code::OtpCode;
 use crate::domain::metric::{Limit, Metric};
 use crate::domain::phone::{Phone, Region};
 use crate::domain::settings::{CaptchaProvider, ChallengeMode};
+use crate::domain::sms::Wanted;
 use crate::domain::time::Timestamp;
 use crate::domain::window::{HOUR_SECS, RollingHour, counter_expiry, hour_of};
 use crate::error::{Error, Result};
-use crate::ports::{Charge, CodeRecord, SaveCode, TallyField};
+use crate::ports::{Charge, CodeRecord, OtpMessage, SaveCode, TallyField};
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct CodeSent {
@@ -32,6 +33,11 @@ pub struct SendRequest<'a> {
     pub source: Option<&'a str>,
     /// A solved challenge: the widget's payload.
     pub challenge: Option<&'a str>,
+    /// `sms` (the default) or a channel the webhook provider declares.
+    pub channel: Option<&'a str>,
+    /// The language the request asks for, and the header's.
+    pub locale: Option<&'a str>,
+    pub accept_language: Option<&'a str>,
 }
 
 /// Why a send needs a solved challenge.
@@ -54,6 +60,7 @@ impl Service {
     pub async fn send_code(&self, phone: &Phone, request: &SendRequest<'_>) -> Result<CodeSent> {
         let rules = &self.rules;
         let now = self.clock.now();
+        let channel = self.channel(request.channel)?;
         // A listed test number: its own code, no SMS, no shared budget,
         // whatever the allow-list says.
         let test_code = rules.test_phones.code_for(phone, now);
@@ -120,10 +127,25 @@ impl Service {
             self.take_back(previous.as_ref(), &record, &charges).await;
             return Err(spent);
         }
-        let text = rules
-            .sms_text
-            .render(code.expose(), rules.codes.ttl_secs.div_ceil(60));
-        if let Err(send_error) = self.sms.send(phone, &text).await {
+        let language = rules.sms_text.choose(&Wanted {
+            locale: request.locale,
+            accept_language: request.accept_language,
+            region,
+        });
+        let text =
+            rules
+                .sms_text
+                .render(language, code.expose(), rules.codes.ttl_secs.div_ceil(60));
+        let message = OtpMessage {
+            to: phone,
+            channel,
+            locale: language.locale,
+            text: &text,
+            code: code.expose(),
+            expires_in: sent.expires_in,
+            verification_id: &sent.verification_id,
+        };
+        if let Err(send_error) = self.sms.send(&message).await {
             self.take_back(previous.as_ref(), &record, &charges).await;
             self.metrics.record(Metric::SmsFailed { region });
             return Err(send_error);
@@ -133,6 +155,22 @@ impl Service {
         self.count_for_pumping(phone, region, TallyField::Count, now)
             .await;
         Ok(sent)
+    }
+
+    /// The channel asked for, if the provider offers it.
+    fn channel<'a>(&'a self, asked: Option<&str>) -> Result<&'a str> {
+        let channels = &self.rules.channels;
+        let asked = asked.unwrap_or("sms");
+        channels
+            .iter()
+            .find(|c| *c == asked)
+            .map(String::as_str)
+            .ok_or_else(|| {
+                Error::InvalidRequest(format!(
+                    "The field `channel` must be one of: {}.",
+                    channels.join(", ")
+                ))
+            })
     }
 
     /// Whether the send may go on, and what its transaction charges: the
