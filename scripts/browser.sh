@@ -51,7 +51,10 @@ for file in altcha.js worker.js altcha.css; do
     fi
 done
 # No resend cooldown: the inviter, signed up over the API at the start,
-# logs in again on the page at the end.
-start_dev_server target/browser-server.log RESEND_COOLDOWN_SECONDS=0
+# logs in again on the page at the end. A Portuguese template: a page in
+# a Brazilian browser gets its SMS in Portuguese.
+start_dev_server target/browser-server.log RESEND_COOLDOWN_SECONDS=0 \
+    'SMS_TEMPLATES={"pt": "Seu código é {code}"}'
+
 
 BASE_URL=$base CHROMIUM=$chromium SCREENSHOT_DIR=target/browser node tests/browser/flow.mjs

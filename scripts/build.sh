@@ -13,16 +13,21 @@ case "${ARCH:-arm64}" in
     *) echo "ARCH must be arm64 or x86_64" >&2; exit 2 ;;
 esac
 # Only the function packages: building the dev server alongside would turn
-# on features the Lambdas do not need. For the same reason signing-key (the
-# stack's key maker, which links the rsa crate) builds on its own, as sam
-# build builds each function.
+# on features the Lambdas do not need. For the same reason the custom
+# resources' functions (signing-key links the rsa crate; both answer
+# CloudFormation over ureq) build on their own, as sam build builds each
+# function.
+alone=(signing-key sms-delivery)
 packages=()
 for dir in functions/*/; do
-    [ "$(basename "$dir")" = signing-key ] || packages+=(-p "$(basename "$dir")")
+    name=$(basename "$dir")
+    [[ " ${alone[*]} " == *" $name "* ]] || packages+=(-p "$name")
 done
 rm -rf target/lambda
 cargo lambda build --release --locked "$target_flag" "${packages[@]}"
-cargo lambda build --release --locked "$target_flag" -p signing-key
+for name in "${alone[@]}"; do
+    cargo lambda build --release --locked "$target_flag" -p "$name"
+done
 
 python - << 'PY'
 import pathlib, zipfile

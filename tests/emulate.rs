@@ -145,9 +145,14 @@ const EXPECTED: &[(&str, u16)] = &[
 
 /// The stream's event: the cleanup function answers which records failed.
 const STREAM_EVENT: &str = "account-cleanup.json";
-/// CloudFormation's event answers a presigned S3 URL, which is not here:
-/// `tests/signing_key.rs` runs it against Secrets Manager instead.
-const CUSTOM_RESOURCE_EVENT: &str = "signing-key.json";
+/// CloudFormation's events answer a presigned S3 URL, which is not here:
+/// `tests/signing_key.rs` and `tests/sms_delivery.rs` run them on moto.
+const CUSTOM_RESOURCE_EVENTS: [&str; 2] = ["signing-key.json", "sms-delivery-logging.json"];
+/// SNS's delivery logs: what the delivery function counted in each batch.
+const DELIVERY_EVENTS: [(&str, (u64, u64)); 2] = [
+    ("sms-delivery.json", (2, 0)),
+    ("sms-delivery-failure.json", (0, 1)),
+];
 
 #[test]
 #[ignore = "needs `make emulate`; `make test` starts it and runs this"]
@@ -159,17 +164,17 @@ fn every_event_invokes_its_function() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     files.sort();
-    files.retain(|f| f != CUSTOM_RESOURCE_EVENT);
+    files.retain(|f| !CUSTOM_RESOURCE_EVENTS.contains(&f.as_str()));
     assert_eq!(
         files.len(),
-        EXPECTED.len() + 1,
+        EXPECTED.len() + 1 + DELIVERY_EVENTS.len(),
         "every event has an expected answer"
     );
     for file in files {
         let function = phone_auth::http::routes::ROUTES
             .iter()
             .map(|r| r.function)
-            .chain(["account-cleanup"])
+            .chain(["account-cleanup", "sms-delivery"])
             .find(|f| file.starts_with(f))
             .unwrap_or_else(|| panic!("{file} names no function"));
         let output = Command::new("cargo")
@@ -194,6 +199,11 @@ fn every_event_invokes_its_function() {
             .unwrap_or_else(|_| panic!("{file}: {}", String::from_utf8_lossy(&output.stdout)));
         if file == STREAM_EVENT {
             assert_eq!(response, json!({"batchItemFailures": []}), "{file}");
+            continue;
+        }
+        if let Some((_, (delivered, failed))) = DELIVERY_EVENTS.iter().find(|(f, _)| *f == file) {
+            let counted = json!({"delivered": delivered, "failed": failed});
+            assert_eq!(response, counted, "{file}");
             continue;
         }
         let expected = EXPECTED.iter().find(|(f, _)| *f == file).unwrap().1;

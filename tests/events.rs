@@ -64,6 +64,20 @@ const EVENTS: &[(&str, &str)] = &[
         "signing-key.json",
         include_str!("../events/signing-key.json"),
     ),
+    // SNS's delivery logs and the custom resource that turns them on:
+    // tests/sms_delivery.rs runs them.
+    (
+        "sms-delivery.json",
+        include_str!("../events/sms-delivery.json"),
+    ),
+    (
+        "sms-delivery-failure.json",
+        include_str!("../events/sms-delivery-failure.json"),
+    ),
+    (
+        "sms-delivery-logging.json",
+        include_str!("../events/sms-delivery-logging.json"),
+    ),
 ];
 
 fn event(name: &str) -> &'static str {

@@ -77,7 +77,10 @@ async fn each_event_counts_once(backend: Backend) {
     let code = app.last_code(&a).await;
     let login = enter(&app, &a, &code).await;
     assert_eq!(login.status, 200);
-    expected.push(Metric::LoggedIn { created: true });
+    expected.push(Metric::LoggedIn {
+        created: true,
+        region: ru,
+    });
     clock.advance_secs(61);
     assert_problem(&send(&app, &a).await, 429, "rate_limited");
     expected.push(Metric::LimitHit(Limit::PhoneHour));
@@ -118,7 +121,10 @@ async fn each_event_counts_once(backend: Backend) {
     let returning = app.login(&a).await;
     assert_eq!(returning.body["created"], false);
     expected.push(Metric::CodeSent { region: ru });
-    expected.push(Metric::LoggedIn { created: false });
+    expected.push(Metric::LoggedIn {
+        created: false,
+        region: ru,
+    });
     // An ordinary logout, then the logged-out token: a 401, not a theft.
     let logged_out = json!({ "refresh": returning.body["refresh"] });
     assert_eq!(
@@ -132,7 +138,10 @@ async fn each_event_counts_once(backend: Backend) {
         .unwrap()
         .to_owned();
     expected.push(Metric::CodeSent { region: ru });
-    expected.push(Metric::LoggedIn { created: true });
+    expected.push(Metric::LoggedIn {
+        created: true,
+        region: ru,
+    });
     assert_eq!(app.get_auth("/profile/me/", &token).await.status, 200);
 
     assert_eq!(app.metrics.recorded(), expected);

@@ -33,7 +33,8 @@ fn template_routes() -> BTreeSet<(String, String)> {
         // The key-making custom resource's function has no events.
         let events = resource["Properties"]["Events"].as_mapping();
         for (_, event) in events.into_iter().flatten() {
-            if event["Type"].as_str() == Some("DynamoDB") {
+            // The users table's stream, SNS's delivery logs: no route.
+            if matches!(event["Type"].as_str(), Some("DynamoDB" | "CloudWatchLogs")) {
                 continue;
             }
             assert_eq!(event["Type"].as_str(), Some("HttpApi"));
@@ -101,6 +102,7 @@ fn every_function_crate_is_deployed() {
     let mut routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
     routed.insert("account-cleanup".into());
     routed.insert("signing-key".into());
+    routed.insert("sms-delivery".into());
     assert_eq!(crates, deployed);
     assert_eq!(crates, routed);
 }
@@ -529,17 +531,34 @@ fn the_alarms_and_the_dashboard_read_the_metrics_the_functions_write() {
         panic!("the dashboard body is a !Sub")
     };
     assert_eq!(body.tag, "!Sub");
+    // The !Sub's text and its variables: the delivery function's log
+    // source, where the stack has that function.
+    let body_text = body.value[0].as_str().unwrap().to_owned();
+    let variables = body.value[1].as_mapping().unwrap();
+    let Value::Tagged(delivery_logs) = &variables["DeliveryLogs"] else {
+        panic!("DeliveryLogs is an !If")
+    };
+    assert_eq!(delivery_logs.value[0].as_str(), Some("LogsSmsDelivery"));
+    let Value::Tagged(source) = &delivery_logs.value[1] else {
+        panic!("the source is a !Sub")
+    };
+    assert_eq!(
+        source.value.as_str(),
+        Some("| SOURCE '/aws/lambda/${SmsDeliveryFunction}' ")
+    );
     // Each `${...}` of the !Sub stands for a plain string.
-    let mut text = body.value.as_str().unwrap().to_owned();
+    let mut text = body_text.clone();
     while let Some(start) = text.find("${") {
         let end = start + text[start..].find('}').unwrap();
         let name = &text[start + 2..end];
+        let type_of = |resource: &str| doc["Resources"][resource]["Type"].as_str();
         assert!(
-            ["AWS::StackName", "AWS::Region"].contains(&name)
+            ["AWS::StackName", "AWS::Region", "DeliveryLogs"].contains(&name)
                 || name
                     .strip_suffix(".Arn")
-                    .is_some_and(|alarm| doc["Resources"][alarm]["Type"].as_str()
-                        == Some("AWS::CloudWatch::Alarm")),
+                    .is_some_and(|alarm| type_of(alarm) == Some("AWS::CloudWatch::Alarm"))
+                // A function's name, for its log group.
+                || type_of(name) == Some("AWS::Serverless::Function"),
             "${{{name}}} in the dashboard"
         );
         text.replace_range(start..=end, "x");
@@ -570,6 +589,49 @@ fn the_alarms_and_the_dashboard_read_the_metrics_the_functions_write() {
     }
     let every: BTreeSet<String> = NAMES.iter().map(|n| n.to_string()).collect();
     assert_eq!(drawn, every, "the dashboard draws every metric");
+    // The table by region reads the logs of the functions that write
+    // sends, logins and deliveries.
+    let table = body["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["type"] == "log")
+        .expect("a table by region");
+    let query = table["properties"]["query"].as_str().unwrap();
+    for (source, field) in [
+        ("PhoneEnterFunction", "CodesSent"),
+        ("CodeEnterFunction", "Logins"),
+        ("SmsDeliveryFunction", "SmsDelivered"),
+    ] {
+        // The delivery function's source is the DeliveryLogs variable.
+        let read = format!("SOURCE '/aws/lambda/${{{source}}}'");
+        assert!(
+            body_text.contains(&read) || source == "SmsDeliveryFunction",
+            "{source}"
+        );
+        assert!(query.contains(&format!("sum({field})")), "{field}");
+    }
+    assert!(body_text.contains("' ${DeliveryLogs}| filter"));
+
+    // A region's delivery: one Metrics Insights query, each region a
+    // contributor, the share failed against a parameter.
+    let alarm = &doc["Resources"]["SmsDeliveryAlarm"]["Properties"];
+    let query = &alarm["Metrics"][0]["Expression"];
+    let Value::Tagged(query) = query else {
+        panic!("the query is a !Sub")
+    };
+    let query = query.value.as_str().unwrap();
+    assert_eq!(
+        query,
+        "SELECT AVG(SmsFailed) FROM SCHEMA(PhoneAuth, Region, Stack) \
+         WHERE Stack = '${AWS::StackName}' GROUP BY Region"
+    );
+    assert!(NAMES.contains(&"SmsFailed"));
+    assert_eq!(
+        tagged_ref(&alarm["Threshold"]),
+        Some("SmsDeliveryAlarmFailedShare")
+    );
+    assert_eq!(tagged_ref(&alarm["AlarmActions"][0]), Some("AlarmTopic"));
 }
 
 /// Deletions are finished on the users table's stream: its removals of
@@ -657,4 +719,54 @@ fn deploys_wait_for_ci_on_the_same_commit() {
         Some("${{ github.event.workflow_run.head_sha }}"),
         "deploy the commit ci tested"
     );
+}
+
+/// SNS's delivery logs reach the delivery function: the stack turns the
+/// logging on (its custom resource, with the role SNS writes as), and the
+/// function is subscribed to both of the groups SNS writes.
+#[test]
+fn sns_delivery_logs_reach_the_delivery_function() {
+    let doc = template();
+    let resources = &doc["Resources"];
+    let get_att = |value: &Value| match value {
+        Value::Tagged(t) if t.tag == "!GetAtt" => t.value.as_str().map(str::to_owned),
+        _ => None,
+    };
+    let logging = &resources["SmsDeliveryLogging"]["Properties"];
+    assert_eq!(
+        get_att(&logging["ServiceToken"]).as_deref(),
+        Some("SmsDeliveryFunction.Arn")
+    );
+    assert_eq!(
+        get_att(&logging["DeliveryStatusRole"]).as_deref(),
+        Some("SmsDeliveryStatusRole.Arn")
+    );
+    let trust = &resources["SmsDeliveryStatusRole"]["Properties"]["AssumeRolePolicyDocument"];
+    assert_eq!(
+        trust["Statement"][0]["Principal"]["Service"].as_str(),
+        Some("sns.amazonaws.com")
+    );
+    let events = &resources["SmsDeliveryFunction"]["Properties"]["Events"];
+    for (event, group, suffix) in [
+        (
+            "Delivered",
+            "SmsDeliveredLogGroup",
+            "DirectPublishToPhoneNumber",
+        ),
+        (
+            "Failed",
+            "SmsFailedLogGroup",
+            "DirectPublishToPhoneNumber/Failure",
+        ),
+    ] {
+        assert_eq!(events[event]["Type"].as_str(), Some("CloudWatchLogs"));
+        let properties = &events[event]["Properties"];
+        assert_eq!(tagged_ref(&properties["LogGroupName"]), Some(group));
+        assert_eq!(properties["FilterPattern"].as_str(), Some(""));
+        let Value::Tagged(name) = &resources[group]["Properties"]["LogGroupName"] else {
+            panic!("{group}'s name is a !Sub")
+        };
+        let expected = format!("sns/${{AWS::Region}}/${{AWS::AccountId}}/{suffix}");
+        assert_eq!(name.value.as_str(), Some(expected.as_str()));
+    }
 }

@@ -184,7 +184,12 @@ async function loadProfile() {
 // Sends a code to `phone`; `solution` is a solved challenge, when one was
 // asked for.
 async function sendCode(phone, solution) {
-  const body = solution ? { phone, challenge: solution } : { phone };
+  const body = { phone };
+  // The SMS in the reader's language, where the server has a template.
+  if (/^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$/.test(navigator.language || "")) {
+    body.locale = navigator.language;
+  }
+  if (solution) body.challenge = solution;
   let sent;
   try {
     sent = await api("POST", "/phone/", body);

@@ -4,6 +4,9 @@
 
 pub mod adapters;
 pub mod config;
+/// CloudFormation custom resources: the `custom-resource` feature.
+#[cfg(feature = "custom-resource")]
+pub mod custom_resource;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -260,7 +260,9 @@ for (let i = 0; i < 40 && !asked; i++) {
   asked = (await response.json()).code === "challenge_required";
 }
 assert.ok(asked, "the soft limit asks for a challenge");
-await withPage(SCREENS.at(-1).options, async (page) => {
+// In a Brazilian browser: the page sends its language, and the SMS is in
+// Portuguese (the dev server has a `pt` template).
+await withPage({ ...SCREENS.at(-1).options, locale: "pt-BR" }, async (page) => {
   const phone = "+79005550299";
   await page.getByLabel("Phone number").fill(phone);
   await page.getByRole("button", { name: "Send code" }).click();
@@ -269,6 +271,8 @@ await withPage(SCREENS.at(-1).options, async (page) => {
   assert.ok(await page.locator("#challenge").isHidden(), "the widget goes once solved");
   const outbox = await call("GET", `/dev/sms?phone=${encodeURIComponent(phone)}`);
   assert.equal(outbox.messages.length, 1, "one SMS, after the challenge");
+  assert.equal(outbox.messages[0].locale, "pt", "in the browser's language");
+  assert.match(outbox.messages[0].text, /^Seu código é \d+/);
 });
 console.log("browser test: the ALTCHA widget solved a challenge and the code went out");
 console.log(`browser test: passed; screenshots ${shots.join(", ")}`);

@@ -15,6 +15,8 @@ use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 pub use phone_auth::adapters::secrets::JwtSecret;
+use phone_auth::custom_resource::answer;
+pub use phone_auth::custom_resource::respond;
 use phone_auth::domain::token::rsa::{RsaSigningKey, generate_pem, public_pem_of};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -170,31 +172,11 @@ pub async fn handle(client: &aws_sdk_secretsmanager::Client, event: &Value) -> V
         .or(event["PhysicalResourceId"].as_str())
         .unwrap_or("signing-key")
         .to_owned();
-    let (status, reason, data) = match apply(client, event).await {
-        Ok(data) => ("SUCCESS", String::new(), data),
-        Err(reason) => {
-            tracing::error!(%reason, "the JWT keys were not changed");
-            ("FAILED", reason, json!({}))
-        }
-    };
-    json!({
-        "Status": status,
-        "Reason": reason,
-        "PhysicalResourceId": physical,
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "Data": data,
-    })
-}
-
-/// Sends the answer to the presigned URL CloudFormation gave. Its
-/// signature covers an empty content type, so none is sent.
-pub fn respond(url: &str, answer: &Value) -> Result<(), String> {
-    ureq::put(url)
-        .send(answer.to_string().as_bytes())
-        .map(|_| ())
-        .map_err(|e| format!("answering CloudFormation failed: {e}"))
+    let outcome = apply(client, event).await;
+    if let Err(reason) = &outcome {
+        tracing::error!(%reason, "the JWT keys were not changed");
+    }
+    answer(event, &physical, outcome)
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! What the service counts for its operators: one `Metric` per event, each
-//! with at most one low-cardinality dimension (a number's region, a limit's
-//! name, a login's kind). Never a phone, a user id, an IP or a secret.
+//! with low-cardinality dimensions only (a number's region, a limit's name,
+//! a login's kind). Never a phone, a user id, an IP or a secret.
 
 use crate::domain::phone::Region;
 
@@ -12,8 +12,12 @@ pub enum Metric {
     TestNumberSent,
     /// SNS refused or failed an SMS; the send was taken back.
     SmsFailed { region: Option<Region> },
-    /// A right code logged a phone in.
-    LoggedIn { created: bool },
+    /// A right code logged a phone in (by kind, and by the number's region
+    /// for conversion: logins per send).
+    LoggedIn {
+        created: bool,
+        region: Option<Region>,
+    },
     /// A wrong code, counted against the live one.
     WrongCode,
     /// A request refused by a limit.
@@ -26,6 +30,13 @@ pub enum Metric {
     /// A send to a number whose prefix or region looks pumped (sends that
     /// no login follows): it needed a solved challenge.
     SuspectedPumping { region: Option<Region> },
+    /// SNS's delivery log told what became of an SMS: delivered to the
+    /// phone or not, and its price.
+    SmsDelivery {
+        region: Option<Region>,
+        delivered: bool,
+        price_micro_usd: u64,
+    },
 }
 
 /// The limits a request can run into.
@@ -73,7 +84,7 @@ impl Limit {
 pub const UNKNOWN_REGION: &str = "unknown";
 
 impl Metric {
-    /// The metric's name in CloudWatch.
+    /// The metric's name in CloudWatch (the first of its values).
     pub fn name(self) -> &'static str {
         match self {
             Metric::CodeSent { .. } => "CodesSent",
@@ -85,32 +96,54 @@ impl Metric {
             Metric::RefreshReuse => "RefreshReuse",
             Metric::AccountDeleted => "AccountDeletions",
             Metric::SuspectedPumping { .. } => "SuspectedPumping",
+            Metric::SmsDelivery { .. } => "SmsDelivered",
         }
     }
 
-    /// Its one dimension, if it has one: (name, value).
-    pub fn dimension(&self) -> Option<(&'static str, &str)> {
+    /// What the event adds to each metric it writes: (name, value, unit).
+    /// A delivery writes 1 to one of `SmsDelivered` and `SmsFailed` and 0
+    /// to the other, so that their average is the delivery rate.
+    pub fn values(self) -> Vec<(&'static str, f64, &'static str)> {
+        match self {
+            Metric::SmsDelivery {
+                delivered,
+                price_micro_usd,
+                ..
+            } => vec![
+                ("SmsDelivered", f64::from(u8::from(delivered)), "Count"),
+                ("SmsFailed", f64::from(u8::from(!delivered)), "Count"),
+                ("SmsPriceUSD", price_micro_usd as f64 / 1e6, "None"),
+            ],
+            other => vec![(other.name(), 1.0, "Count")],
+        }
+    }
+
+    /// Its dimensions, each published with the stack's: (name, value).
+    pub fn dimensions(&self) -> Vec<(&'static str, &str)> {
+        fn by_region(region: &Option<Region>) -> (&'static str, &str) {
+            let value = region.as_ref().map_or(UNKNOWN_REGION, |r| r.as_ref());
+            ("Region", value)
+        }
         match self {
             Metric::CodeSent { region }
             | Metric::SmsFailed { region }
-            | Metric::SuspectedPumping { region } => Some((
-                "Region",
-                region.as_ref().map_or(UNKNOWN_REGION, |r| r.as_ref()),
-            )),
-            Metric::LoggedIn { created } => {
-                Some(("Kind", if *created { "new" } else { "returning" }))
-            }
-            Metric::LimitHit(limit) => Some(("Limit", limit.name())),
+            | Metric::SuspectedPumping { region }
+            | Metric::SmsDelivery { region, .. } => vec![by_region(region)],
+            Metric::LoggedIn { created, region } => vec![
+                ("Kind", if *created { "new" } else { "returning" }),
+                by_region(region),
+            ],
+            Metric::LimitHit(limit) => vec![("Limit", limit.name())],
             Metric::TestNumberSent
             | Metric::WrongCode
             | Metric::RefreshReuse
-            | Metric::AccountDeleted => None,
+            | Metric::AccountDeleted => Vec::new(),
         }
     }
 }
 
 /// Every metric name the service writes, for the dashboard and the tests.
-pub const NAMES: [&str; 9] = [
+pub const NAMES: [&str; 12] = [
     "CodesSent",
     "TestNumberSends",
     "SmsFailures",
@@ -120,4 +153,7 @@ pub const NAMES: [&str; 9] = [
     "RefreshReuse",
     "AccountDeletions",
     "SuspectedPumping",
+    "SmsDelivered",
+    "SmsFailed",
+    "SmsPriceUSD",
 ];

@@ -164,10 +164,10 @@ impl Service {
                 LoginOutcome::LoggedIn => {
                     let access = self.tokens.issue_access(user_id, now)?;
                     let created = new_user.is_some();
-                    self.metrics.record(Metric::LoggedIn { created });
+                    let region = claim.phone.region();
+                    self.metrics.record(Metric::LoggedIn { created, region });
                     let test_number = self.rules.test_phones.is_test(&claim.phone, now);
                     if !test_number {
-                        let region = claim.phone.region();
                         self.count_for_pumping(&claim.phone, region, TallyField::Logins, now)
                             .await;
                     }
