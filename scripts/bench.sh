@@ -28,4 +28,4 @@ start_tls_proxy "$port"
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB"
 MOTO_ENDPOINT="http://127.0.0.1:$port" MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
-    AWS_EC2_METADATA_DISABLED=true target/release/bench
+    AWS_EC2_METADATA_DISABLED=true BENCH_BIN_DIR="$bin/release" BENCH_LAMBDA_DIR="$bin/lambda" "$bin/release/bench"

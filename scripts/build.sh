@@ -23,16 +23,16 @@ for dir in functions/*/; do
     name=$(basename "$dir")
     [[ " ${alone[*]} " == *" $name "* ]] || packages+=(-p "$name")
 done
-rm -rf target/lambda
+rm -rf "$bin/lambda"
 cargo lambda build --release --locked "$target_flag" "${packages[@]}"
 for name in "${alone[@]}"; do
     cargo lambda build --release --locked "$target_flag" -p "$name"
 done
 
-python - << 'PY'
-import pathlib, zipfile
+BIN_DIR="$bin" python - << 'PY'
+import os, pathlib, zipfile
 rows = []
-for bootstrap in sorted(pathlib.Path("target/lambda").glob("*/bootstrap")):
+for bootstrap in sorted(pathlib.Path(os.environ["BIN_DIR"], "lambda").glob("*/bootstrap")):
     archive = bootstrap.with_name("bootstrap.zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
         z.write(bootstrap, "bootstrap")

@@ -52,4 +52,4 @@ if [ -z "$moto" ]; then
 fi
 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true \
     PYTHONPATH="$out/python" python tests/clients/python_client.py \
-    target/debug/dev-server target/debug/create-tables "$moto" "$out"
+    "$bin/debug/dev-server" "$bin/debug/create-tables" "$moto" "$out"

@@ -23,10 +23,10 @@ wait_for "http://127.0.0.1:$port/moto-api/"
 export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true DEFAULT_REGION=RU
 export USERS_TABLE=bench-users CODES_TABLE=bench-codes SESSIONS_TABLE=bench-sessions INVITES_TABLE=bench-invites
-target/release/create-tables > /dev/null
+"$bin/release/create-tables" > /dev/null
 
 start=$(date +%s.%N)
-/usr/bin/time -f "%M %e" -o target/import-bench/time target/release/import-django \
+/usr/bin/time -f "%M %e" -o target/import-bench/time "$bin/release/import-django" \
     --concurrency "$concurrency" target/import-bench/users.json > target/import-bench/out.log
 end=$(date +%s.%N)
 tail -1 target/import-bench/out.log

@@ -76,10 +76,10 @@ if ! command -v wrk > /dev/null; then
 fi
 cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke -p well-known
 echo "==> the functions under a Lambda runtime API: the metric lines they write"
-FUNCTION_BIN_DIR="$PWD/target/debug" cargo test --locked -p api-tests --test lambda_metrics -- --ignored 2>&1 | tee -a "$log"
+FUNCTION_BIN_DIR="$(realpath "$bin")/debug" cargo test --locked -p api-tests --test lambda_metrics -- --ignored 2>&1 | tee -a "$log"
 start_tls_proxy "$moto_port"
 MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" \
-    BENCH_SMOKE=1 BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_WRK_SECONDS=1 BENCH_REFERRALS=100 BENCH_BIN_DIR=target/debug target/debug/bench
+    BENCH_SMOKE=1 BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_WRK_SECONDS=1 BENCH_REFERRALS=100 BENCH_BIN_DIR="$bin/debug" "$bin/debug/bench"
 
 # Closing lines: schemathesis's count, the browser test's outcome, the
 # generated client's count, and the Rust tests summed over every test binary.

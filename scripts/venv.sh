@@ -1,6 +1,10 @@
 # Sourced by the other scripts: makes sure .venv and .venv-sam hold the
 # pinned tools, reinstalling only when a requirements file changed; finds
 # free ports, waits for servers, starts a dev server to test against.
+# Where cargo puts what it builds: CARGO_TARGET_DIR when set (a warm cache
+# outside the clone is a speed-up), else target/. Logs stay in target/.
+bin=${CARGO_TARGET_DIR:-target}
+
 ensure_venv() {
     local venv=$1 requirements=$2
     if [ ! -f "$venv/.requirements" ] || ! cmp -s "$requirements" "$venv/.requirements"; then
@@ -53,7 +57,7 @@ start_dev_server() {
     cargo build --locked --quiet -p dev-server
     port=$(free_port)
     base="http://127.0.0.1:$port"
-    env PORT="$port" BACKEND=memory "$@" setsid target/debug/dev-server > "$log" 2>&1 &
+    env PORT="$port" BACKEND=memory "$@" setsid "$bin/debug/dev-server" > "$log" 2>&1 &
     dev_server_pid=$!
     trap 'kill -- "-$dev_server_pid" 2> /dev/null || true' EXIT
     wait_for "$base/"

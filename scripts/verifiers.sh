@@ -20,7 +20,7 @@ serve() {
     shift
     port=$(free_port)
     base="http://127.0.0.1:$port"
-    env PORT="$port" BACKEND=memory "$@" setsid target/debug/dev-server > "$log" 2>&1 &
+    env PORT="$port" BACKEND=memory "$@" setsid "$bin/debug/dev-server" > "$log" 2>&1 &
     pids+=($!)
     wait_for "$base/"
 }
@@ -49,8 +49,8 @@ suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
 aws=(AWS_ENDPOINT_URL="$moto" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
     AWS_EC2_METADATA_DISABLED=true USERS_TABLE="legacy-$suffix-users" CODES_TABLE="legacy-$suffix-codes"
     SESSIONS_TABLE="legacy-$suffix-sessions" INVITES_TABLE="legacy-$suffix-invites" DEFAULT_REGION=RU)
-env "${aws[@]}" target/debug/create-tables > /dev/null
-env "${aws[@]}" target/debug/import-django tests/fixtures/django-users.json > target/verifiers-import.log
+env "${aws[@]}" "$bin/debug/create-tables" > /dev/null
+env "${aws[@]}" "$bin/debug/import-django" tests/fixtures/django-users.json > target/verifiers-import.log
 tail -1 target/verifiers-import.log
 old_key=$(python3 -c 'import secrets; print(secrets.token_urlsafe(40))')
 serve target/verifiers-legacy.log BACKEND=aws "${aws[@]}" LEGACY_JWT_SIGNING_KEY="$old_key"

@@ -155,9 +155,11 @@ pub async fn measure(
 pub fn table(round_trips: &RoundTrips, targets: &mut Targets) {
     println!("\n| function | bootstrap (arm64) | zip | request | DynamoDB calls | SNS calls |");
     println!("| --- | --- | --- | --- | --- | --- |");
+    // `make build`'s output: under CARGO_TARGET_DIR when it is set.
+    let lambda = crate::env_or("BENCH_LAMBDA_DIR", "target/lambda");
     for function in crate::FUNCTIONS {
-        let bootstrap = format!("target/lambda/{function}/bootstrap");
-        let zip = format!("target/lambda/{function}/bootstrap.zip");
+        let bootstrap = format!("{lambda}/{function}/bootstrap");
+        let zip = format!("{lambda}/{function}/bootstrap.zip");
         targets.sizes(function, &bootstrap, &zip);
         for (path, (dynamodb, sns)) in &round_trips[function] {
             println!(
