@@ -177,6 +177,7 @@ async fn two_hundred_sends_write_no_item_more_than_once_in_sixteen() {
         let attempt = Attempt {
             verification_id: Some(&sent.verification_id),
             source: Some(&source),
+            user_agent: None,
         };
         let login = service.verify_code(&phone, &code, &attempt).await.unwrap();
         let bearer = format!("Bearer {}", login.access);

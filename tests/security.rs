@@ -574,8 +574,8 @@ async fn failed_codes_per_source_are_capped_on_the_slash_64(backend: Backend) {
         let wrong = wrong_code(&api_tests::code_in(&sent.text));
         let wrong = OtpCode::parse(&wrong, wrong.len()).unwrap();
         let attempt = Attempt {
-            verification_id: None,
             source: Some(source),
+            ..Attempt::default()
         };
         service.verify_code(&phone, &wrong, &attempt).await
     };

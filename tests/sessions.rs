@@ -211,6 +211,105 @@ async fn refreshes_racing_logout_everywhere_leave_nothing_alive(backend: Backend
     }
 }
 
+/// A login from a device that says what it is.
+async fn login_as(app: &TestApp, phone: &str, agent: &str) -> Reply {
+    let sent = app.post("/phone/", json!({ "phone": phone })).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let code = app.last_code(phone).await;
+    let body = json!({ "phone": phone, "code": code });
+    let request = app.http.post(app.url("/code/")).json(&body);
+    let reply = app.send(request.header("user-agent", agent)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply
+}
+
+async fn devices(app: &TestApp, access: &str) -> Vec<Value> {
+    let reply = app.get_auth("/sessions/", access).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body["sessions"].as_array().unwrap().clone()
+}
+
+async fn log_out_device(app: &TestApp, access: &str, id: &str) -> Reply {
+    let url = app.url(&format!("/sessions/{id}/"));
+    app.send(app.http.delete(url).bearer_auth(access)).await
+}
+
+fn access_of(reply: &Reply) -> String {
+    reply.body["access"].as_str().unwrap().to_owned()
+}
+
+/// My devices: each live session, newest first, with the login's user
+/// agent (cut to 200 characters), when it started and was last refreshed,
+/// and which one is asking; one logged out by its id, and no one else's.
+async fn my_devices_are_listed_and_logged_out_one_by_one(backend: Backend) {
+    let (app, clock) = app(backend, "10").await;
+    let phone = login_as(&app, PHONE, "MyApp/2.1 (iPhone)").await;
+    clock.advance_secs(60);
+    let long_agent = format!("Mozilla/5.0 {}", "x".repeat(300));
+    let browser = login_as(&app, PHONE, &long_agent).await;
+    clock.advance_secs(60);
+    let stranger = login_as(&app, OTHER_PHONE, "Other/1.0").await;
+    // A refresh of the phone's session: its last use moves, its start not.
+    clock.advance_secs(60);
+    let refreshed = refresh(&app, &refresh_of(&phone)).await;
+    assert_eq!(refreshed.status, 200);
+
+    let listed = devices(&app, &access_of(&browser)).await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    let (newest, oldest) = (&listed[0], &listed[1]);
+    assert_eq!(newest["user_agent"].as_str().unwrap().chars().count(), 200);
+    assert!(long_agent.starts_with(newest["user_agent"].as_str().unwrap()));
+    assert_eq!(
+        (newest["current"].as_bool(), oldest["current"].as_bool()),
+        (Some(true), Some(false))
+    );
+    assert_eq!(oldest["user_agent"], "MyApp/2.1 (iPhone)");
+    assert_eq!(newest["created"], newest["last_used"]);
+    assert!(oldest["created"].as_str() < newest["created"].as_str());
+    assert!(oldest["last_used"].as_str() > newest["created"].as_str());
+    // The refreshed session's new access token is its own.
+    let mine = devices(&app, &access_of(&refreshed)).await;
+    assert_eq!(mine[1]["current"], true);
+
+    // Someone else's session, a made-up one, or none: not found, and
+    // nothing changes.
+    let theirs = devices(&app, &access_of(&stranger)).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for id in [
+        theirs.as_str(),
+        "0123456789abcdef0123456789abcdef",
+        &"x".repeat(100),
+    ] {
+        let refused = log_out_device(&app, &access_of(&browser), id).await;
+        assert_problem(&refused, 404, "not_found");
+    }
+    assert_eq!(devices(&app, &access_of(&stranger)).await.len(), 1);
+    let anonymous = app.send(app.http.get(app.url("/sessions/"))).await;
+    assert_eq!(anonymous.status, 401);
+
+    // The phone logs out from the browser: its refresh token stops at once.
+    let phone_id = oldest["id"].as_str().unwrap();
+    let out = log_out_device(&app, &access_of(&browser), phone_id).await;
+    assert_eq!((out.status, &out.body), (204, &Value::Null));
+    let after = refresh(&app, &refresh_of(&refreshed)).await;
+    assert_problem(&after, 401, "token_not_valid");
+    let left = devices(&app, &access_of(&browser)).await;
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["current"], true);
+    // Twice: no longer live.
+    assert_problem(
+        &log_out_device(&app, &access_of(&browser), phone_id).await,
+        404,
+        "not_found",
+    );
+    // A session logged out with its token is not listed either.
+    let logout = json!({ "refresh": refresh_of(&browser) });
+    assert_eq!(app.post("/token/revoke/", logout).await.status, 204);
+    assert!(devices(&app, &access_of(&browser)).await.is_empty());
+}
+
 api_tests::on_both_backends!(
     a_lost_answer_is_answered_again_within_the_grace,
     theft_is_caught_outside_the_grace,
@@ -218,4 +317,5 @@ api_tests::on_both_backends!(
     concurrent_refreshes_with_one_token_all_succeed,
     logout_everywhere_ends_every_session_of_the_user,
     refreshes_racing_logout_everywhere_leave_nothing_alive,
+    my_devices_are_listed_and_logged_out_one_by_one,
 );

@@ -65,6 +65,8 @@ fn session(sid: &str, user: u64, jti: &str) -> Session {
         user: UserId(user),
         current_jti: jti.into(),
         expires_at: NOW.plus_secs(86_400),
+        created_at: NOW,
+        user_agent: Some(format!("{sid}-agent")),
     }
 }
 
@@ -582,6 +584,8 @@ async fn sessions_rotate_and_remember_the_retired_token(store: Arc<dyn Store>) {
         rotated_at: Some(later),
         expires_at: expires,
         revoked: false,
+        created_at: Some(NOW),
+        user_agent: Some("s1-agent".into()),
     };
     assert_eq!(store.session("s1").await.unwrap(), Some(state.clone()));
     // A retired token is refused with the session as it stands, and
@@ -633,6 +637,8 @@ async fn an_old_token_is_exchanged_once(store: Arc<dyn Store>) {
         user: u.id,
         current_jti: "j0".into(),
         expires_at: Timestamp(NOW.0 + 3_600_000),
+        created_at: NOW,
+        user_agent: None,
     };
     let until = Timestamp(NOW.0 + 86_400_000);
     assert!(
@@ -707,7 +713,19 @@ async fn revoking_all_ends_every_session_of_the_user(store: Arc<dyn Store>) {
     let mut expected: Vec<String> = (0..60).map(|i| format!("a{i}")).collect();
     expected.sort();
     assert_eq!(sids, expected);
+    // Read back at once, as they were started; an unknown id is left out.
+    let mut asked = sids.clone();
+    asked.push("nope".into());
+    let mut read = store.sessions(&asked).await.unwrap();
+    read.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(read.len(), 60);
+    for (sid, state) in &read {
+        assert_eq!(state.user, u.id, "{sid}");
+        assert_eq!(state.created_at, Some(NOW), "{sid}");
+        assert_eq!(state.user_agent, Some(format!("{sid}-agent")));
+    }
     store.end_sessions(&sids).await.unwrap();
+    assert!(store.sessions(&sids).await.unwrap().is_empty());
     for i in 0..60 {
         assert_eq!(store.session(&format!("a{i}")).await.unwrap(), None, "a{i}");
     }

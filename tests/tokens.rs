@@ -190,7 +190,7 @@ async fn forged_access_tokens_are_refused() {
     // The same minter with our key is accepted: what follows fails for
     // the one thing each changes.
     let genuine = minter(0, ISSUER, Some(AUDIENCE));
-    let token = genuine.issue_access(user, now).unwrap().token;
+    let token = genuine.issue_access(user, "s1", now).unwrap().token;
     assert_eq!(app.get_auth("/profile/me/", &token).await.status, 200);
 
     let mut without_iss = claims.clone();
@@ -211,7 +211,7 @@ async fn forged_access_tokens_are_refused() {
         (
             "another RSA key under our kid",
             minter(1, ISSUER, Some(AUDIENCE))
-                .issue_access(user, now)
+                .issue_access(user, "s1", now)
                 .unwrap()
                 .token,
         ),
@@ -220,21 +220,21 @@ async fn forged_access_tokens_are_refused() {
         (
             "another iss",
             minter(0, "https://evil.example.com", Some(AUDIENCE))
-                .issue_access(user, now)
+                .issue_access(user, "s1", now)
                 .unwrap()
                 .token,
         ),
         (
             "another aud",
             minter(0, ISSUER, Some("other-app"))
-                .issue_access(user, now)
+                .issue_access(user, "s1", now)
                 .unwrap()
                 .token,
         ),
         (
             "no aud",
             minter(0, ISSUER, None)
-                .issue_access(user, now)
+                .issue_access(user, "s1", now)
                 .unwrap()
                 .token,
         ),
@@ -446,7 +446,11 @@ fn each_function_starts_on_the_secrets_it_reads_alone() {
     let tokens = Tokens::new(&jwks.rules.secrets.jwt, 300, 3600);
     assert_eq!(tokens.jwks()["keys"][0]["kid"], "k1");
     assert!(tokens.check_signing_key().is_err(), "no private key here");
-    assert!(tokens.issue_access(UserId(1), SystemClock.now()).is_err());
+    assert!(
+        tokens
+            .issue_access(UserId(1), "s1", SystemClock.now())
+            .is_err()
+    );
 
     // Turnstile's secret: read by /phone/ alone, which stops without it.
     let turnstile = [

@@ -76,6 +76,7 @@ function updateButtons() {
   $("token-refresh").disabled = !state.refresh;
   $("token-revoke").disabled = !state.refresh;
   $("token-revoke-all").disabled = !state.refresh;
+  $("devices-load").disabled = !loggedIn;
   $("delete-send").disabled = !loggedIn;
   $("delete-form").querySelector("button").disabled = !loggedIn;
 }
@@ -172,6 +173,40 @@ function showProfile(profile) {
     row.append(dt, dd);
     list.append(row);
   }
+}
+
+// The account's live sessions: this one, and any other to log out.
+async function loadDevices() {
+  const data = await api("GET", "/sessions/", undefined, { auth: true });
+  const list = $("devices");
+  list.replaceChildren();
+  for (const session of data.sessions) {
+    const agent = session.user_agent || "a device that did not say";
+    const item = document.createElement("li");
+    const text = document.createElement("div");
+    text.className = "text";
+    text.textContent = session.current ? `${agent} (this one)` : agent;
+    const at = document.createElement("time");
+    at.dateTime = session.last_used || "";
+    at.textContent = `since ${time(session.created)} · last used ${time(session.last_used)}`;
+    text.append(at);
+    item.append(text);
+    if (!session.current) {
+      const out = document.createElement("button");
+      out.type = "button";
+      out.className = "secondary small";
+      out.textContent = "Log out";
+      out.setAttribute("aria-label", `Log out ${agent}`);
+      out.addEventListener("click", () => step(out, "devices-status", async () => {
+        await api("DELETE", `/sessions/${encodeURIComponent(session.id)}/`, undefined, { auth: true });
+        await loadDevices();
+        say("devices-status", `Logged out ${agent}.`, "ok");
+      }));
+      item.append(out);
+    }
+    list.append(item);
+  }
+  say("devices-status", `${data.sessions.length} live session(s).`, "ok");
 }
 
 async function loadProfile() {
@@ -290,6 +325,10 @@ $("token-revoke-all").addEventListener("click", (event) => {
     forgetTokens();
     say("tokens-status", "Logged out everywhere: every session of this account has ended.", "ok");
   });
+});
+
+$("devices-load").addEventListener("click", (event) => {
+  step(event.target, "devices-status", loadDevices);
 });
 
 $("delete-send").addEventListener("click", (event) => {

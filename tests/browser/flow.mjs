@@ -32,7 +32,7 @@ const FLAGS = [
   "--disable-sync",
 ];
 
-const API_PATHS = ["/phone/", "/code/", "/profile/", "/token/"];
+const API_PATHS = ["/phone/", "/code/", "/profile/", "/token/", "/sessions/"];
 
 const SCREENS = [
   {
@@ -222,8 +222,31 @@ const elsewhere = await call("POST", "/code/", {
   phone: leaving,
   code: codeIn((await call("GET", `/dev/sms?phone=${encodeURIComponent(leaving)}`)).messages.at(-1).text),
 });
+// A third session, from a tablet: logged out from the page's device list.
+await call("POST", "/phone/", { phone: leaving });
+const tablet = await (await fetch(`${base}/code/`, {
+  method: "POST",
+  headers: { "Content-Type": "application/json", "User-Agent": "Tablet/1.0" },
+  body: JSON.stringify({
+    phone: leaving,
+    code: codeIn((await call("GET", `/dev/sms?phone=${encodeURIComponent(leaving)}`)).messages.at(-1).text),
+  }),
+})).json();
 await withPage(SCREENS[0].options, async (page) => {
   assert.match(await logIn(page, leaving, { typeCode: false }), /Logged in as user/);
+  await page.getByRole("button", { name: "Show my devices" }).click();
+  await page.locator("#devices-status.ok", { hasText: "3 live session(s)" }).waitFor();
+  assert.equal(await page.locator("#devices li", { hasText: "(this one)" }).count(), 1);
+  await page.getByRole("button", { name: "Log out Tablet/1.0" }).click();
+  await page.locator("#devices-status.ok", { hasText: "Logged out Tablet/1.0" }).waitFor();
+  assert.equal(await page.locator("#devices li").count(), 2);
+  const tabletRefresh = await fetch(`${base}/token/refresh/`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh: tablet.refresh }),
+  });
+  assert.equal(tabletRefresh.status, 401, "the tablet's session ended");
+
   await page.getByRole("button", { name: "Log out everywhere" }).click();
   await page.locator("#tokens-status.ok", { hasText: "Logged out everywhere" }).waitFor();
   const refused = await fetch(`${base}/token/refresh/`, {

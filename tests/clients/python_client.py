@@ -33,7 +33,7 @@ from phone_auth_client import models
 from phone_auth_client.api.login import enter_code, send_code
 from phone_auth_client.api.profile import activate_invite, delete_account, get_profile
 from phone_auth_client.api.keys import get_jwks, get_open_id_configuration
-from phone_auth_client.api.tokens import refresh_tokens, revoke_session
+from phone_auth_client.api.tokens import end_session, list_sessions, refresh_tokens, revoke_session
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi.yaml"
 # Far larger than the 4 KiB a body may have.
@@ -81,6 +81,8 @@ def operation_id(module):
         delete_account: "deleteAccount",
         refresh_tokens: "refreshTokens",
         revoke_session: "revokeSession",
+        list_sessions: "listSessions",
+        end_session: "endSession",
         get_jwks: "getJwks",
         get_open_id_configuration: "getOpenIdConfiguration",
     }[module]
@@ -257,6 +259,18 @@ def healthy_server(base):
     again = refresh_tokens.sync_detailed(client=anyone, body=models.RefreshRequest(refresh=pair.refresh))
     check("refreshTokens", again, 401, models.TokenNotValidProblem, "token_not_valid")
 
+    # My devices: the one session, logged out by its id, then gone.
+    device, _ = log_in(anyone, base, "+79005550022")
+    mine = AuthenticatedClient(base_url=base, token=device.access)
+    listed = check("listSessions", list_sessions.sync_detailed(client=mine), 200, models.Sessions)
+    assert [s.current for s in listed.sessions] == [True], listed
+    sid = listed.sessions[0].id
+    check("endSession", end_session.sync_detailed(sid, client=mine), 204, None)
+    check("endSession", end_session.sync_detailed(sid, client=mine), 404, models.NotFoundProblem, "not_found")
+    for module, arguments in [(list_sessions, {}), (end_session, {"id": sid})]:
+        check(operation_id(module), module.sync_detailed(client=Client(base_url=base), **arguments), 401,
+              models.UnauthorizedProblem, "not_authenticated")
+
     # Sending and entering codes.
     for phone, code in [("12345", "invalid_phone"), ("+447911123456", "phone_not_allowed")]:
         answer = send_code.sync_detailed(client=anyone, body=models.PhoneRequest(phone=phone))
@@ -337,6 +351,8 @@ def healthy_server(base):
         (delete_account, {"id": "me", "body": models.DeleteRequest(code="123456")}, "put"),
         (refresh_tokens, {"body": models.RefreshRequest(refresh="x")}, "get"),
         (revoke_session, {"body": models.RevokeRequest(refresh="x")}, "get"),
+        (list_sessions, {}, "post"),
+        (end_session, {"id": "x"}, "get"),
     ]
     for module, arguments, other_method in every:
         name = operation_id(module)
@@ -359,6 +375,8 @@ def failing_server(base, aws, tokens):
         (delete_account, me, {"id": "me", "body": models.DeleteRequest(code="123456")}),
         (refresh_tokens, anyone, {"body": models.RefreshRequest(refresh=tokens.refresh)}),
         (revoke_session, anyone, {"body": models.RevokeRequest(refresh=tokens.refresh)}),
+        (list_sessions, me, {}),
+        (end_session, me, {"id": "0123456789abcdef0123456789abcdef"}),
     ]
     faults = [
         ("dynamodb-throttled", 503, "service_unavailable"),

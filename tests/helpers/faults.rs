@@ -206,6 +206,10 @@ impl SessionStore for FaultyStore {
         self.check("sessions_of")?;
         self.inner.sessions_of(user).await
     }
+    async fn sessions(&self, sids: &[String]) -> Result<Vec<(String, SessionState)>> {
+        self.check("sessions")?;
+        self.inner.sessions(sids).await
+    }
     async fn end_sessions(&self, sids: &[String]) -> Result<()> {
         self.check("end_sessions")?;
         self.inner.end_sessions(sids).await

@@ -278,6 +278,33 @@ pub async fn scenario() -> Vec<Seen> {
     r.post("/token/revoke/", json!({"refresh": first.refresh}))
         .await;
 
+    // Devices: the list, one logged out, then gone; and every refusal.
+    let device = r.login("+79005550020").await;
+    let (list, one) = ("/sessions/", "/sessions/{id}/");
+    let token = Some(device.access.as_str());
+    let listed = r.send(Method::GET, list, list, token, None).await;
+    let id = listed.body["sessions"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/sessions/{id}/");
+    for (method, path, template) in [(Method::GET, list, list), (Method::DELETE, &path, one)] {
+        r.send(method.clone(), path, template, None, None).await;
+        r.send(method.clone(), path, template, Some("not.a.token"), None)
+            .await;
+        r.send(
+            method.clone(),
+            path,
+            template,
+            token,
+            Some(too_large.clone()),
+        )
+        .await;
+        r.send(Method::POST, path, template, token, None).await;
+    }
+    r.send(Method::DELETE, &path, one, token, None).await;
+    r.send(Method::DELETE, &path, one, token, None).await;
+
     // Deleting an account: every refusal, then the deletion, then again.
     let doomed_phone = "+79005550010";
     let doomed = r.login(doomed_phone).await;
@@ -367,6 +394,12 @@ pub async fn scenario() -> Vec<Seen> {
         r.post("/token/refresh/", json!({"refresh": last.refresh}))
             .await;
         r.post("/token/revoke/", json!({"refresh": last.refresh}))
+            .await;
+        let token = Some(last.access.as_str());
+        r.send(Method::GET, "/sessions/", "/sessions/", token, None)
+            .await;
+        let some = "/sessions/0123456789abcdef0123456789abcdef/";
+        r.send(Method::DELETE, some, "/sessions/{id}/", token, None)
             .await;
     }
     store.fail(None, None);

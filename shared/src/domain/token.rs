@@ -43,7 +43,7 @@ pub struct Claims {
     pub iat: i64,
     pub jti: String,
     pub user_id: UserId,
-    /// The login session a refresh token belongs to.
+    /// The login session the token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -228,8 +228,10 @@ impl Tokens {
         self.rsa.as_ref().map_or(Ok(()), |rsa| rsa.current.check())
     }
 
-    pub fn issue_access(&self, user: UserId, now: Timestamp) -> Result<Issued, Error> {
-        self.issue(TokenType::Access, user, None, now, self.access_ttl)
+    /// An access token of session `sid` (which the user's device list
+    /// marks as the caller's own).
+    pub fn issue_access(&self, user: UserId, sid: &str, now: Timestamp) -> Result<Issued, Error> {
+        self.issue(TokenType::Access, user, Some(sid), now, self.access_ttl)
     }
 
     pub fn issue_refresh(&self, user: UserId, sid: &str, now: Timestamp) -> Result<Issued, Error> {

@@ -10,11 +10,12 @@ use crate::domain::language::is_tag;
 use crate::domain::service::{
     Attempt, Profile, ReferralsQuery, RevokeScope, SendRequest, Service, invalid_referrals_limit,
 };
+use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
 use crate::http::routes::{
-    Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, function, profile_ref,
+    Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, SESSIONS_PATH, function, profile_ref,
 };
 use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
 
@@ -60,7 +61,14 @@ pub async fn dispatch_to<F: Function>(
             .await
         }
         Endpoint::TokenRefresh => token_refresh(service, &request).await,
-        Endpoint::TokenRevoke => token_revoke(service, &request).await,
+        Endpoint::TokenRevoke => match matched.route.path {
+            SESSIONS_PATH => devices(service, &request).await,
+            "/sessions/{id}" => {
+                let sid = matched.param.as_deref().unwrap_or_default();
+                end_device(service, sid, &request).await
+            }
+            _ => token_revoke(service, &request).await,
+        },
         Endpoint::WellKnown => well_known(service, matched.route.path),
     }
 }
@@ -152,6 +160,7 @@ async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiRespon
     let attempt = Attempt {
         verification_id: verification_id.as_deref(),
         source: request.source_ip.as_deref(),
+        user_agent: request.header(header::USER_AGENT),
     };
     let login = service.verify_code(&phone, &code, &attempt).await?;
     Ok(ok(json!({
@@ -194,6 +203,7 @@ async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result
         let attempt = Attempt {
             verification_id: verification_id.as_deref(),
             source: request.source_ip.as_deref(),
+            user_agent: None,
         };
         service
             .delete_account(&caller, target, &code, &attempt)
@@ -272,6 +282,34 @@ async fn token_revoke(service: &Service, request: &ApiRequest) -> Result<ApiResp
         }
     };
     service.revoke(&refresh_token(body.refresh)?, scope).await?;
+    Ok(empty_response(StatusCode::NO_CONTENT))
+}
+
+/// The caller's live sessions, newest first.
+async fn devices(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
+    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
+    let time = |at: Option<Timestamp>| at.map(Timestamp::rfc3339);
+    let sessions: Vec<Value> = service
+        .devices(&caller)
+        .await?
+        .into_iter()
+        .map(|device| {
+            json!({
+                "id": device.id,
+                "created": time(device.created),
+                "last_used": time(device.last_used),
+                "user_agent": device.user_agent,
+                "current": device.current,
+            })
+        })
+        .collect();
+    Ok(ok(json!({ "sessions": sessions })))
+}
+
+/// Logs one of the caller's sessions out.
+async fn end_device(service: &Service, sid: &str, request: &ApiRequest) -> Result<ApiResponse> {
+    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
+    service.end_device(&caller, sid).await?;
     Ok(empty_response(StatusCode::NO_CONTENT))
 }
 

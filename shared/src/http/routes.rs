@@ -78,6 +78,7 @@ pub mod function {
 }
 
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
+pub const SESSIONS_PATH: &str = "/sessions";
 
 pub struct Route {
     pub endpoint: Endpoint,
@@ -124,6 +125,21 @@ pub const ROUTES: &[Route] = &[
         path: "/token/revoke",
         methods: &[Method::POST],
         allow: "POST",
+        function: "token-revoke",
+    },
+    // The caller's devices: the sessions' function.
+    Route {
+        endpoint: Endpoint::TokenRevoke,
+        path: SESSIONS_PATH,
+        methods: &[Method::GET],
+        allow: "GET",
+        function: "token-revoke",
+    },
+    Route {
+        endpoint: Endpoint::TokenRevoke,
+        path: "/sessions/{id}",
+        methods: &[Method::DELETE],
+        allow: "DELETE",
         function: "token-revoke",
     },
     Route {
@@ -197,6 +213,10 @@ mod tests {
             match_path("/token/refresh").unwrap().route.endpoint,
             Endpoint::TokenRefresh
         );
+        let device = match_path("/sessions/abc/").unwrap();
+        assert_eq!(device.route.path, "/sessions/{id}");
+        assert_eq!(device.param.as_deref(), Some("abc"));
+        assert_eq!(match_path("/sessions/").unwrap().route.path, SESSIONS_PATH);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::error::Result;
 pub use account::{AccountStore, Deletion, DeletionOutcome, SESSIONS_IN_DELETION};
 pub use codes::{Allowance, Charge, CodeRecord, CodeStore, SaveCode, Tally, TallyField};
 pub use invites::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
-pub use sessions::{Rotation, Session, SessionState, SessionStore};
+pub use sessions::{Rotation, Session, SessionState, SessionStore, USER_AGENT_CHARS};
 pub use users::{CodeClaim, Login, LoginOutcome, UserStore};
 
 pub trait Clock: Send + Sync {

@@ -12,7 +12,13 @@ pub struct Session {
     pub user: UserId,
     pub current_jti: String,
     pub expires_at: Timestamp,
+    pub created_at: Timestamp,
+    /// The login request's `User-Agent`, cut to `USER_AGENT_CHARS`.
+    pub user_agent: Option<String>,
 }
+
+/// How much of a login's `User-Agent` a session keeps.
+pub const USER_AGENT_CHARS: usize = 200;
 
 /// A session as the store holds it, for the rules that decide on a refused
 /// rotation.
@@ -25,6 +31,21 @@ pub struct SessionState {
     pub rotated_at: Option<Timestamp>,
     pub expires_at: Timestamp,
     pub revoked: bool,
+    /// When it started; sessions from before this was kept have none.
+    pub created_at: Option<Timestamp>,
+    pub user_agent: Option<String>,
+}
+
+impl SessionState {
+    /// Not revoked and not expired.
+    pub fn live(&self, now: Timestamp) -> bool {
+        !self.revoked && now < self.expires_at
+    }
+
+    /// Its last refresh, or its start.
+    pub fn last_used(&self) -> Option<Timestamp> {
+        self.rotated_at.or(self.created_at)
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -57,6 +78,10 @@ pub trait SessionStore: Send + Sync {
 
     /// The ids of every session of `user`.
     async fn sessions_of(&self, user: UserId) -> Result<Vec<String>>;
+
+    /// These sessions as they stand, with their ids; ids with no session
+    /// are left out.
+    async fn sessions(&self, sids: &[String]) -> Result<Vec<(String, SessionState)>>;
 
     /// Ends these sessions at once (they are deleted).
     async fn end_sessions(&self, sids: &[String]) -> Result<()>;

@@ -197,6 +197,11 @@ pub struct SessionItem {
     pub revoked: bool,
     pub expires_at: i64,
     pub ttl: i64,
+    /// When the session started (ms), and the login's `User-Agent`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
 }
 
 impl From<SessionItem> for SessionState {
@@ -208,6 +213,8 @@ impl From<SessionItem> for SessionState {
             rotated_at: item.rotated_at.map(Timestamp),
             expires_at: Timestamp(item.expires_at),
             revoked: item.revoked,
+            created_at: item.created_at.map(Timestamp),
+            user_agent: item.user_agent,
         }
     }
 }
@@ -223,6 +230,8 @@ impl From<&Session> for SessionItem {
             revoked: false,
             expires_at: s.expires_at.0,
             ttl: s.expires_at.secs(),
+            created_at: Some(s.created_at.0),
+            user_agent: s.user_agent.clone(),
         }
     }
 }

@@ -17,6 +17,8 @@ pub(super) fn new_session(session: &Session) -> SessionState {
         rotated_at: None,
         expires_at: session.expires_at,
         revoked: false,
+        created_at: Some(session.created_at),
+        user_agent: session.user_agent.clone(),
     }
 }
 
@@ -71,6 +73,15 @@ impl SessionStore for MemoryStore {
             session.revoked = true;
         }
         Ok(())
+    }
+
+    async fn sessions(&self, sids: &[String]) -> Result<Vec<(String, SessionState)>> {
+        let state = self.state()?;
+        let found = sids.iter().filter_map(|sid| {
+            let session = state.sessions.get(sid)?;
+            Some((sid.clone(), session.clone()))
+        });
+        Ok(found.collect())
     }
 
     async fn sessions_of(&self, user: UserId) -> Result<Vec<String>> {

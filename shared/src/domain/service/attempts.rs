@@ -23,6 +23,8 @@ use crate::ports::{Allowance, CodeRecord, TallyField};
 pub struct Attempt<'a> {
     pub verification_id: Option<&'a str>,
     pub source: Option<&'a str>,
+    /// The request's `User-Agent`: the session it starts keeps it.
+    pub user_agent: Option<&'a str>,
 }
 
 /// A fresh send's id: 128 random bits, hex.

@@ -12,7 +12,9 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::domain::user::{User, UserId};
 use crate::error::{Error, Result};
-use crate::ports::{Allowance, CodeClaim, CodeRecord, Login, LoginOutcome, Session, TallyField};
+use crate::ports::{
+    Allowance, CodeClaim, CodeRecord, Login, LoginOutcome, Session, TallyField, USER_AGENT_CHARS,
+};
 
 /// Random ids and invite codes collide rarely (1 in 2^53, 1 in 2^30 per
 /// existing user); a few fresh draws settle it.
@@ -45,7 +47,7 @@ impl Service {
             self.store.user_id_by_phone(phone)
         )?;
         let claim = self.claim(phone, code, record, attempt, now).await?;
-        self.login(&claim, existing, now).await
+        self.login(&claim, existing, attempt.user_agent, now).await
     }
 
     /// The claim on `phone`'s live code that `code` matches, or what
@@ -135,6 +137,7 @@ impl Service {
         &self,
         claim: &CodeClaim,
         mut existing: Option<UserId>,
+        user_agent: Option<&str>,
         now: Timestamp,
     ) -> Result<LoggedIn> {
         for _ in 0..LOGIN_TRIES {
@@ -148,10 +151,12 @@ impl Service {
             let sid = uuid::Uuid::new_v4().simple().to_string();
             let refresh = self.tokens.issue_refresh(user_id, &sid, now)?;
             let session = Session {
-                sid,
+                sid: sid.clone(),
                 user: user_id,
                 current_jti: refresh.jti,
                 expires_at: refresh.exp,
+                created_at: now,
+                user_agent: user_agent.map(|agent| agent.chars().take(USER_AGENT_CHARS).collect()),
             };
             let login = match &new_user {
                 Some(user) => Login::New(user),
@@ -162,7 +167,7 @@ impl Service {
             };
             match self.store.login(claim, login, &session).await? {
                 LoginOutcome::LoggedIn => {
-                    let access = self.tokens.issue_access(user_id, now)?;
+                    let access = self.tokens.issue_access(user_id, &sid, now)?;
                     let created = new_user.is_some();
                     let region = claim.phone.region();
                     self.metrics.record(Metric::LoggedIn { created, region });

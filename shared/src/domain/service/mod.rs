@@ -36,7 +36,7 @@ pub use profile::{
 };
 pub use risk::SHARDS;
 pub use send_code::{CodeSent, SendRequest};
-pub use sessions::{Refreshed, RevokeScope};
+pub use sessions::{Device, Refreshed, RevokeScope};
 
 pub struct Service {
     rules: Rules,

@@ -19,6 +19,18 @@ pub enum RevokeScope {
     All,
 }
 
+/// One of a user's live sessions: a device, as its owner sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    /// None for sessions started before starts were kept.
+    pub created: Option<Timestamp>,
+    pub last_used: Option<Timestamp>,
+    pub user_agent: Option<String>,
+    /// The session of the access token that asked.
+    pub current: bool,
+}
+
 #[derive(Debug)]
 pub struct Refreshed {
     pub access: String,
@@ -44,12 +56,15 @@ impl Service {
         }
         let sid = uuid::Uuid::new_v4().simple().to_string();
         let refresh = self.tokens.issue_refresh(legacy.user, &sid, now)?;
-        let access = self.tokens.issue_access(legacy.user, now)?;
+        let access = self.tokens.issue_access(legacy.user, &sid, now)?;
         let session = Session {
             sid,
             user: legacy.user,
             current_jti: refresh.jti,
             expires_at: refresh.exp,
+            created_at: now,
+            // No login here: the old system's session moved over.
+            user_agent: None,
         };
         if !self
             .store
@@ -135,7 +150,7 @@ impl Service {
                 return Err(Error::TokenNotValid("session revoked"));
             }
         };
-        let access = self.tokens.issue_access(user, now)?;
+        let access = self.tokens.issue_access(user, sid, now)?;
         Ok(Refreshed {
             access: access.token,
             refresh: refresh.token,
@@ -197,5 +212,50 @@ impl Service {
                 Ok(())
             }
         }
+    }
+
+    /// The caller's live sessions, newest first.
+    #[tracing::instrument(skip_all)]
+    pub async fn devices(&self, caller: &Claims) -> Result<Vec<Device>> {
+        let now = self.clock.now();
+        let sids = self.store.sessions_of(caller.user_id).await?;
+        let mut devices: Vec<Device> = self
+            .store
+            .sessions(&sids)
+            .await?
+            .into_iter()
+            .filter(|(_, session)| session.user == caller.user_id && session.live(now))
+            .map(|(sid, session)| Device {
+                current: caller.sid.as_deref() == Some(sid.as_str()),
+                created: session.created_at,
+                last_used: session.last_used(),
+                user_agent: session.user_agent,
+                id: sid,
+            })
+            .collect();
+        devices.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+        Ok(devices)
+    }
+
+    /// Logs one of the caller's live sessions out, as `/token/revoke/`
+    /// does. Someone else's, or one no longer live, is not found.
+    #[tracing::instrument(skip_all)]
+    pub async fn end_device(&self, caller: &Claims, sid: &str) -> Result<()> {
+        let now = self.clock.now();
+        // Ours are 32 hex digits: anything else names no session.
+        let well_formed = (1..=64).contains(&sid.len())
+            && sid
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !well_formed {
+            return Err(Error::NotFound);
+        }
+        let session = self.store.session(sid).await?;
+        if !session.is_some_and(|s| s.user == caller.user_id && s.live(now)) {
+            return Err(Error::NotFound);
+        }
+        self.store.revoke_session(sid).await?;
+        tracing::info!(user_id = caller.user_id.0, "a device logged out");
+        Ok(())
     }
 }

@@ -45,7 +45,7 @@ fn claims(token_type: &str, exp: i64) -> serde_json::Value {
 #[test]
 fn round_trip_carries_simplejwt_claims() {
     let t = tokens();
-    let access = t.issue_access(UserId(42), NOW).unwrap();
+    let access = t.issue_access(UserId(42), "s1", NOW).unwrap();
     let claims = t.verify(&access.token, TokenType::Access, NOW).unwrap();
     assert_eq!(claims.user_id, UserId(42));
     assert_eq!(claims.exp, NOW.secs() + 300);
