@@ -109,12 +109,29 @@ pub async fn cold_starts(
     cpu: Cpu<'_>,
 ) -> ColdStart {
     let function = launch.function;
+    cold_starts_of(
+        launch,
+        spawns,
+        |spawn| event(function, spawn, tokens, io),
+        cpu,
+    )
+    .await
+}
+
+/// `spawns` cold starts, each answering the event `event` makes for it.
+pub async fn cold_starts_of(
+    launch: &Launch<'_>,
+    spawns: usize,
+    mut event: impl FnMut(usize) -> String,
+    cpu: Cpu<'_>,
+) -> ColdStart {
+    let function = launch.function;
     let mut times = Vec::new();
     let mut cpu_times = Vec::new();
     let mut peak = 0;
     for spawn in 0..spawns {
         let runtime = RuntimeApi::start().await;
-        let answered = runtime.offer(event(function, spawn, tokens, io));
+        let answered = runtime.offer(event(spawn));
         let mut command = Command::new(&launch.binary);
         command
             .envs(launch.env)

@@ -17,6 +17,7 @@ mod deletion;
 mod deployed;
 mod launch;
 mod load;
+mod regions;
 mod round_trips;
 mod rs256;
 mod send_model;
@@ -160,6 +161,7 @@ async fn main() {
     cold::table(&mut starts, &env, tls.is_some(), endpoint, &mut targets).await;
     deployed::table(&mut starts, &sdk, &env, &prefix).await;
     rs256::table(&mut starts, &env, &mut targets).await;
+    regions::table(&mut starts, &env, &mut targets).await;
     round_trips::table(&round_trips, &mut targets);
     targets.print(smoke);
     deletion::table(&timed);
