@@ -15,7 +15,8 @@ use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
 use crate::http::routes::{
-    Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, SESSIONS_PATH, function, profile_ref,
+    Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, SESSION_PATH, SESSIONS_PATH, function,
+    profile_ref,
 };
 use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
 
@@ -63,7 +64,7 @@ pub async fn dispatch_to<F: Function>(
         Endpoint::TokenRefresh => token_refresh(service, &request).await,
         Endpoint::TokenRevoke => match matched.route.path {
             SESSIONS_PATH => devices(service, &request).await,
-            "/sessions/{id}" => {
+            SESSION_PATH => {
                 let sid = matched.param.as_deref().unwrap_or_default();
                 end_device(service, sid, &request).await
             }

@@ -13,6 +13,7 @@ pub enum Endpoint {
     CodeEnter,
     Profile,
     TokenRefresh,
+    /// Logging out, and the caller's sessions (its devices).
     TokenRevoke,
     /// The JWKS and the OpenID discovery document: one function, two paths.
     WellKnown,
@@ -79,6 +80,7 @@ pub mod function {
 
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const SESSIONS_PATH: &str = "/sessions";
+pub const SESSION_PATH: &str = "/sessions/{id}";
 
 pub struct Route {
     pub endpoint: Endpoint,
@@ -137,7 +139,7 @@ pub const ROUTES: &[Route] = &[
     },
     Route {
         endpoint: Endpoint::TokenRevoke,
-        path: "/sessions/{id}",
+        path: SESSION_PATH,
         methods: &[Method::DELETE],
         allow: "DELETE",
         function: "token-revoke",
@@ -214,7 +216,7 @@ mod tests {
             Endpoint::TokenRefresh
         );
         let device = match_path("/sessions/abc/").unwrap();
-        assert_eq!(device.route.path, "/sessions/{id}");
+        assert_eq!(device.route.path, SESSION_PATH);
         assert_eq!(device.param.as_deref(), Some("abc"));
         assert_eq!(match_path("/sessions/").unwrap().route.path, SESSIONS_PATH);
     }
