@@ -105,6 +105,12 @@ impl CpuGroup {
         }
     }
 
+    /// The file a process's id is written to, to move it (all its
+    /// threads) into the group.
+    pub fn procs_path(&self) -> PathBuf {
+        self.dir.join("cgroup.procs")
+    }
+
     /// How many periods the group has been throttled in, so far.
     pub fn throttled_periods(&self) -> u64 {
         std::fs::read_to_string(self.dir.join("cpu.stat"))

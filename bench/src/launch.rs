@@ -59,6 +59,9 @@ impl Tokens {
 pub enum Cpu<'a> {
     Full,
     Share(&'a CpuGroup),
+    /// Full CPU until the first event is asked for, the share after: the
+    /// model in which Lambda does not throttle init.
+    InitFull(&'a CpuGroup),
 }
 
 pub struct ColdStart {
@@ -146,12 +149,26 @@ pub async fn cold_starts_of(
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Cpu::Share(group) = cpu {
-            group.refill().expect("the group's quota is writable");
-            group.confine(&mut command);
+        match cpu {
+            Cpu::Full => {}
+            Cpu::Share(group) => {
+                group.refill().expect("the group's quota is writable");
+                group.confine(&mut command);
+            }
+            Cpu::InitFull(group) => {
+                group.refill().expect("the group's quota is writable");
+                runtime.expect_hook();
+            }
         }
         let started = Instant::now();
         let mut child = command.spawn().expect("the function starts");
+        if let Cpu::InitFull(group) = cpu {
+            let (procs, pid) = (group.procs_path(), child.id());
+            runtime.set_hook(move || {
+                std::fs::write(&procs, pid.to_string())
+                    .expect("moving the function into its group");
+            });
+        }
         let response = tokio::time::timeout(Duration::from_secs(30), answered)
             .await
             .expect("the function answers within 30 s")
@@ -218,6 +235,21 @@ impl Starts {
     pub async fn share(&mut self, launch: &Launch<'_>, io: bool) -> Option<ColdStart> {
         let group = self.groups.get(&launch.memory_mb)?;
         Some(cold_starts(launch, self.spawns, &mut self.tokens, io, Cpu::Share(group)).await)
+    }
+
+    /// Init at full CPU, the event at the share, when there is a group.
+    pub async fn init_full(&mut self, launch: &Launch<'_>, io: bool) -> Option<ColdStart> {
+        let group = self.groups.get(&launch.memory_mb)?;
+        Some(
+            cold_starts(
+                launch,
+                self.spawns,
+                &mut self.tokens,
+                io,
+                Cpu::InitFull(group),
+            )
+            .await,
+        )
     }
 
     /// Both starts (no I/O, success) at full CPU and, where there is a

@@ -16,9 +16,16 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+/// Run as the first event is handed over (the bench moves the process
+/// into its CPU group there: Lambda's init is not throttled).
+type Hook = Box<dyn FnOnce() + Send>;
+
 struct Pending {
     event: Option<String>,
     done: Option<oneshot::Sender<String>>,
+    /// The event waits for a hook when one is expected.
+    expecting_hook: bool,
+    hook: Option<Hook>,
 }
 
 pub struct RuntimeApi {
@@ -35,6 +42,8 @@ impl RuntimeApi {
         let pending = Arc::new(Mutex::new(Pending {
             event: None,
             done: None,
+            expecting_hook: false,
+            hook: None,
         }));
         let shared = Arc::clone(&pending);
         tokio::spawn(async move {
@@ -52,6 +61,17 @@ impl RuntimeApi {
             }
         });
         RuntimeApi { address, pending }
+    }
+
+    /// The next event is handed over only once `set_hook` has given a
+    /// hook, which runs first: for a hook that needs the process's id,
+    /// known after the spawn that races the process's first request.
+    pub fn expect_hook(&self) {
+        self.pending.lock().unwrap().expecting_hook = true;
+    }
+
+    pub fn set_hook(&self, hook: impl FnOnce() + Send + 'static) {
+        self.pending.lock().unwrap().hook = Some(Box::new(hook));
     }
 
     /// Queues the next event; the receiver yields the function's response.
@@ -72,8 +92,25 @@ async fn serve(
     if path.ends_with("/invocation/next") {
         // Wait for an event; a function asks again right after answering.
         loop {
-            let event = pending.lock().unwrap().event.take();
-            if let Some(event) = event {
+            let ready = {
+                let mut pending = pending.lock().unwrap();
+                let waiting = pending.expecting_hook && pending.hook.is_none();
+                match pending.event.take() {
+                    Some(event) if waiting => {
+                        pending.event = Some(event);
+                        None
+                    }
+                    Some(event) => {
+                        pending.expecting_hook = false;
+                        Some((event, pending.hook.take()))
+                    }
+                    None => None,
+                }
+            };
+            if let Some((event, hook)) = ready {
+                if let Some(hook) = hook {
+                    hook();
+                }
                 let response = Response::builder()
                     .header("lambda-runtime-aws-request-id", "local-request")
                     .header("lambda-runtime-deadline-ms", "9999999999999")
