@@ -94,17 +94,13 @@ async fn serve(
         loop {
             let ready = {
                 let mut pending = pending.lock().unwrap();
-                let waiting = pending.expecting_hook && pending.hook.is_none();
-                match pending.event.take() {
-                    Some(event) if waiting => {
-                        pending.event = Some(event);
-                        None
-                    }
-                    Some(event) => {
-                        pending.expecting_hook = false;
-                        Some((event, pending.hook.take()))
-                    }
-                    None => None,
+                if pending.expecting_hook && pending.hook.is_none() {
+                    None
+                } else if let Some(event) = pending.event.take() {
+                    pending.expecting_hook = false;
+                    Some((event, pending.hook.take()))
+                } else {
+                    None
                 }
             };
             if let Some((event, hook)) = ready {

@@ -4,6 +4,7 @@
 //! nothing new is compiled. Plain HTTP only where a URL says so, and the
 //! settings allow that on loopback alone.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -33,7 +34,18 @@ impl std::fmt::Display for CallFailed {
 }
 
 impl HttpsClient {
-    pub fn new() -> std::io::Result<HttpsClient> {
+    /// The process's one client: the trust store is read once, however
+    /// many third parties (siteverify, a webhook bridge) it calls.
+    pub fn shared() -> std::io::Result<Arc<HttpsClient>> {
+        static SHARED: OnceLock<Arc<HttpsClient>> = OnceLock::new();
+        if let Some(client) = SHARED.get() {
+            return Ok(Arc::clone(client));
+        }
+        let client = Arc::new(HttpsClient::new()?);
+        Ok(Arc::clone(SHARED.get_or_init(|| client)))
+    }
+
+    fn new() -> std::io::Result<HttpsClient> {
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())?
             .https_or_http()

@@ -4,6 +4,7 @@
 //! stand-in on loopback that speaks the documented protocol.
 //! <https://developers.cloudflare.com/turnstile/get-started/server-side-validation/>
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,7 +22,7 @@ const TIMEOUT: Duration = Duration::from_secs(3);
 pub const SITEVERIFY_URL: &str = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
 
 pub struct Turnstile {
-    client: HttpsClient,
+    client: Arc<HttpsClient>,
     url: http::Uri,
     secret: String,
 }
@@ -36,7 +37,7 @@ struct Answer {
 impl Turnstile {
     pub fn new(url: http::Uri, secret: String) -> std::io::Result<Turnstile> {
         Ok(Turnstile {
-            client: HttpsClient::new()?,
+            client: HttpsClient::shared()?,
             url,
             secret,
         })

@@ -4,6 +4,7 @@
 //! 2xx within `TIMEOUT` or counted as not sent. The body carries the code:
 //! it is never logged.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,18 +25,15 @@ use crate::ports::{Clock, OtpMessage, SmsSender};
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct WebhookSms {
-    client: HttpsClient,
+    client: Arc<HttpsClient>,
     settings: WebhookSettings,
-    clock: std::sync::Arc<dyn Clock>,
+    clock: Arc<dyn Clock>,
 }
 
 impl WebhookSms {
-    pub fn new(
-        settings: WebhookSettings,
-        clock: std::sync::Arc<dyn Clock>,
-    ) -> std::io::Result<WebhookSms> {
+    pub fn new(settings: WebhookSettings, clock: Arc<dyn Clock>) -> std::io::Result<WebhookSms> {
         Ok(WebhookSms {
-            client: HttpsClient::new()?,
+            client: HttpsClient::shared()?,
             settings,
             clock,
         })

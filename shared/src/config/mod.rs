@@ -283,6 +283,8 @@ impl Settings {
             sms_daily_budget: self.number("SMS_DAILY_BUDGET", 0, 0..=10_000_000)?,
             country_daily_budgets: self.country_budgets()?,
         };
+        let challenges = self.challenges()?;
+        let captcha = self.captcha(&challenges.provider)?;
         let sessions = SessionRules {
             access_ttl_secs: self.number("ACCESS_TTL_SECONDS", 300, 30..=86_400)?,
             refresh_ttl_secs: self.number("REFRESH_TTL_SECONDS", 2_592_000, 300..=31_536_000)?,
@@ -296,7 +298,7 @@ impl Settings {
                 },
                 codes,
                 limits,
-                challenges: self.challenges()?,
+                challenges,
                 fraud: self.fraud()?,
                 sessions,
                 sms_text: self.sms_text()?,
@@ -305,7 +307,7 @@ impl Settings {
                 secrets: self.secrets()?,
             },
             sms_sending: self.sms_sending()?,
-            captcha: self.captcha()?,
+            captcha,
             webhook: self.webhook()?,
         })
     }
@@ -366,8 +368,8 @@ impl Settings {
     /// `CAPTCHA_PROVIDER=turnstile`: `CAPTCHA_SECRET` (in the stack, from
     /// the secret `CAPTCHA_SECRET_ARN` names), and `CAPTCHA_VERIFY_URL`
     /// (https, or http on loopback for a stand-in).
-    fn captcha(&self) -> Result<Option<CaptchaSettings>, ConfigError> {
-        if self.get("CAPTCHA_PROVIDER").as_deref() != Some("turnstile") {
+    fn captcha(&self, provider: &CaptchaProvider) -> Result<Option<CaptchaSettings>, ConfigError> {
+        if !matches!(provider, CaptchaProvider::Turnstile { .. }) {
             return Ok(None);
         }
         let name = "CAPTCHA_VERIFY_URL";

@@ -125,10 +125,15 @@ impl SmsText {
         self.templates
             .iter()
             .map(|(locale, template)| Language { locale, template })
-            .chain([Language {
-                locale: &self.locale,
-                template: &self.template,
-            }])
+            .chain([self.default_language()])
+    }
+
+    /// `SMS_TEMPLATE`, in `SMS_TEMPLATE_LOCALE`.
+    fn default_language(&self) -> Language<'_> {
+        Language {
+            locale: &self.locale,
+            template: &self.template,
+        }
     }
 
     /// The template for `tag`: its own, else its language's (`pt-BR`
@@ -155,10 +160,7 @@ impl SmsText {
             .chain(accepted)
             .chain(region)
             .find_map(|tag| self.find(tag))
-            .unwrap_or(Language {
-                locale: &self.locale,
-                template: &self.template,
-            })
+            .unwrap_or_else(|| self.default_language())
     }
 
     /// The message for `code`, valid for `minutes`, in `language`.
@@ -188,7 +190,7 @@ impl SmsText {
 
     /// The message in the default template.
     pub fn render_default(&self, code: &str, minutes: u64) -> String {
-        self.render(self.choose(&Wanted::default()), code, minutes)
+        self.render(self.default_language(), code, minutes)
     }
 
     /// Why each template's longest text would not fit one SMS, for those

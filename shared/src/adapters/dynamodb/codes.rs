@@ -250,19 +250,11 @@ impl CodeStore for DynamoStore {
         let mut unique: Vec<&String> = keys.iter().collect();
         unique.sort();
         unique.dedup();
-        // A hundred keys a BatchGetItem, all in flight at once.
-        let reads = unique.chunks(100).map(|chunk| {
-            let wanted = chunk
-                .iter()
-                .map(|counter| key("pk", s(counter.as_str())))
-                .collect();
-            self.batch_get(&self.tables.codes, wanted)
-        });
-        for item in futures_util::future::try_join_all(reads)
-            .await?
-            .into_iter()
-            .flatten()
-        {
+        let wanted = unique
+            .iter()
+            .map(|counter| key("pk", s(counter.as_str())))
+            .collect();
+        for item in self.batch_get(&self.tables.codes, wanted).await? {
             let number = |name: &str| match item.get(name) {
                 Some(AttributeValue::N(value)) => value.parse().unwrap_or(0),
                 _ => 0,

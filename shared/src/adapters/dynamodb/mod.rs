@@ -93,10 +93,19 @@ impl DynamoStore {
         Ok(output.item)
     }
 
-    /// Every item of `keys` in `table` that exists, read consistently by
-    /// BatchGetItem (at most 100 keys), asking again for what DynamoDB
-    /// leaves unprocessed under load.
+    /// Every item of `keys` in `table` that exists, read consistently: a
+    /// BatchGetItem per hundred keys (its limit), all in flight at once.
     async fn batch_get(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>> {
+        let reads = keys
+            .chunks(100)
+            .map(|chunk| self.batch_get_hundred(table, chunk.to_vec()));
+        let found = futures_util::future::try_join_all(reads).await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// One BatchGetItem of at most 100 keys, asking again for what
+    /// DynamoDB leaves unprocessed under load.
+    async fn batch_get_hundred(&self, table: &str, keys: Vec<Item>) -> Result<Vec<Item>> {
         let wanted = built(
             KeysAndAttributes::builder()
                 .set_keys(Some(keys))

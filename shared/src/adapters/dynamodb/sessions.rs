@@ -119,20 +119,12 @@ impl SessionStore for DynamoStore {
         self.set_revoked(sid).await
     }
 
-    /// A hundred a BatchGetItem, all in flight at once.
     #[tracing::instrument(skip_all)]
     async fn sessions(&self, sids: &[String]) -> Result<Vec<(String, SessionState)>> {
-        let reads = sids.chunks(100).map(|chunk| {
-            let keys = chunk
-                .iter()
-                .map(|sid| key("sid", s(sid.as_str())))
-                .collect();
-            self.batch_get(&self.tables.sessions, keys)
-        });
-        let items = futures_util::future::try_join_all(reads).await?;
+        let keys = sids.iter().map(|sid| key("sid", s(sid.as_str()))).collect();
+        let items = self.batch_get(&self.tables.sessions, keys).await?;
         items
             .into_iter()
-            .flatten()
             .map(|item| {
                 let item: SessionItem = from_item(item)?;
                 Ok((item.sid.clone(), SessionState::from(item)))
