@@ -11,8 +11,12 @@ ensure_venv .venv requirements-test.txt
 mkdir -p target
 # The send limits are opened up so that fuzzing reaches the logic behind
 # them (the Rust tests cover the limits), and tokens outlive the run.
+# The admin API is on, so that its routes exist; the user's token sent
+# everywhere below is refused there, as it must be (tests/admin.rs and the
+# scenario reach what an operator does).
 start_dev_server target/fuzz-server.log RESEND_COOLDOWN_SECONDS=0 PHONE_MAX_SENDS_PER_HOUR=100 \
-    IP_MAX_SENDS_PER_HOUR=1000000 IP_MAX_FAILED_CODES_PER_HOUR=1000000 ACCESS_TTL_SECONDS=3600
+    IP_MAX_SENDS_PER_HOUR=1000000 IP_MAX_FAILED_CODES_PER_HOUR=1000000 ACCESS_TTL_SECONDS=3600 \
+    ADMIN_TOKEN="$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(16))')"
 
 access=$(.venv/bin/python scripts/dev_login.py "$base" +79123456789)
 # Three of schemathesis's warnings name what this API does on purpose, so

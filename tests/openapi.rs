@@ -93,6 +93,7 @@ fn every_error() -> Vec<Error> {
         Error::NotBearer,
         Error::TokenNotValid(""),
         Error::PermissionDenied,
+        Error::AccountDisabled,
         Error::NotFound,
         Error::InviteNotFound,
         Error::InviteSelf,
@@ -125,6 +126,7 @@ fn every_error() -> Vec<Error> {
             | Error::NotBearer
             | Error::TokenNotValid(_)
             | Error::PermissionDenied
+            | Error::AccountDisabled
             | Error::NotFound
             | Error::InviteNotFound
             | Error::InviteSelf

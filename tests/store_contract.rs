@@ -56,6 +56,8 @@ fn user(id: u64, phone_number: &str, invite: &str) -> User {
         date_joined: NOW,
         referrals_count: 0,
         imported_at: None,
+        disabled: None,
+        claims: Default::default(),
     }
 }
 
@@ -1075,7 +1077,7 @@ async fn a_deletion_is_one_transaction_refused_by_any_change(store: Arc<dyn Stor
     let wrong = claim(PHONE, "x");
     assert_eq!(
         store
-            .delete_account(deletion(&read, &wrong, true))
+            .delete_account(deletion(&read, Some(&wrong), true))
             .await
             .unwrap(),
         DeletionOutcome::CodeGone
@@ -1084,7 +1086,7 @@ async fn a_deletion_is_one_transaction_refused_by_any_change(store: Arc<dyn Stor
     let right = claim(PHONE, "d");
     assert_eq!(
         store
-            .delete_account(deletion(&stale, &right, true))
+            .delete_account(deletion(&stale, Some(&right), true))
             .await
             .unwrap(),
         DeletionOutcome::Changed
@@ -1097,7 +1099,7 @@ async fn a_deletion_is_one_transaction_refused_by_any_change(store: Arc<dyn Stor
 
     assert_eq!(
         store
-            .delete_account(deletion(&read, &right, true))
+            .delete_account(deletion(&read, Some(&right), true))
             .await
             .unwrap(),
         DeletionOutcome::Deleted

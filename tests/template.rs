@@ -320,6 +320,7 @@ fn each_function_reads_only_the_secrets_it_uses() {
         ("TokenRefreshFunction", Endpoint::TokenRefresh),
         ("TokenRevokeFunction", Endpoint::TokenRevoke),
         ("WellKnownFunction", Endpoint::WellKnown),
+        ("AdminFunction", Endpoint::Admin),
     ] {
         let mut expected = BTreeSet::new();
         if endpoint.uses_token_keys() {

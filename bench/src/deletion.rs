@@ -53,6 +53,7 @@ impl StackProfile {
             headers,
             body: Bytes::from(json!({ "code": code }).to_string()),
             source_ip: None,
+            iam_caller: None,
         };
         self.app.handle(request).await.status().as_u16()
     }
@@ -72,6 +73,8 @@ impl StackProfile {
                 date_joined: now,
                 referrals_count: 0,
                 imported_at: None,
+                disabled: None,
+                claims: Default::default(),
             })
             .collect();
         self.store

@@ -53,6 +53,7 @@ fn request(method: Method, path: &str, token: Option<&str>, body: Value) -> ApiR
         headers,
         body: Bytes::from(body.to_string()),
         source_ip: Some("198.51.100.7".into()),
+        iam_caller: None,
     }
 }
 

@@ -152,6 +152,8 @@ fn check(row: &Row, options: &Options, at: Timestamp) -> Result<Checked, String>
             date_joined: at,
             referrals_count: 0,
             imported_at: Some(at),
+            disabled: None,
+            claims: Default::default(),
         },
         inv: Some(fields.inv.trim().to_owned()).filter(|inv| !inv.is_empty()),
         parent: fields.parent_invite.map(UserId),

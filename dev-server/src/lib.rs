@@ -27,7 +27,7 @@ use phone_auth::config::{Config, ConfigError, Settings, Tables, random_secret};
 use phone_auth::domain::service::Service;
 use phone_auth::error::Error;
 use phone_auth::http::body::MAX_BODY_BYTES;
-use phone_auth::http::{ApiRequest, ApiResponse, App, problem, query};
+use phone_auth::http::{AdminAccess, ApiRequest, ApiResponse, App, problem, query};
 use phone_auth::ports::{Clock, Metrics, NoMetrics, SmsSender, Store, SystemClock};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -136,7 +136,7 @@ impl DevServer {
         // No stream here: a deletion is finished before its answer.
         .finishing_deletions_inline();
         DevServer {
-            app: App::new(service),
+            app: App::new(service).with_admin(AdminAccess::Off),
             outbox,
         }
     }
@@ -163,7 +163,15 @@ impl DevServer {
                     (phone_auth::startup::aws_store(&sdk, tables), sms)
                 }
             };
-        Ok(DevServer::new(config, store, sms, clock))
+        let admin = admin_access(settings)?;
+        Ok(DevServer::new(config, store, sms, clock).with_admin(admin))
+    }
+
+    /// Who may call the `/admin/` routes (by default no one: they are not
+    /// found).
+    pub fn with_admin(mut self, admin: AdminAccess) -> DevServer {
+        self.app = self.app.with_admin(admin);
+        self
     }
 
     pub async fn respond(&self, request: http::Request<Incoming>, peer: SocketAddr) -> ApiResponse {
@@ -188,6 +196,7 @@ impl DevServer {
             headers: parts.headers,
             body,
             source_ip: Some(peer.ip().to_string()),
+            iam_caller: None,
         };
         self.app.handle(request).await
     }
@@ -231,6 +240,24 @@ impl DevServer {
             "no-store".parse().expect("static header"),
         );
         response
+    }
+}
+
+/// The shortest `ADMIN_TOKEN` taken: it opens every account.
+const MIN_ADMIN_TOKEN_CHARS: usize = 16;
+
+/// `ADMIN_TOKEN` opens the admin API as `Authorization: Bearer <it>`;
+/// unset, its routes are not found.
+fn admin_access(settings: &Settings) -> Result<AdminAccess, ConfigError> {
+    match settings.get("ADMIN_TOKEN") {
+        None => Ok(AdminAccess::Off),
+        Some(token) if token.trim().chars().count() >= MIN_ADMIN_TOKEN_CHARS => {
+            Ok(AdminAccess::Token(token.trim().to_owned()))
+        }
+        Some(_) => Err(ConfigError {
+            name: "ADMIN_TOKEN",
+            problem: format!("must be at least {MIN_ADMIN_TOKEN_CHARS} characters"),
+        }),
     }
 }
 

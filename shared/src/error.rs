@@ -49,6 +49,9 @@ pub enum Error {
     TokenNotValid(&'static str),
     #[error("permission denied")]
     PermissionDenied,
+    /// An operator disabled the account (see the admin API).
+    #[error("account disabled")]
+    AccountDisabled,
     #[error("not found")]
     NotFound,
     #[error("invite code not found")]

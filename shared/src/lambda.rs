@@ -178,9 +178,17 @@ impl SmsSender for NoSms {
 
 /// API Gateway has already decoded a base64 body into bytes.
 pub fn api_request(event: Request) -> ApiRequest {
-    let source_ip = match event.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
-        _ => None,
+    let (source_ip, iam_caller) = match event.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => (
+            context.http.source_ip.clone(),
+            // What `AWS_IAM` authorization verified: the caller's ARN.
+            context
+                .authorizer
+                .as_ref()
+                .and_then(|authorizer| authorizer.iam.as_ref())
+                .and_then(|iam| iam.user_arn.clone()),
+        ),
+        _ => (None, None),
     };
     let query = event.uri().query().map(str::to_owned);
     let (parts, body) = event.into_parts();
@@ -191,6 +199,7 @@ pub fn api_request(event: Request) -> ApiRequest {
         headers: parts.headers,
         body: bytes::Bytes::from(body.to_vec()),
         source_ip,
+        iam_caller,
     }
 }
 

@@ -34,8 +34,19 @@ from phone_auth_client.api.login import enter_code, send_code
 from phone_auth_client.api.profile import activate_invite, delete_account, get_profile
 from phone_auth_client.api.keys import get_jwks, get_open_id_configuration
 from phone_auth_client.api.tokens import end_session, list_sessions, refresh_tokens, revoke_session
+from phone_auth_client.api.admin import (
+    admin_delete_user,
+    admin_disable_user,
+    admin_enable_user,
+    admin_find_user,
+    admin_get_user,
+    admin_set_claims,
+    admin_sign_out_user,
+)
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "openapi.yaml"
+# The dev servers' ADMIN_TOKEN: what opens their admin API.
+ADMIN_TOKEN = secrets.token_hex(16)
 # Far larger than the 4 KiB a body may have.
 TOO_LARGE = json.dumps({"phone": " " * 5000}).encode()
 
@@ -85,6 +96,13 @@ def operation_id(module):
         end_session: "endSession",
         get_jwks: "getJwks",
         get_open_id_configuration: "getOpenIdConfiguration",
+        admin_find_user: "adminFindUser",
+        admin_get_user: "adminGetUser",
+        admin_delete_user: "adminDeleteUser",
+        admin_disable_user: "adminDisableUser",
+        admin_enable_user: "adminEnableUser",
+        admin_sign_out_user: "adminSignOutUser",
+        admin_set_claims: "adminSetClaims",
     }[module]
 
 
@@ -299,7 +317,7 @@ def healthy_server(base):
         check(name, module.sync_detailed("me", client=forged, **arguments), 401,
               models.UnauthorizedProblem, "token_not_valid")
         check(name, module.sync_detailed(str(first_profile.id), client=me, **arguments), 403,
-              models.PermissionDeniedProblem, "permission_denied")
+              models.ForbiddenProblem, "permission_denied")
         check(name, module.sync_detailed("nobody", client=me, **arguments), 404,
               models.NotFoundProblem if module is get_profile else models.InviteNotFoundProblem, "not_found")
 
@@ -317,7 +335,7 @@ def healthy_server(base):
     check("deleteAccount", delete_account.sync_detailed("me", client=forged, body=some_code), 401,
           models.UnauthorizedProblem, "token_not_valid")
     check("deleteAccount", delete_account.sync_detailed(str(first_profile.id), client=own, body=some_code), 403,
-          models.PermissionDeniedProblem, "permission_denied")
+          models.ForbiddenProblem, "permission_denied")
     send_code.sync_detailed(client=anyone, body=models.PhoneRequest(phone=doomed_profile.phone))
     guess = models.DeleteRequest(code=wrong(code_sent_to(base, doomed_profile.phone)))
     for status, kind, problem in [(400, models.DeleteProblem, "invalid_code"),
@@ -331,6 +349,8 @@ def healthy_server(base):
     check("deleteAccount", delete_account.sync_detailed("me", client=own, body=right), 404,
           models.NotFoundProblem, "not_found")
     check("getProfile", get_profile.sync_detailed("me", client=own), 404, models.NotFoundProblem, "not_found")
+
+    admin_api(base, anyone)
 
     # The verifiers' documents (this server signs RS256).
     keys = check("getJwks", get_jwks.sync_detailed(client=anyone), 200, models.Jwks)
@@ -354,13 +374,89 @@ def healthy_server(base):
         (list_sessions, {}, "post"),
         (end_session, {"id": "x"}, "get"),
     ]
+    operator = AuthenticatedClient(base_url=base, token=ADMIN_TOKEN)
     for module, arguments, other_method in every:
         name = operation_id(module)
         check(name, raw(module, me, method=other_method, **arguments), 405,
               models.MethodNotAllowedProblem, "method_not_allowed")
         check(name, raw(module, me, content=TOO_LARGE, **arguments), 413,
               models.PayloadTooLargeProblem, "payload_too_large")
+    for module, arguments in admin_calls(str(caller_profile.id), "+79123456789"):
+        name = operation_id(module)
+        check(name, raw(module, operator, method="patch", **arguments), 405,
+              models.MethodNotAllowedProblem, "method_not_allowed")
+        check(name, raw(module, operator, content=TOO_LARGE, **arguments), 413,
+              models.PayloadTooLargeProblem, "payload_too_large")
     return caller
+
+
+def admin_calls(user_id, phone):
+    """Every admin operation, with what it takes; the deletion last."""
+    return [
+        (admin_find_user, {"phone": phone}),
+        (admin_get_user, {"id": user_id}),
+        (admin_disable_user, {"id": user_id, "body": models.DisableRequest(reason="client test")}),
+        (admin_enable_user, {"id": user_id}),
+        (admin_sign_out_user, {"id": user_id}),
+        (admin_set_claims, {"id": user_id,
+                            "body": models.ClaimsRequest(claims=models.ClaimsRequestClaims.from_dict({"role": "editor"}))}),
+        (admin_delete_user, {"id": user_id}),
+    ]
+
+
+def admin_api(base, anyone):
+    """The admin API's answers, and a disabled account's refusals."""
+    subject, subject_profile = log_in(anyone, base, "+79005550030")
+    user = AuthenticatedClient(base_url=base, token=subject.access)
+    operator = AuthenticatedClient(base_url=base, token=ADMIN_TOKEN)
+    calls = admin_calls(str(subject_profile.id), subject_profile.phone)
+    for module, arguments in calls:
+        name = operation_id(module)
+        check(name, module.sync_detailed(client=Client(base_url=base), **arguments), 401,
+              models.NotAuthenticatedProblem, "not_authenticated")
+        check(name, module.sync_detailed(client=user, **arguments), 403,
+              models.PermissionDeniedProblem, "permission_denied")
+        if module is not admin_find_user:
+            check(name, module.sync_detailed(client=operator, **{**arguments, "id": "4242"}), 404,
+                  models.NotFoundProblem, "not_found")
+    check("adminFindUser", admin_find_user.sync_detailed(client=operator, phone="12"), 400,
+          models.InvalidPhoneProblem, "invalid_phone")
+    for module in (admin_disable_user, admin_set_claims):
+        answer = raw(module, operator, content=b"{}", id=str(subject_profile.id),
+                     body=dict(calls)[module]["body"])
+        check(operation_id(module), answer, 400, models.InvalidRequestProblem, "invalid_request")
+
+    found = check("adminFindUser", admin_find_user.sync_detailed(client=operator, phone=subject_profile.phone),
+                  200, models.AdminUsers)
+    assert [u.id for u in found.users] == [subject_profile.id], found
+    seen = check("adminGetUser", admin_get_user.sync_detailed(str(subject_profile.id), client=operator), 200,
+                 models.AdminUser)
+    assert seen.sessions == 1 and seen.disabled is False, seen
+    disabled = check("adminDisableUser", admin_disable_user.sync_detailed(
+        str(subject_profile.id), client=operator, body=models.DisableRequest(reason="client test")), 200,
+        models.AdminUser)
+    assert disabled.disabled and disabled.disabled_reason == "client test" and disabled.sessions == 0, disabled
+    # A disabled account's access token and right code are refused.
+    check("listSessions", list_sessions.sync_detailed(client=user), 403,
+          models.AccountDisabledProblem, "account_disabled")
+    check("endSession", end_session.sync_detailed("0123456789abcdef0123456789abcdef", client=user), 403,
+          models.AccountDisabledProblem, "account_disabled")
+    check("getProfile", get_profile.sync_detailed("me", client=user), 403,
+          models.ForbiddenProblem, "account_disabled")
+    send_code.sync_detailed(client=anyone, body=models.PhoneRequest(phone=subject_profile.phone))
+    right = models.CodeRequest(phone=subject_profile.phone, code=code_sent_to(base, subject_profile.phone))
+    check("enterCode", enter_code.sync_detailed(client=anyone, body=right), 403,
+          models.AccountDisabledProblem, "account_disabled")
+    enabled = check("adminEnableUser", admin_enable_user.sync_detailed(str(subject_profile.id), client=operator),
+                    200, models.AdminUser)
+    assert not enabled.disabled, enabled
+    check("adminSignOutUser", admin_sign_out_user.sync_detailed(str(subject_profile.id), client=operator), 204,
+          None)
+    claims = models.ClaimsRequest(claims=models.ClaimsRequestClaims.from_dict({"role": "editor"}))
+    set_claims = check("adminSetClaims", admin_set_claims.sync_detailed(
+        str(subject_profile.id), client=operator, body=claims), 200, models.AdminUser)
+    assert set_claims.claims.to_dict() == {"role": "editor"}, set_claims
+    check("adminDeleteUser", admin_delete_user.sync_detailed(str(subject_profile.id), client=operator), 204, None)
 
 
 def failing_server(base, aws, tokens):
@@ -378,6 +474,8 @@ def failing_server(base, aws, tokens):
         (list_sessions, me, {}),
         (end_session, me, {"id": "0123456789abcdef0123456789abcdef"}),
     ]
+    operator = AuthenticatedClient(base_url=base, token=ADMIN_TOKEN)
+    calls += [(module, operator, arguments) for module, arguments in admin_calls("4815162342", "+79005550004")]
     faults = [
         ("dynamodb-throttled", 503, "service_unavailable"),
         ("dynamodb-invalid", 500, "internal_error"),
@@ -421,6 +519,7 @@ def main(dev_server, create_tables, moto, logs):
         # which accept each other's tokens.
         "JWT_ALGORITHM": "RS256",
         "JWT_PRIVATE_KEY": rsa_private_pem(),
+        "ADMIN_TOKEN": ADMIN_TOKEN,
     }
     suffix = secrets.token_hex(4)
     tables = {name: f"clients-{suffix}-{name.split('_')[0].lower()}"

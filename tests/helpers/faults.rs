@@ -9,7 +9,7 @@ use phone_auth::domain::code::CodeHash;
 use phone_auth::domain::invite::InviteCode;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::time::Timestamp;
-use phone_auth::domain::user::{User, UserId};
+use phone_auth::domain::user::{CustomClaims, Disabled, User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
     AccountStore, Activation, Allowance, Charge, CodeClaim, CodeRecord, CodeStore, Deletion,
@@ -165,6 +165,14 @@ impl UserStore for FaultyStore {
     ) -> Result<LoginOutcome> {
         self.check("login")?;
         self.inner.login(claim, login, session).await
+    }
+    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool> {
+        self.check("set_disabled")?;
+        self.inner.set_disabled(id, disabled).await
+    }
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool> {
+        self.check("set_claims")?;
+        self.inner.set_claims(id, claims).await
     }
 }
 

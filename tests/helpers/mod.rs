@@ -12,6 +12,7 @@ use phone_auth::adapters::dynamodb::{DynamoStore, schema};
 use phone_auth::adapters::memory::{MemoryMetrics, MemoryStore};
 use phone_auth::config::{Config, Settings, Tables};
 use phone_auth::domain::time::Timestamp;
+use phone_auth::http::AdminAccess;
 use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
 use serde_json::Value;
 
@@ -285,6 +286,9 @@ impl Reply {
     }
 }
 
+/// What opens a test server's admin API (`ADMIN_TOKEN`).
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
 pub async fn spawn_app(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
     spawn_app_with(backend, config(overrides), Arc::new(SystemClock)).await
 }
@@ -333,7 +337,8 @@ pub async fn spawn_server(
     clock: Arc<dyn Clock>,
 ) -> TestApp {
     let metrics = Arc::new(MemoryMetrics::default());
-    let server = DevServer::with_metrics(config, serving, sms, clock, metrics.clone());
+    let server = DevServer::with_metrics(config, serving, sms, clock, metrics.clone())
+        .with_admin(AdminAccess::Token(ADMIN_TOKEN.into()));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding a test port");

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use api_tests::{
-    Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, TestClock, code_in, config,
-    spawn_server,
+    ADMIN_TOKEN, Backend, FaultyStore, FlakySms, OTHER_PHONE, PHONE, Reply, TestApp, TestClock,
+    code_in, config, spawn_server,
 };
 use http::Method;
 use phone_auth::error::Error;
@@ -305,6 +305,45 @@ pub async fn scenario() -> Vec<Seen> {
     r.send(Method::DELETE, &path, one, token, None).await;
     r.send(Method::DELETE, &path, one, token, None).await;
 
+    // The admin API: every answer of every route, then a disabled
+    // account's refusals everywhere.
+    let subject = r.login("+79005550300").await;
+    // Someone who joined later activates the subject's code: a referral.
+    let referral = r.login("+79005550302").await;
+    let inv = json!({"inv": subject.invite});
+    r.profile(Method::PATCH, me, &referral.access, inv).await;
+    admin_api(&mut r, &subject, &too_large).await;
+    let disabled_phone = "+79005550301";
+    let disabled = r.login(disabled_phone).await;
+    let path = format!("/admin/users/{}/disable/", disabled.id);
+    let body = Some(json_bytes(&json!({"reason": "scenario"})));
+    let admin = Some(ADMIN_TOKEN);
+    r.send(
+        Method::POST,
+        &path,
+        "/admin/users/{id}/disable/",
+        admin,
+        body,
+    )
+    .await;
+    let token = disabled.access.as_str();
+    for method in [Method::GET, Method::PATCH] {
+        r.profile(method, me, token, json!({"inv": first.invite}))
+            .await;
+    }
+    r.profile(Method::DELETE, me, token, json!({"code": "123456"}))
+        .await;
+    r.send(Method::GET, "/sessions/", "/sessions/", Some(token), None)
+        .await;
+    let some = "/sessions/0123456789abcdef0123456789abcdef/";
+    r.send(Method::DELETE, some, "/sessions/{id}/", Some(token), None)
+        .await;
+    clock.advance_secs(61);
+    r.post("/phone/", json!({"phone": disabled_phone})).await;
+    let code = code_in(app.sent_sms(disabled_phone).await.last().unwrap());
+    r.post("/code/", json!({"phone": disabled_phone, "code": code}))
+        .await;
+
     // Deleting an account: every refusal, then the deletion, then again.
     let doomed_phone = "+79005550010";
     let doomed = r.login(doomed_phone).await;
@@ -401,11 +440,82 @@ pub async fn scenario() -> Vec<Seen> {
         let some = "/sessions/0123456789abcdef0123456789abcdef/";
         r.send(Method::DELETE, some, "/sessions/{id}/", token, None)
             .await;
+        for (method, template, body) in admin_routes(&subject.id) {
+            let path = template.replace("{id}", &subject.id);
+            let path = if template == "/admin/users/" {
+                format!("{path}?phone=%2B79005550300")
+            } else {
+                path
+            };
+            r.send(method, &path, template, Some(ADMIN_TOKEN), body)
+                .await;
+        }
     }
     store.fail(None, None);
     let mut seen = r.seen;
     seen.extend(turnstile().await);
     seen
+}
+
+/// Each admin route with a body it takes.
+fn admin_routes(_id: &str) -> Vec<(Method, &'static str, Option<Vec<u8>>)> {
+    let disable = json_bytes(&json!({"reason": "scenario", "until": null}));
+    let claims = json_bytes(&json!({"claims": {"role": "editor"}}));
+    vec![
+        (Method::GET, "/admin/users/", None),
+        (Method::GET, "/admin/users/{id}/", None),
+        (Method::POST, "/admin/users/{id}/disable/", Some(disable)),
+        (Method::POST, "/admin/users/{id}/enable/", None),
+        (Method::POST, "/admin/users/{id}/sign-out/", None),
+        (Method::PUT, "/admin/users/{id}/claims/", Some(claims)),
+        (Method::DELETE, "/admin/users/{id}/", None),
+    ]
+}
+
+/// The admin API's answers: each route's refusals (no token, a user's
+/// token, a body too large, a wrong method, an unknown user, a bad body),
+/// then each route's success, the deletion last.
+async fn admin_api(r: &mut Recorder<'_>, subject: &Login, too_large: &[u8]) {
+    let admin = Some(ADMIN_TOKEN);
+    let unknown = "4242";
+    for (method, template, body) in admin_routes(&subject.id) {
+        let path = template.replace("{id}", &subject.id);
+        let found = if template == "/admin/users/" {
+            format!("{path}?phone=%2B79005550300")
+        } else {
+            path.clone()
+        };
+        r.send(method.clone(), &found, template, None, body.clone())
+            .await;
+        let user = Some(subject.access.as_str());
+        r.send(method.clone(), &found, template, user, body.clone())
+            .await;
+        let big = Some(too_large.to_vec());
+        r.send(method.clone(), &found, template, admin, big).await;
+        r.send(Method::PATCH, &found, template, admin, None).await;
+        if template == "/admin/users/" {
+            r.send(method, "/admin/users/?phone=12", template, admin, None)
+                .await;
+            continue;
+        }
+        let missing = template.replace("{id}", unknown);
+        r.send(method.clone(), &missing, template, admin, body.clone())
+            .await;
+        if body.is_some() {
+            r.send(method, &path, template, admin, Some(b"{}".to_vec()))
+                .await;
+        }
+    }
+    for (method, template, body) in admin_routes(&subject.id) {
+        let path = template.replace("{id}", &subject.id);
+        let path = if template == "/admin/users/" {
+            format!("{path}?phone=%2B79005550300")
+        } else {
+            path
+        };
+        let reply = r.send(method, &path, template, admin, body).await;
+        assert!(reply.status < 300, "{template}: {:?}", reply.body);
+    }
 }
 
 /// A deployment on Cloudflare Turnstile: its challenge names the provider

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::domain::time::Timestamp;
-use crate::domain::user::UserId;
+use crate::domain::user::{CustomClaims, UserId};
 use crate::error::Error;
 use rsa::{RsaPublicKey, RsaSigningKey};
 
@@ -50,7 +50,28 @@ pub struct Claims {
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    /// An operator's claims for the user (access tokens), and anything
+    /// else a verified token carried.
+    #[serde(flatten)]
+    pub extra: CustomClaims,
 }
+
+/// Claim names the service itself writes or checks: an operator's claims
+/// may not use them.
+pub const RESERVED_CLAIMS: &[&str] = &[
+    "token_type",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "user_id",
+    "sub",
+    "iss",
+    "aud",
+    "sid",
+    "kid",
+    "scope",
+];
 
 /// One HMAC key and the id it is published under.
 #[derive(Clone)]
@@ -231,11 +252,30 @@ impl Tokens {
     /// An access token of session `sid` (which the user's device list
     /// marks as the caller's own).
     pub fn issue_access(&self, user: UserId, sid: &str, now: Timestamp) -> Result<Issued, Error> {
-        self.issue(TokenType::Access, user, Some(sid), now, self.access_ttl)
+        self.issue_access_with(user, sid, &CustomClaims::new(), now)
+    }
+
+    /// An access token carrying the user's own claims at its top level.
+    pub fn issue_access_with(
+        &self,
+        user: UserId,
+        sid: &str,
+        extra: &CustomClaims,
+        now: Timestamp,
+    ) -> Result<Issued, Error> {
+        let jti = uuid::Uuid::new_v4().simple().to_string();
+        let exp = now.plus_secs(self.access_ttl);
+        let claims = Claims {
+            extra: extra.clone(),
+            ..self.claims(TokenType::Access, user, sid, jti, now, exp)
+        };
+        self.sign(claims, exp)
     }
 
     pub fn issue_refresh(&self, user: UserId, sid: &str, now: Timestamp) -> Result<Issued, Error> {
-        self.issue(TokenType::Refresh, user, Some(sid), now, self.refresh_ttl)
+        let jti = uuid::Uuid::new_v4().simple().to_string();
+        let exp = now.plus_secs(self.refresh_ttl);
+        self.sign(self.claims(TokenType::Refresh, user, sid, jti, now, exp), exp)
     }
 
     /// A refresh token that already exists, signed again: the same `jti`
@@ -248,47 +288,37 @@ impl Tokens {
         exp: Timestamp,
         now: Timestamp,
     ) -> Result<Issued, Error> {
-        self.sign(
-            TokenType::Refresh,
-            user,
-            Some(sid),
-            jti.to_owned(),
-            now,
-            exp,
-        )
+        let claims = self.claims(TokenType::Refresh, user, sid, jti.to_owned(), now, exp);
+        self.sign(claims, exp)
     }
 
-    fn issue(
+    /// The service's own claims of a token of session `sid`.
+    fn claims(
         &self,
         token_type: TokenType,
         user_id: UserId,
-        sid: Option<&str>,
-        now: Timestamp,
-        ttl: u64,
-    ) -> Result<Issued, Error> {
-        let jti = uuid::Uuid::new_v4().simple().to_string();
-        self.sign(token_type, user_id, sid, jti, now, now.plus_secs(ttl))
-    }
-
-    fn sign(
-        &self,
-        token_type: TokenType,
-        user_id: UserId,
-        sid: Option<&str>,
+        sid: &str,
         jti: String,
         now: Timestamp,
         exp: Timestamp,
-    ) -> Result<Issued, Error> {
-        let claims = Claims {
+    ) -> Claims {
+        Claims {
             token_type,
             exp: exp.secs(),
             iat: now.secs(),
-            jti: jti.clone(),
+            jti,
             user_id,
-            sid: sid.map(str::to_owned),
+            sid: Some(sid.to_owned()),
             iss: Some(self.issuer.clone()),
             aud: self.audience.clone(),
-        };
+            extra: CustomClaims::new(),
+        }
+    }
+
+    /// Signs `claims`: access tokens with the access key, refresh tokens
+    /// with the HMAC key. `exp` is the claims' expiry, to the millisecond.
+    fn sign(&self, claims: Claims, exp: Timestamp) -> Result<Issued, Error> {
+        let (token_type, jti) = (claims.token_type, claims.jti.clone());
         let failed =
             |e: &dyn std::fmt::Display| Error::Internal(format!("signing a token failed: {e}"));
         let token = match (&self.rsa, token_type) {

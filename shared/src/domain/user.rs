@@ -59,6 +59,35 @@ pub struct User {
     /// none for a user who signed up here. The old system's refresh tokens
     /// are exchanged only for such a user, and only those issued before.
     pub imported_at: Option<Timestamp>,
+    /// Set by an operator: the account cannot log in or use its tokens.
+    pub disabled: Option<Disabled>,
+    /// Set by an operator: claims every access token of the user carries
+    /// from its next login or refresh. Empty: none.
+    pub claims: CustomClaims,
+}
+
+impl User {
+    /// Whether an operator's disabling holds at `now`.
+    pub fn disabled_at(&self, now: Timestamp) -> bool {
+        self.disabled.as_ref().is_some_and(|d| d.holds(now))
+    }
+}
+
+/// Claims an operator gives a user's access tokens, at their top level.
+pub type CustomClaims = serde_json::Map<String, serde_json::Value>;
+
+/// An operator's disabling of an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disabled {
+    pub reason: String,
+    /// When it ends by itself; `None`: when an operator enables the account.
+    pub until: Option<Timestamp>,
+}
+
+impl Disabled {
+    pub fn holds(&self, now: Timestamp) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
 }
 
 #[cfg(test)]

@@ -8,37 +8,38 @@ use serde_json::{Value, json};
 use crate::domain::challenge::not_a_solution;
 use crate::domain::language::is_tag;
 use crate::domain::service::{
-    Attempt, Profile, ReferralsQuery, RevokeScope, SendRequest, Service, invalid_referrals_limit,
+    AdminView, Attempt, Profile, ProfileRef, ReferralsQuery, RevokeScope, SendRequest, Service,
+    invalid_referrals_limit,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
 use crate::http::routes::{
-    Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, SESSION_PATH, SESSIONS_PATH, function,
-    profile_ref,
+    ADMIN_CLAIMS_PATH, ADMIN_DISABLE_PATH, ADMIN_ENABLE_PATH, ADMIN_SIGN_OUT_PATH, ADMIN_USER_PATH,
+    ADMIN_USERS_PATH, Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, SESSION_PATH,
+    SESSIONS_PATH, function, profile_ref,
 };
-use crate::http::{ApiRequest, ApiResponse, empty_response, json_response};
+use crate::http::{AdminAccess, ApiRequest, ApiResponse, empty_response, json_response};
 
 /// Serves any endpoint (the dev server).
 pub async fn dispatch(
     service: &Service,
+    admin: &AdminAccess,
     matched: Matched,
     request: ApiRequest,
 ) -> Result<ApiResponse> {
+    let (s, a) = (service, admin);
     match matched.route.endpoint {
-        Endpoint::PhoneEnter => {
-            dispatch_to::<function::PhoneEnter>(service, matched, request).await
-        }
-        Endpoint::CodeEnter => dispatch_to::<function::CodeEnter>(service, matched, request).await,
-        Endpoint::Profile => dispatch_to::<function::Profile>(service, matched, request).await,
+        Endpoint::PhoneEnter => dispatch_to::<function::PhoneEnter>(s, a, matched, request).await,
+        Endpoint::CodeEnter => dispatch_to::<function::CodeEnter>(s, a, matched, request).await,
+        Endpoint::Profile => dispatch_to::<function::Profile>(s, a, matched, request).await,
         Endpoint::TokenRefresh => {
-            dispatch_to::<function::TokenRefresh>(service, matched, request).await
+            dispatch_to::<function::TokenRefresh>(s, a, matched, request).await
         }
-        Endpoint::TokenRevoke => {
-            dispatch_to::<function::TokenRevoke>(service, matched, request).await
-        }
-        Endpoint::WellKnown => dispatch_to::<function::WellKnown>(service, matched, request).await,
+        Endpoint::TokenRevoke => dispatch_to::<function::TokenRevoke>(s, a, matched, request).await,
+        Endpoint::WellKnown => dispatch_to::<function::WellKnown>(s, a, matched, request).await,
+        Endpoint::Admin => dispatch_to::<function::Admin>(s, a, matched, request).await,
     }
 }
 
@@ -46,6 +47,7 @@ pub async fn dispatch(
 /// function's binary holds its own handler only.
 pub async fn dispatch_to<F: Function>(
     service: &Service,
+    admin_access: &AdminAccess,
     matched: Matched,
     request: ApiRequest,
 ) -> Result<ApiResponse> {
@@ -71,6 +73,7 @@ pub async fn dispatch_to<F: Function>(
             _ => token_revoke(service, &request).await,
         },
         Endpoint::WellKnown => well_known(service, matched.route.path),
+        Endpoint::Admin => admin(service, admin_access, &matched, &request).await,
     }
 }
 
@@ -328,4 +331,119 @@ fn well_known(service: &Service, path: &str) -> Result<ApiResponse> {
         header::HeaderValue::from_static("public, max-age=300"),
     );
     Ok(response)
+}
+
+#[derive(Deserialize)]
+struct DisableBody {
+    reason: Option<Value>,
+    until: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct ClaimsBody {
+    claims: Option<Value>,
+}
+
+/// The `/admin/` routes. Each call is logged with its operator.
+async fn admin(
+    service: &Service,
+    access: &AdminAccess,
+    matched: &Matched,
+    request: &ApiRequest,
+) -> Result<ApiResponse> {
+    let by = operator(access, request)?;
+    let path = matched.route.path;
+    tracing::info!(by, method = %request.method, route = path, "admin call");
+    if path == ADMIN_USERS_PATH {
+        let phone =
+            query::param(request.query.as_deref(), "phone").ok_or(Error::MissingField("phone"))?;
+        let users: Vec<Value> = service
+            .admin_find(&phone)
+            .await?
+            .iter()
+            .map(admin_json)
+            .collect();
+        return Ok(ok(json!({ "users": users })));
+    }
+    let id = match matched.param.as_deref().and_then(profile_ref) {
+        Some(ProfileRef::Id(id)) => id,
+        _ => return Err(Error::NotFound),
+    };
+    let view = match path {
+        ADMIN_USER_PATH if request.method == Method::GET => service.admin_user(id).await?,
+        ADMIN_USER_PATH => {
+            service.admin_delete(&by, id).await?;
+            return Ok(empty_response(StatusCode::NO_CONTENT));
+        }
+        ADMIN_SIGN_OUT_PATH => {
+            service.admin_sign_out(&by, id).await?;
+            return Ok(empty_response(StatusCode::NO_CONTENT));
+        }
+        ADMIN_DISABLE_PATH => {
+            let body: DisableBody = body::parse(&request.body)?;
+            let reason = text("reason", body.reason)?.ok_or(Error::MissingField("reason"))?;
+            let until = text("until", body.until)?
+                .map(|until| {
+                    Timestamp::parse_rfc3339(&until).ok_or_else(|| {
+                        Error::InvalidRequest(
+                            "The field `until` must be an RFC 3339 time, or null.".into(),
+                        )
+                    })
+                })
+                .transpose()?;
+            service.disable_user(&by, id, &reason, until).await?
+        }
+        ADMIN_ENABLE_PATH => service.enable_user(&by, id).await?,
+        ADMIN_CLAIMS_PATH => {
+            let body: ClaimsBody = body::parse(&request.body)?;
+            let Some(Value::Object(claims)) = body.claims else {
+                return Err(Error::InvalidRequest(
+                    "The field `claims` must be an object.".into(),
+                ));
+            };
+            service.set_user_claims(&by, id, claims).await?
+        }
+        _ => return Err(Error::NotFound),
+    };
+    Ok(ok(admin_json(&view)))
+}
+
+/// Who is calling the admin API: the IAM principal API Gateway let in, or
+/// `dev-admin` with the dev server's `ADMIN_TOKEN`. A user's access token
+/// opens nothing here.
+fn operator(access: &AdminAccess, request: &ApiRequest) -> Result<String> {
+    use subtle::ConstantTimeEq;
+    match access {
+        AdminAccess::Off => Err(Error::NotFound),
+        AdminAccess::Iam => request.iam_caller.clone().ok_or(Error::PermissionDenied),
+        AdminAccess::Token(secret) => {
+            let value = request.header(header::AUTHORIZATION).unwrap_or_default();
+            let token = value
+                .trim()
+                .split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                .map(|(_, token)| token.trim());
+            match token {
+                _ if value.trim().is_empty() => Err(Error::NotAuthenticated),
+                Some(token) if bool::from(token.as_bytes().ct_eq(secret.as_bytes())) => {
+                    Ok("dev-admin".into())
+                }
+                _ => Err(Error::PermissionDenied),
+            }
+        }
+    }
+}
+
+/// A user as an operator sees it: the profile, with the disabling, the
+/// claims and the live sessions' count.
+fn admin_json(view: &AdminView) -> Value {
+    let user = &view.profile.user;
+    let disabled = user.disabled.as_ref().filter(|_| view.disabled);
+    let mut body = profile_json(&view.profile);
+    body["disabled"] = json!(disabled.is_some());
+    body["disabled_until"] = json!(disabled.and_then(|d| d.until).map(Timestamp::rfc3339));
+    body["disabled_reason"] = json!(disabled.map(|d| &d.reason));
+    body["claims"] = Value::Object(user.claims.clone());
+    body["sessions"] = json!(view.sessions);
+    body
 }

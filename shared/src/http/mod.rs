@@ -26,6 +26,21 @@ pub struct ApiRequest {
     pub body: Bytes,
     /// The client's address as API Gateway (or the dev server's socket) saw it.
     pub source_ip: Option<String>,
+    /// The IAM principal (its ARN) API Gateway's `AWS_IAM` authorization
+    /// let in; never set from anything the caller writes.
+    pub iam_caller: Option<String>,
+}
+
+/// Who may call the `/admin/` routes.
+#[derive(Clone, Default)]
+pub enum AdminAccess {
+    /// The stack: callers API Gateway let in by IAM (SigV4).
+    #[default]
+    Iam,
+    /// The dev server with `ADMIN_TOKEN`: `Authorization: Bearer <it>`.
+    Token(String),
+    /// The dev server without it: the routes do not exist.
+    Off,
 }
 
 impl ApiRequest {
@@ -36,11 +51,21 @@ impl ApiRequest {
 
 pub struct App {
     service: Service,
+    admin: AdminAccess,
 }
 
 impl App {
     pub fn new(service: Service) -> App {
-        App { service }
+        App {
+            service,
+            admin: AdminAccess::default(),
+        }
+    }
+
+    /// Who may call the `/admin/` routes; by default IAM callers.
+    pub fn with_admin(mut self, admin: AdminAccess) -> App {
+        self.admin = admin;
+        self
     }
 
     pub fn service(&self) -> &Service {
@@ -49,8 +74,8 @@ impl App {
 
     /// Serves any route of the table (the dev server).
     pub async fn handle(&self, request: ApiRequest) -> ApiResponse {
-        let result = match route(None, &request) {
-            Ok(matched) => handlers::dispatch(&self.service, matched, request).await,
+        let result = match route(None, &self.admin, &request) {
+            Ok(matched) => handlers::dispatch(&self.service, &self.admin, matched, request).await,
             Err(error) => Err(error),
         };
         result.unwrap_or_else(|error| problem::response(&error))
@@ -59,8 +84,10 @@ impl App {
     /// Serves only `F`'s routes (one Lambda function); any other path is
     /// not found.
     pub async fn handle_for<F: Function>(&self, request: ApiRequest) -> ApiResponse {
-        let result = match route(Some(F::ENDPOINT), &request) {
-            Ok(matched) => handlers::dispatch_to::<F>(&self.service, matched, request).await,
+        let result = match route(Some(F::ENDPOINT), &self.admin, &request) {
+            Ok(matched) => {
+                handlers::dispatch_to::<F>(&self.service, &self.admin, matched, request).await
+            }
             Err(error) => Err(error),
         };
         result.unwrap_or_else(|error| problem::response(&error))
@@ -68,10 +95,19 @@ impl App {
 }
 
 /// The route a request is for, among `only`'s when given: not found, or a
-/// method the path does not take.
-fn route(only: Option<Endpoint>, request: &ApiRequest) -> Result<Matched, Error> {
+/// method the path does not take. With the admin API off, its paths are
+/// not found whatever the method.
+fn route(
+    only: Option<Endpoint>,
+    admin: &AdminAccess,
+    request: &ApiRequest,
+) -> Result<Matched, Error> {
+    let admin_off = matches!(admin, AdminAccess::Off);
     match match_path(&request.path) {
-        Some(matched) if only.is_none_or(|e| e == matched.route.endpoint) => {
+        Some(matched)
+            if only.is_none_or(|e| e == matched.route.endpoint)
+                && !(admin_off && matched.route.endpoint == Endpoint::Admin) =>
+        {
             if matched.route.methods.contains(&request.method) {
                 Ok(matched)
             } else {

@@ -112,6 +112,11 @@ fn describe(error: &Error) -> Problem {
             "permission_denied",
             "You do not have permission to perform this action.",
         ),
+        Error::AccountDisabled => problem(
+            S::FORBIDDEN,
+            "account_disabled",
+            "This account has been disabled.",
+        ),
         Error::NotFound => problem(S::NOT_FOUND, "not_found", "Not found."),
         Error::InviteNotFound => Problem {
             field: Some("inv"),

@@ -17,6 +17,8 @@ pub enum Endpoint {
     TokenRevoke,
     /// The JWKS and the OpenID discovery document: one function, two paths.
     WellKnown,
+    /// The operators' API under `/admin/`: IAM-authorised in the stack.
+    Admin,
 }
 
 impl Endpoint {
@@ -35,7 +37,10 @@ impl Endpoint {
     /// verifies). The stack gives a function only the secrets it reads:
     /// the JWKS function gets the public keys alone, in its environment.
     pub const fn uses_token_keys(self) -> bool {
-        !matches!(self, Endpoint::PhoneEnter | Endpoint::WellKnown)
+        !matches!(
+            self,
+            Endpoint::PhoneEnter | Endpoint::WellKnown | Endpoint::Admin
+        )
     }
 
     /// Whether the endpoint reads the code-hash secret: codes are hashed
@@ -43,7 +48,7 @@ impl Endpoint {
     pub const fn uses_code_hash(self) -> bool {
         matches!(
             self,
-            Endpoint::PhoneEnter | Endpoint::CodeEnter | Endpoint::Profile
+            Endpoint::PhoneEnter | Endpoint::CodeEnter | Endpoint::Profile | Endpoint::Admin
         )
     }
 }
@@ -74,13 +79,20 @@ pub mod function {
         Profile,
         TokenRefresh,
         TokenRevoke,
-        WellKnown
+        WellKnown,
+        Admin
     );
 }
 
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const SESSIONS_PATH: &str = "/sessions";
 pub const SESSION_PATH: &str = "/sessions/{id}";
+pub const ADMIN_USERS_PATH: &str = "/admin/users";
+pub const ADMIN_USER_PATH: &str = "/admin/users/{id}";
+pub const ADMIN_DISABLE_PATH: &str = "/admin/users/{id}/disable";
+pub const ADMIN_ENABLE_PATH: &str = "/admin/users/{id}/enable";
+pub const ADMIN_SIGN_OUT_PATH: &str = "/admin/users/{id}/sign-out";
+pub const ADMIN_CLAIMS_PATH: &str = "/admin/users/{id}/claims";
 
 pub struct Route {
     pub endpoint: Endpoint,
@@ -158,6 +170,48 @@ pub const ROUTES: &[Route] = &[
         allow: "GET",
         function: "well-known",
     },
+    Route {
+        endpoint: Endpoint::Admin,
+        path: ADMIN_USERS_PATH,
+        methods: &[Method::GET],
+        allow: "GET",
+        function: "admin",
+    },
+    Route {
+        endpoint: Endpoint::Admin,
+        path: ADMIN_USER_PATH,
+        methods: &[Method::GET, Method::DELETE],
+        allow: "GET, DELETE",
+        function: "admin",
+    },
+    Route {
+        endpoint: Endpoint::Admin,
+        path: ADMIN_DISABLE_PATH,
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "admin",
+    },
+    Route {
+        endpoint: Endpoint::Admin,
+        path: ADMIN_ENABLE_PATH,
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "admin",
+    },
+    Route {
+        endpoint: Endpoint::Admin,
+        path: ADMIN_SIGN_OUT_PATH,
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "admin",
+    },
+    Route {
+        endpoint: Endpoint::Admin,
+        path: ADMIN_CLAIMS_PATH,
+        methods: &[Method::PUT],
+        allow: "PUT",
+        function: "admin",
+    },
 ];
 
 /// A path matched against the table, with its `{id}` when it has one.
@@ -219,6 +273,17 @@ mod tests {
         assert_eq!(device.route.path, SESSION_PATH);
         assert_eq!(device.param.as_deref(), Some("abc"));
         assert_eq!(match_path("/sessions/").unwrap().route.path, SESSIONS_PATH);
+        let disable = match_path("/admin/users/42/disable/").unwrap();
+        assert_eq!(disable.route.path, ADMIN_DISABLE_PATH);
+        assert_eq!(disable.param.as_deref(), Some("42"));
+        assert_eq!(
+            match_path("/admin/users").unwrap().route.path,
+            ADMIN_USERS_PATH
+        );
+        assert_eq!(
+            match_path("/admin/users/7").unwrap().route.path,
+            ADMIN_USER_PATH
+        );
     }
 
     #[test]

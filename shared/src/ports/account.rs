@@ -11,8 +11,9 @@ use crate::error::Result;
 pub struct Deletion<'a> {
     /// The user as read: the transaction holds only if it is unchanged.
     pub user: &'a User,
-    /// The code sent to the user's phone, consumed (its record deleted).
-    pub claim: &'a CodeClaim,
+    /// The code sent to the user's phone, consumed (its record deleted);
+    /// none for an operator's deletion, which deletes the record as it is.
+    pub claim: Option<&'a CodeClaim>,
     /// Sessions ended in the same transaction.
     pub sessions: &'a [String],
     /// Whether the inviter's account still exists: if so the user leaves

@@ -6,7 +6,7 @@ use super::Session;
 use crate::domain::code::CodeHash;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{CustomClaims, Disabled, User, UserId};
 use crate::error::Result;
 
 /// What a login must find to consume a code: the hash it matched, still
@@ -35,7 +35,8 @@ pub enum LoginOutcome {
     PhoneTaken,
     InviteTaken,
     IdTaken,
-    /// The user the phone pointed at no longer exists.
+    /// The user the phone pointed at no longer exists, or an operator
+    /// disabled it meanwhile.
     UserGone,
 }
 
@@ -50,7 +51,8 @@ pub trait UserStore: Send + Sync {
     async fn user_exists(&self, id: UserId) -> Result<bool>;
 
     /// Consumes the claimed code, logs the user in (creating it for
-    /// `Login::New`, with its phone and invite code claimed uniquely) and
+    /// `Login::New`, with its phone and invite code claimed uniquely; an
+    /// existing user only if no disabling holds at the login's time) and
     /// starts `session`; all or nothing.
     async fn login(
         &self,
@@ -58,4 +60,12 @@ pub trait UserStore: Send + Sync {
         login: Login<'_>,
         session: &Session,
     ) -> Result<LoginOutcome>;
+
+    /// Sets (or, with `None`, lifts) an operator's disabling; false when
+    /// there is no such user.
+    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool>;
+
+    /// Sets the claims the user's access tokens carry (empty: none);
+    /// false when there is no such user.
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool>;
 }

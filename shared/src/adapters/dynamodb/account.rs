@@ -22,7 +22,15 @@ impl AccountStore for DynamoStore {
         let (user, claim) = (deletion.user, deletion.claim);
         let users = &self.tables.users;
         let id = || (":id", n(user.id.0));
-        let code = self.delete_code(claim)?;
+        let code = match claim {
+            Some(claim) => self.delete_code(claim)?,
+            None => self.delete(
+                &self.tables.codes,
+                key("pk", s(phone_key(&user.phone))),
+                "",
+                vec![],
+            )?,
+        };
         let activated = user.activated.as_ref();
         let owner = activated.and_then(|a| a.owner.as_ref());
         let (unchanged, mut values) = match (activated, owner) {

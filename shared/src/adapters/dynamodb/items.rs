@@ -7,7 +7,7 @@ use crate::domain::code::CodeHash;
 use crate::domain::invite::InviteCode;
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{ActivatedInvite, Inviter, User, UserId};
+use crate::domain::user::{ActivatedInvite, CustomClaims, Disabled, Inviter, User, UserId};
 use crate::ports::{CodeRecord, InviteOwner, Referral, ReferralKey, Session, SessionState};
 
 pub fn phone_key(phone: &Phone) -> String {
@@ -116,6 +116,15 @@ pub struct UserItem {
     /// When `import-django` wrote the user (ms); absent for a sign-up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub imported_at: Option<i64>,
+    /// An operator disabled the account, why; `disabled_until` (ms) when
+    /// it ends by itself, absent until it is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_until: Option<i64>,
+    /// The operator's claims for its access tokens, as JSON text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<String>,
 }
 
 impl From<&User> for UserItem {
@@ -134,6 +143,9 @@ impl From<&User> for UserItem {
             date_joined: u.date_joined.0,
             referrals_count: u.referrals_count,
             imported_at: u.imported_at.map(|t| t.0),
+            disabled_reason: u.disabled.as_ref().map(|d| d.reason.clone()),
+            disabled_until: u.disabled.as_ref().and_then(|d| d.until).map(|t| t.0),
+            claims: claims_text(&u.claims),
         }
     }
 }
@@ -161,8 +173,22 @@ impl From<UserItem> for User {
             date_joined: Timestamp(i.date_joined),
             referrals_count: i.referrals_count,
             imported_at: i.imported_at.map(Timestamp),
+            disabled: i.disabled_reason.map(|reason| Disabled {
+                reason,
+                until: i.disabled_until.map(Timestamp),
+            }),
+            // Written from a checked object only; unreadable text is none.
+            claims: i
+                .claims
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .unwrap_or_default(),
         }
     }
+}
+
+/// The claims as the `claims` attribute holds them; none when empty.
+pub fn claims_text(claims: &CustomClaims) -> Option<String> {
+    (!claims.is_empty()).then(|| serde_json::Value::Object(claims.clone()).to_string())
 }
 
 /// Users table: claims a phone for one user. Its existence is what makes a

@@ -6,15 +6,51 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{CustomClaims, Disabled, User, UserId};
 use crate::error::{Error, Result};
 use crate::ports::{CodeClaim, Login, LoginOutcome, Session, UserStore};
 
-use super::errors::store_error;
-use super::items::{InviteItem, PhoneItem, SessionItem, UserItem, invite_key, phone_key, user_key};
+use super::errors::{conditional, store_error};
+use super::items::{
+    InviteItem, PhoneItem, SessionItem, UserItem, claims_text, invite_key, phone_key, user_key,
+};
 use super::{DynamoStore, built, from_item, key, n, s, to_item};
 
 impl DynamoStore {
+    /// `SET`s the present values and `REMOVE`s the absent ones on an
+    /// existing user; false when there is none.
+    async fn set_user_attributes(
+        &self,
+        id: UserId,
+        attributes: &[(&str, Option<aws_sdk_dynamodb::types::AttributeValue>)],
+    ) -> Result<bool> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .set_key(Some(key("pk", s(user_key(id)))))
+            .condition_expression("attribute_exists(pk)");
+        let (mut set, mut remove) = (Vec::new(), Vec::new());
+        for (name, value) in attributes {
+            match value {
+                Some(value) => {
+                    set.push(format!("{name} = :{name}"));
+                    update = update.expression_attribute_values(format!(":{name}"), value.clone());
+                }
+                None => remove.push(*name),
+            }
+        }
+        let mut expression = String::new();
+        if !set.is_empty() {
+            expression = format!("SET {}", set.join(", "));
+        }
+        if !remove.is_empty() {
+            expression = format!("{expression} REMOVE {}", remove.join(", "));
+        }
+        let result = update.update_expression(expression.trim()).send().await;
+        conditional("UpdateItem", result)
+    }
+
     pub(super) fn touch_last_login(
         &self,
         user: UserId,
@@ -25,7 +61,12 @@ impl DynamoStore {
                 .table_name(&self.tables.users)
                 .set_key(Some(key("pk", s(user_key(user)))))
                 .update_expression("SET last_login = :at")
-                .condition_expression("attribute_exists(pk)")
+                // A disabling that holds at the login refuses it, even one
+                // written after the user was read.
+                .condition_expression(
+                    "attribute_exists(pk) AND \
+                     (attribute_not_exists(disabled_reason) OR disabled_until <= :at)",
+                )
                 .expression_attribute_values(":at", n(at.0))
                 .build(),
         )?;
@@ -128,5 +169,22 @@ impl UserStore for DynamoStore {
                     .unwrap_or(LoginOutcome::CodeGone),
             },
         })
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool> {
+        let reason = disabled.map(|d| s(&d.reason));
+        let until = disabled.and_then(|d| d.until).map(|t| n(t.0));
+        self.set_user_attributes(
+            id,
+            &[("disabled_reason", reason), ("disabled_until", until)],
+        )
+        .await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool> {
+        self.set_user_attributes(id, &[("claims", claims_text(claims).map(s))])
+            .await
     }
 }

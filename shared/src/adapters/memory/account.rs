@@ -13,7 +13,10 @@ impl AccountStore for MemoryStore {
     async fn delete_account(&self, deletion: Deletion<'_>) -> Result<DeletionOutcome> {
         let mut state = self.state()?;
         let user = deletion.user;
-        if !state.claim_holds(deletion.claim) {
+        if deletion
+            .claim
+            .is_some_and(|claim| !state.claim_holds(claim))
+        {
             return Ok(DeletionOutcome::CodeGone);
         }
         let unchanged = state

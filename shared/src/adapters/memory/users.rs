@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 
 use crate::domain::phone::Phone;
-use crate::domain::user::{User, UserId};
+use crate::domain::user::{CustomClaims, Disabled, User, UserId};
 use crate::error::Result;
 use crate::ports::{CodeClaim, Login, LoginOutcome, Session, UserStore};
 
@@ -36,7 +36,7 @@ impl UserStore for MemoryStore {
         }
         match login {
             Login::Existing { user, at } => {
-                let Some(stored) = state.users.get_mut(&user) else {
+                let Some(stored) = state.users.get_mut(&user).filter(|u| !u.disabled_at(at)) else {
                     return Ok(LoginOutcome::UserGone);
                 };
                 stored.last_login = Some(at);
@@ -64,5 +64,23 @@ impl UserStore for MemoryStore {
             .sessions
             .insert(session.sid.clone(), new_session(session));
         Ok(LoginOutcome::LoggedIn)
+    }
+
+    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool> {
+        let mut state = self.state()?;
+        let Some(user) = state.users.get_mut(&id) else {
+            return Ok(false);
+        };
+        user.disabled = disabled.cloned();
+        Ok(true)
+    }
+
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool> {
+        let mut state = self.state()?;
+        let Some(user) = state.users.get_mut(&id) else {
+            return Ok(false);
+        };
+        user.claims = claims.clone();
+        Ok(true)
     }
 }

@@ -33,6 +33,16 @@ impl Service {
     ) -> Result<()> {
         let id = self.owned(caller, target)?;
         self.admit(attempt, self.clock.now()).await?;
+        self.delete_user(id, Some((code, attempt))).await
+    }
+
+    /// Deletes the account `id`: with the owner's code (`proof`), checked
+    /// and consumed as `/code/` does, or without one (an operator).
+    pub(super) async fn delete_user(
+        &self,
+        id: UserId,
+        proof: Option<(&str, &Attempt<'_>)>,
+    ) -> Result<()> {
         for _ in 0..DELETE_TRIES {
             let Some(user) = self.store.user(id).await? else {
                 // Gone already: a retry after a fault finishes what the
@@ -42,19 +52,29 @@ impl Service {
                 }
                 return Err(Error::NotFound);
             };
+            // The owner of a disabled account cannot; an operator can.
+            let user = match proof {
+                Some(_) => self.active(Some(user))?,
+                None => user,
+            };
             let now = self.clock.now();
             let (record, sessions, leaves_inviter) = tokio::try_join!(
                 self.store.code(&user.phone),
                 self.store.sessions_of(id),
                 self.inviter_exists(&user),
             )?;
-            // Read at the length the account's phone takes (a review
-            // number's may differ).
-            let code = self.parse_code(&user.phone, code)?;
-            let claim = self.claim(&user.phone, &code, record, attempt, now).await?;
+            let claim = match proof {
+                Some((code, attempt)) => {
+                    // Read at the length the account's phone takes (a
+                    // review number's may differ).
+                    let code = self.parse_code(&user.phone, code)?;
+                    Some(self.claim(&user.phone, &code, record, attempt, now).await?)
+                }
+                None => None,
+            };
             let deletion = Deletion {
                 user: &user,
-                claim: &claim,
+                claim: claim.as_ref(),
                 sessions: &sessions,
                 leaves_inviter,
             };

@@ -44,7 +44,7 @@ impl Service {
         let (_, record, existing) = tokio::try_join!(
             self.admit(attempt, now),
             self.store.code(phone),
-            self.store.user_id_by_phone(phone)
+            self.user_by_phone(phone)
         )?;
         let claim = self.claim(phone, code, record, attempt, now).await?;
         self.login(&claim, existing, attempt.user_agent, now).await
@@ -133,21 +133,37 @@ impl Service {
         self.limit_hit(Limit::CodeAttempts, error)
     }
 
+    /// The user holding `phone`, read whole: a login needs its claims and
+    /// whether it is disabled.
+    pub(super) async fn user_by_phone(&self, phone: &Phone) -> Result<Option<User>> {
+        match self.store.user_id_by_phone(phone).await? {
+            Some(id) => self.store.user(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Logs in the phone of a right code: its user, or a new one. A
+    /// disabled account is refused here, once the code proved the phone.
     async fn login(
         &self,
         claim: &CodeClaim,
-        mut existing: Option<UserId>,
+        mut existing: Option<User>,
         user_agent: Option<&str>,
         now: Timestamp,
     ) -> Result<LoggedIn> {
         for _ in 0..LOGIN_TRIES {
+            if existing.as_ref().is_some_and(|user| user.disabled_at(now)) {
+                return Err(Error::AccountDisabled);
+            }
             let new_user = match existing {
                 Some(_) => None,
                 None => Some(self.new_user(&claim.phone, now)),
             };
-            let user_id = existing
-                .or(new_user.as_ref().map(|u| u.id))
+            let user = existing
+                .as_ref()
+                .or(new_user.as_ref())
                 .ok_or_else(|| Error::Internal("a login without a user".into()))?;
+            let user_id = user.id;
             let sid = uuid::Uuid::new_v4().simple().to_string();
             let refresh = self.tokens.issue_refresh(user_id, &sid, now)?;
             let session = Session {
@@ -167,7 +183,9 @@ impl Service {
             };
             match self.store.login(claim, login, &session).await? {
                 LoginOutcome::LoggedIn => {
-                    let access = self.tokens.issue_access(user_id, &sid, now)?;
+                    let access = self
+                        .tokens
+                        .issue_access_with(user_id, &sid, &user.claims, now)?;
                     let created = new_user.is_some();
                     let region = claim.phone.region();
                     self.metrics.record(Metric::LoggedIn { created, region });
@@ -186,13 +204,14 @@ impl Service {
                     });
                 }
                 LoginOutcome::CodeGone => return Err(Error::CodeExpired),
-                LoginOutcome::PhoneTaken => {
-                    existing = self.store.user_id_by_phone(&claim.phone).await?
-                }
+                LoginOutcome::PhoneTaken => existing = self.user_by_phone(&claim.phone).await?,
                 LoginOutcome::InviteTaken | LoginOutcome::IdTaken => {}
-                LoginOutcome::UserGone => {
-                    return Err(Error::Internal("phone points at a missing user".into()));
-                }
+                // Disabled since it was read (the next turn refuses it),
+                // or gone.
+                LoginOutcome::UserGone => match self.store.user(user_id).await? {
+                    Some(user) if user.disabled_at(now) => existing = Some(user),
+                    _ => return Err(Error::Internal("phone points at a missing user".into())),
+                },
             }
         }
         Err(Error::Internal(
@@ -211,6 +230,8 @@ impl Service {
             date_joined: now,
             referrals_count: 0,
             imported_at: None,
+            disabled: None,
+            claims: Default::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! validated values and talks to the world only through the ports.
 
 mod account;
+mod admin;
 mod attempts;
 mod keys;
 mod login;
@@ -27,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::ports::{CaptchaVerifier, Clock, Metrics, NoMetrics, SmsSender, Store};
 
 pub use account::finish_deletion;
+pub use admin::{AdminView, MAX_CLAIMS_BYTES, check_claims};
 pub use attempts::Attempt;
 pub use keys::JWKS_PATH;
 pub use login::LoggedIn;

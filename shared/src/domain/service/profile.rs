@@ -47,7 +47,7 @@ impl Service {
             self.store.user(id),
             self.store.referrals(id, limit, after.as_ref())
         )?;
-        let user = self.with_live_inviter(user.ok_or(Error::NotFound)?).await?;
+        let user = self.with_live_inviter(self.active(user)?).await?;
         Ok(self.with_referrals(user, referrals))
     }
 
@@ -64,7 +64,7 @@ impl Service {
         let (limit, after) = self.referrals_page(id, page)?;
         let code = InviteCode::parse(code)?;
         let (user, owner) = self.store.activation_context(id, &code).await?;
-        let mut user = user.ok_or(Error::NotFound)?;
+        let mut user = self.active(user)?;
         let owner = owner.ok_or(Error::InviteNotFound)?;
         if owner.id == user.id {
             return Err(Error::InviteSelf);
@@ -123,7 +123,7 @@ impl Service {
         Ok((limit, after))
     }
 
-    fn with_referrals(&self, mut user: User, page: ReferralPage) -> Profile {
+    pub(super) fn with_referrals(&self, mut user: User, page: ReferralPage) -> Profile {
         let referrals_next = page.next.map(|key| self.cursors.encode(user.id, &key));
         user.referrals_count = page.total;
         Profile {
@@ -131,6 +131,21 @@ impl Service {
             referrals: page.items,
             referrals_next,
         }
+    }
+
+    /// The account an access token's owner acts as: gone is not found, and
+    /// a disabled one may do nothing with the tokens it still holds.
+    pub(super) fn active(&self, user: Option<User>) -> Result<User> {
+        match user {
+            Some(user) if user.disabled_at(self.clock.now()) => Err(Error::AccountDisabled),
+            Some(user) => Ok(user),
+            None => Err(Error::NotFound),
+        }
+    }
+
+    /// Reads the caller's account and checks it is `active`.
+    pub(super) async fn active_caller(&self, caller: &Claims) -> Result<User> {
+        self.active(self.store.user(caller.user_id).await?)
     }
 
     /// Only the owner may see or change a profile.

@@ -44,19 +44,21 @@ impl Service {
         // The old key opens only what the old system issued: a user who
         // came over by the import, with a token from before that import.
         // A user who signed up here never had a Django session.
-        let imported_at = self
-            .store
-            .user(legacy.user)
-            .await?
-            .and_then(|user| user.imported_at);
-        if imported_at.is_none_or(|imported| legacy.iat >= imported) {
+        let user = self.store.user(legacy.user).await?;
+        let imported_at = user.as_ref().and_then(|user| user.imported_at);
+        let Some(user) = user.filter(|_| imported_at.is_some_and(|at| legacy.iat < at)) else {
             return Err(Error::TokenNotValid(
                 "not an old session of an imported user",
             ));
+        };
+        if user.disabled_at(now) {
+            return Err(Error::TokenNotValid("account disabled"));
         }
         let sid = uuid::Uuid::new_v4().simple().to_string();
         let refresh = self.tokens.issue_refresh(legacy.user, &sid, now)?;
-        let access = self.tokens.issue_access(legacy.user, &sid, now)?;
+        let access = self
+            .tokens
+            .issue_access_with(legacy.user, &sid, &user.claims, now)?;
         let session = Session {
             sid,
             user: legacy.user,
@@ -150,7 +152,19 @@ impl Service {
                 return Err(Error::TokenNotValid("session revoked"));
             }
         };
-        let access = self.tokens.issue_access(user, sid, now)?;
+        // Read after the rotation, so that a disabling written before it
+        // is seen: its revocation may have missed a session the index did
+        // not list yet, and this refuses that session's refresh.
+        let Some(account) = self.store.user(user).await? else {
+            return Err(Error::TokenNotValid("no such user"));
+        };
+        if account.disabled_at(now) {
+            self.store.revoke_session(sid).await?;
+            return Err(Error::TokenNotValid("account disabled"));
+        }
+        let access = self
+            .tokens
+            .issue_access_with(user, sid, &account.claims, now)?;
         Ok(Refreshed {
             access: access.token,
             refresh: refresh.token,
@@ -218,7 +232,10 @@ impl Service {
     #[tracing::instrument(skip_all)]
     pub async fn devices(&self, caller: &Claims) -> Result<Vec<Device>> {
         let now = self.clock.now();
-        let sids = self.store.sessions_of(caller.user_id).await?;
+        let (_, sids) = tokio::try_join!(
+            self.active_caller(caller),
+            self.store.sessions_of(caller.user_id)
+        )?;
         let mut devices: Vec<Device> = self
             .store
             .sessions(&sids)
@@ -250,7 +267,7 @@ impl Service {
         if !well_formed {
             return Err(Error::NotFound);
         }
-        let session = self.store.session(sid).await?;
+        let (_, session) = tokio::try_join!(self.active_caller(caller), self.store.session(sid))?;
         if !session.is_some_and(|s| s.user == caller.user_id && s.live(now)) {
             return Err(Error::NotFound);
         }
