@@ -141,6 +141,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("user-profile-method.json", 405),
     ("user-profile-delete.json", 401),
     ("well-known.json", 200),
+    // Signed and let in (the event carries the IAM caller): no such user.
+    ("admin.json", 404),
 ];
 
 /// The stream's event: the cleanup function answers which records failed.

@@ -15,7 +15,7 @@ use phone_auth::domain::user::UserId;
 use phone_auth::http::App;
 use phone_auth::http::routes::Function;
 use phone_auth::http::routes::function::{
-    CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke, WellKnown,
+    Admin, CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke, WellKnown,
 };
 use phone_auth::lambda::{cleanup_batch, handle_event};
 use phone_auth::ports::{Store, SystemClock, UserStore};
@@ -60,6 +60,7 @@ const EVENTS: &[(&str, &str)] = &[
         include_str!("../events/account-cleanup.json"),
     ),
     ("well-known.json", include_str!("../events/well-known.json")),
+    ("admin.json", include_str!("../events/admin.json")),
     (
         "signing-key.json",
         include_str!("../events/signing-key.json"),
@@ -156,6 +157,40 @@ impl Lambda {
             .map(|m| m.text)
             .collect()
     }
+}
+
+/// The admin function takes the caller API Gateway's IAM authorization
+/// verified, and nothing else: the same request without it is refused,
+/// and so is one whose `Authorization` header is a user's access token.
+#[tokio::test]
+async fn the_admin_function_takes_iam_callers_only() {
+    let lambda = Lambda::new();
+    let login = lambda.login(PHONE).await;
+    let id = login["user_id"].as_u64().unwrap().to_string();
+    let signed = event("admin.json").replace("4815162342", &id);
+    let (status, body, _) = lambda.invoke::<Admin>(&signed).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["phone"], PHONE);
+    assert_eq!(body["sessions"], 1);
+    let (status, body, _) = lambda.invoke::<Admin>(event("admin.json")).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
+    let mut unsigned: Value = serde_json::from_str(&signed).unwrap();
+    unsigned["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    unsigned["headers"]["authorization"] =
+        json!(format!("Bearer {}", login["access"].as_str().unwrap()));
+    let (status, body, _) = lambda.invoke::<Admin>(&unsigned.to_string()).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("permission_denied"))
+    );
+    // Only the admin routes: the function serves no other path.
+    let profile = event("user-profile.json");
+    let (status, _, _) = lambda.invoke::<Admin>(profile).await;
+    assert_eq!(status, 404);
 }
 
 #[test]
