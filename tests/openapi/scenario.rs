@@ -309,9 +309,11 @@ pub async fn scenario() -> Vec<Seen> {
     // account's refusals everywhere.
     let subject = r.login("+79005550300").await;
     // Someone who joined later activates the subject's code: a referral.
+    clock.advance_secs(1);
     let referral = r.login("+79005550302").await;
     let inv = json!({"inv": subject.invite});
-    r.profile(Method::PATCH, me, &referral.access, inv).await;
+    let activated = r.profile(Method::PATCH, me, &referral.access, inv).await;
+    assert_eq!(activated.status, 200, "{:?}", activated.body);
     admin_api(&mut r, &subject, &too_large).await;
     let disabled_phone = "+79005550301";
     let disabled = r.login(disabled_phone).await;
@@ -440,13 +442,7 @@ pub async fn scenario() -> Vec<Seen> {
         let some = "/sessions/0123456789abcdef0123456789abcdef/";
         r.send(Method::DELETE, some, "/sessions/{id}/", token, None)
             .await;
-        for (method, template, body) in admin_routes(&subject.id) {
-            let path = template.replace("{id}", &subject.id);
-            let path = if template == "/admin/users/" {
-                format!("{path}?phone=%2B79005550300")
-            } else {
-                path
-            };
+        for (method, template, path, body) in admin_routes(&subject.id) {
             r.send(method, &path, template, Some(ADMIN_TOKEN), body)
                 .await;
         }
@@ -457,11 +453,12 @@ pub async fn scenario() -> Vec<Seen> {
     seen
 }
 
-/// Each admin route with a body it takes.
-fn admin_routes(_id: &str) -> Vec<(Method, &'static str, Option<Vec<u8>>)> {
+/// Each admin route, its path for the user `id` (the lookup by the
+/// scenario's subject's phone), and a body it takes.
+fn admin_routes(id: &str) -> Vec<(Method, &'static str, String, Option<Vec<u8>>)> {
     let disable = json_bytes(&json!({"reason": "scenario", "until": null}));
     let claims = json_bytes(&json!({"claims": {"role": "editor"}}));
-    vec![
+    let routes = [
         (Method::GET, "/admin/users/", None),
         (Method::GET, "/admin/users/{id}/", None),
         (Method::POST, "/admin/users/{id}/disable/", Some(disable)),
@@ -469,7 +466,17 @@ fn admin_routes(_id: &str) -> Vec<(Method, &'static str, Option<Vec<u8>>)> {
         (Method::POST, "/admin/users/{id}/sign-out/", None),
         (Method::PUT, "/admin/users/{id}/claims/", Some(claims)),
         (Method::DELETE, "/admin/users/{id}/", None),
-    ]
+    ];
+    routes
+        .into_iter()
+        .map(|(method, template, body)| {
+            let path = match template {
+                "/admin/users/" => format!("{template}?phone=%2B79005550300"),
+                _ => template.replace("{id}", id),
+            };
+            (method, template, path, body)
+        })
+        .collect()
 }
 
 /// The admin API's answers: each route's refusals (no token, a user's
@@ -477,28 +484,21 @@ fn admin_routes(_id: &str) -> Vec<(Method, &'static str, Option<Vec<u8>>)> {
 /// then each route's success, the deletion last.
 async fn admin_api(r: &mut Recorder<'_>, subject: &Login, too_large: &[u8]) {
     let admin = Some(ADMIN_TOKEN);
-    let unknown = "4242";
-    for (method, template, body) in admin_routes(&subject.id) {
-        let path = template.replace("{id}", &subject.id);
-        let found = if template == "/admin/users/" {
-            format!("{path}?phone=%2B79005550300")
-        } else {
-            path.clone()
-        };
-        r.send(method.clone(), &found, template, None, body.clone())
+    for (method, template, path, body) in admin_routes(&subject.id) {
+        r.send(method.clone(), &path, template, None, body.clone())
             .await;
         let user = Some(subject.access.as_str());
-        r.send(method.clone(), &found, template, user, body.clone())
+        r.send(method.clone(), &path, template, user, body.clone())
             .await;
         let big = Some(too_large.to_vec());
-        r.send(method.clone(), &found, template, admin, big).await;
-        r.send(Method::PATCH, &found, template, admin, None).await;
+        r.send(method.clone(), &path, template, admin, big).await;
+        r.send(Method::PATCH, &path, template, admin, None).await;
         if template == "/admin/users/" {
             r.send(method, "/admin/users/?phone=12", template, admin, None)
                 .await;
             continue;
         }
-        let missing = template.replace("{id}", unknown);
+        let missing = template.replace("{id}", "4242");
         r.send(method.clone(), &missing, template, admin, body.clone())
             .await;
         if body.is_some() {
@@ -506,13 +506,7 @@ async fn admin_api(r: &mut Recorder<'_>, subject: &Login, too_large: &[u8]) {
                 .await;
         }
     }
-    for (method, template, body) in admin_routes(&subject.id) {
-        let path = template.replace("{id}", &subject.id);
-        let path = if template == "/admin/users/" {
-            format!("{path}?phone=%2B79005550300")
-        } else {
-            path
-        };
+    for (method, template, path, body) in admin_routes(&subject.id) {
         let reply = r.send(method, &path, template, admin, body).await;
         assert!(reply.status < 300, "{template}: {:?}", reply.body);
     }
