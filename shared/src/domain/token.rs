@@ -275,7 +275,10 @@ impl Tokens {
     pub fn issue_refresh(&self, user: UserId, sid: &str, now: Timestamp) -> Result<Issued, Error> {
         let jti = uuid::Uuid::new_v4().simple().to_string();
         let exp = now.plus_secs(self.refresh_ttl);
-        self.sign(self.claims(TokenType::Refresh, user, sid, jti, now, exp), exp)
+        self.sign(
+            self.claims(TokenType::Refresh, user, sid, jti, now, exp),
+            exp,
+        )
     }
 
     /// A refresh token that already exists, signed again: the same `jti`
