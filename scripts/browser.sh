@@ -50,10 +50,12 @@ for file in altcha.js worker.js altcha.css; do
         exit 1
     fi
 done
-# No resend cooldown: the inviter, signed up over the API at the start,
-# logs in again on the page at the end. A Portuguese template: a page in
-# a Brazilian browser gets its SMS in Portuguese.
-start_dev_server target/browser-server.log RESEND_COOLDOWN_SECONDS=0 \
+# No resend cooldown, and room for more sends per phone: the inviter,
+# signed up over the API at the start, logs in again on the page at the
+# end, and one number is sent codes for three sessions, a phone change
+# back to it and its deletion. A Portuguese template: a page in a
+# Brazilian browser gets its SMS in Portuguese.
+start_dev_server target/browser-server.log RESEND_COOLDOWN_SECONDS=0 PHONE_MAX_SENDS_PER_HOUR=20 \
     'SMS_TEMPLATES={"pt": "Seu código é {code}"}'
 
 

@@ -28,7 +28,7 @@ cargo run --quiet --locked --bin create-tables
 
 # Build the functions now rather than on the first request.
 cargo build --quiet --locked -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke \
-    -p account-cleanup -p well-known -p sms-delivery -p admin
+    -p account-cleanup -p well-known -p sms-delivery -p admin -p phone-change
 
 # Fresh keys each run, as the dev server makes them.
 secret() { python -c 'import secrets; print(secrets.token_hex(32))'; }

@@ -15,10 +15,10 @@ use phone_auth::domain::user::UserId;
 use phone_auth::http::App;
 use phone_auth::http::routes::Function;
 use phone_auth::http::routes::function::{
-    Admin, CodeEnter, PhoneEnter, Profile, TokenRefresh, TokenRevoke, WellKnown,
+    Admin, CodeEnter, PhoneChange, PhoneEnter, Profile, TokenRefresh, TokenRevoke, WellKnown,
 };
 use phone_auth::lambda::{cleanup_batch, handle_event};
-use phone_auth::ports::{Store, SystemClock, UserStore};
+use phone_auth::ports::{Clock, InviteStore, Store, SystemClock, UserStore};
 use serde_json::{Value, json};
 
 const EVENTS: &[(&str, &str)] = &[
@@ -61,6 +61,18 @@ const EVENTS: &[(&str, &str)] = &[
     ),
     ("well-known.json", include_str!("../events/well-known.json")),
     ("admin.json", include_str!("../events/admin.json")),
+    (
+        "phone-change.json",
+        include_str!("../events/phone-change.json"),
+    ),
+    (
+        "phone-change-verify.json",
+        include_str!("../events/phone-change-verify.json"),
+    ),
+    (
+        "account-cleanup-phone.json",
+        include_str!("../events/account-cleanup-phone.json"),
+    ),
     (
         "signing-key.json",
         include_str!("../events/signing-key.json"),
@@ -374,6 +386,79 @@ async fn the_stream_event_finishes_a_deletion() {
     assert_eq!(
         cleanup_batch(&faulty, &removed).await,
         json!({"batchItemFailures": [{"itemIdentifier": "111100000000000000000001"}]})
+    );
+}
+
+/// A phone change's answer leaves the users who activated the account's
+/// code on the old number; the stream's record of the marked update,
+/// through the cleanup function's handler, tells them the new one.
+#[tokio::test]
+async fn the_stream_event_finishes_a_phone_change() {
+    let lambda = Lambda::new();
+    let owner = lambda.login(PHONE).await;
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    let invitee = lambda.login(OTHER_PHONE).await;
+    let owner_id = UserId(owner["user_id"].as_u64().unwrap());
+    let invitee_id = UserId(invitee["user_id"].as_u64().unwrap());
+    let invite = lambda.store.user(owner_id).await.unwrap().unwrap().invite;
+    let (user, code_owner) = lambda
+        .store
+        .activation_context(invitee_id, &invite)
+        .await
+        .unwrap();
+    let activated = lambda
+        .store
+        .activate_invite(
+            &user.unwrap(),
+            &invite,
+            &code_owner.unwrap(),
+            SystemClock.now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(activated, phone_auth::ports::Activation::Activated);
+
+    // The change, through the function's own events.
+    let new = "+79001112299";
+    let bearer = format!("Bearer {}", owner["access"].as_str().unwrap());
+    let send = event("phone-change.json").replace(
+        "REPLACE_WITH_AN_ACCESS_TOKEN",
+        owner["access"].as_str().unwrap(),
+    );
+    let (status, body, _) = lambda.invoke::<PhoneChange>(&send).await;
+    assert_eq!(status, 200, "{body}");
+    let code = code_in(lambda.sms_to(new).last().unwrap());
+    let verify = event("phone-change-verify.json")
+        .replace("Bearer REPLACE_WITH_AN_ACCESS_TOKEN", &bearer)
+        .replace("\\\"123456\\\"", &format!("\\\"{code}\\\""));
+    let (status, body, _) = lambda.invoke::<PhoneChange>(&verify).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["phone"], new);
+    let inv_phone = || async {
+        let user = lambda.store.user(invitee_id).await.unwrap().unwrap();
+        user.activated
+            .unwrap()
+            .owner
+            .unwrap()
+            .phone
+            .as_str()
+            .to_owned()
+    };
+    assert_eq!(inv_phone().await, PHONE, "not told before the stream");
+
+    let mut changed: Value = serde_json::from_str(event("account-cleanup-phone.json")).unwrap();
+    changed["Records"][0]["dynamodb"]["Keys"]["pk"]["S"] = json!(format!("user#{owner_id}"));
+    let store: &dyn Store = lambda.store.as_ref();
+    assert_eq!(
+        cleanup_batch(store, &changed).await,
+        json!({"batchItemFailures": []})
+    );
+    assert_eq!(inv_phone().await, new);
+    // The fixture as it is names a user that never existed: nothing to do.
+    let fixture: Value = serde_json::from_str(event("account-cleanup-phone.json")).unwrap();
+    assert_eq!(
+        cleanup_batch(store, &fixture).await,
+        json!({"batchItemFailures": []})
     );
 }
 

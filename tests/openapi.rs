@@ -94,6 +94,7 @@ fn every_error() -> Vec<Error> {
         Error::TokenNotValid(""),
         Error::PermissionDenied,
         Error::AccountDisabled,
+        Error::PhoneTaken,
         Error::NotFound,
         Error::InviteNotFound,
         Error::InviteSelf,
@@ -127,6 +128,7 @@ fn every_error() -> Vec<Error> {
             | Error::TokenNotValid(_)
             | Error::PermissionDenied
             | Error::AccountDisabled
+            | Error::PhoneTaken
             | Error::NotFound
             | Error::InviteNotFound
             | Error::InviteSelf

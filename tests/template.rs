@@ -321,6 +321,7 @@ fn each_function_reads_only_the_secrets_it_uses() {
         ("TokenRevokeFunction", Endpoint::TokenRevoke),
         ("WellKnownFunction", Endpoint::WellKnown),
         ("AdminFunction", Endpoint::Admin),
+        ("PhoneChangeFunction", Endpoint::PhoneChange),
     ] {
         let mut expected = BTreeSet::new();
         if endpoint.uses_token_keys() {
@@ -635,15 +636,16 @@ fn the_alarms_and_the_dashboard_read_the_metrics_the_functions_write() {
     assert_eq!(tagged_ref(&alarm["AlarmActions"][0]), Some("AlarmTopic"));
 }
 
-/// Deletions are finished on the users table's stream: its removals of
-/// user items only, each failure retried from where it failed.
+/// Deletions and phone changes are finished on the users table's stream:
+/// its removals of user items, and the updates that mark a phone change,
+/// each failure retried from where it failed.
 #[test]
 fn the_cleanup_function_reads_the_users_table_s_removals() {
     let doc = template();
     let table = &doc["Resources"]["UsersTable"]["Properties"];
     assert_eq!(
         table["StreamSpecification"]["StreamViewType"].as_str(),
-        Some("KEYS_ONLY")
+        Some("NEW_AND_OLD_IMAGES")
     );
     let function = &doc["Resources"]["AccountCleanupFunction"];
     assert_eq!(
@@ -669,6 +671,21 @@ fn the_cleanup_function_reads_the_users_table_s_removals() {
     assert_eq!(
         pattern["dynamodb"]["Keys"]["pk"]["S"],
         serde_json::json!([{ "prefix": "user#" }])
+    );
+    // The phone change's mark, by the name the store writes.
+    let pattern = properties["FilterCriteria"]["Filters"][1]["Pattern"]
+        .as_str()
+        .unwrap();
+    let pattern: serde_json::Value = serde_json::from_str(pattern).unwrap();
+    assert_eq!(pattern["eventName"], serde_json::json!(["MODIFY"]));
+    assert_eq!(
+        pattern["dynamodb"]["Keys"]["pk"]["S"],
+        serde_json::json!([{ "prefix": "user#" }])
+    );
+    let pending = phone_auth::adapters::dynamodb::PHONE_PENDING;
+    assert_eq!(
+        pattern["dynamodb"]["NewImage"][pending],
+        serde_json::json!({ "BOOL": [true] })
     );
 }
 

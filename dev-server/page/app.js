@@ -4,7 +4,12 @@
 
 // verificationId: what the last /phone/ answered, passed back with its code
 // so that nobody else's wrong guesses can burn it.
-const state = { phone: "", access: "", refresh: "", accountPhone: "", verificationId: "" };
+// movePhone and moveVerificationId: the number a phone change sent its
+// code to, and that send's id.
+const state = {
+  phone: "", access: "", refresh: "", accountPhone: "", verificationId: "",
+  movePhone: "", moveVerificationId: "",
+};
 const $ = (id) => document.getElementById(id);
 
 class Problem extends Error {
@@ -77,6 +82,8 @@ function updateButtons() {
   $("token-revoke").disabled = !state.refresh;
   $("token-revoke-all").disabled = !state.refresh;
   $("devices-load").disabled = !loggedIn;
+  $("move-send-form").querySelector("button").disabled = !loggedIn;
+  $("move-form").querySelector("button").disabled = !loggedIn || !state.movePhone;
   $("delete-send").disabled = !loggedIn;
   $("delete-form").querySelector("button").disabled = !loggedIn;
 }
@@ -324,6 +331,37 @@ $("token-revoke-all").addEventListener("click", (event) => {
     await api("POST", "/token/revoke/", { refresh: state.refresh, scope: "all" });
     forgetTokens();
     say("tokens-status", "Logged out everywhere: every session of this account has ended.", "ok");
+  });
+});
+
+// A phone change: a code to the new number (shown in the outbox, which
+// follows it), then the account moved there with that code.
+$("move-send-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  step(event.submitter || event.target.querySelector("button"), "move-status", async () => {
+    const phone = $("move-phone").value.trim();
+    const sent = await api("POST", "/profile/me/phone/", { phone }, { auth: true });
+    state.movePhone = phone;
+    state.moveVerificationId = sent.verification_id;
+    state.phone = phone;
+    await loadOutbox();
+    say("move-status", `A code went to ${phone}: see the outbox (step 2).`, "ok");
+    $("move-code").focus();
+  });
+});
+
+$("move-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  step(event.submitter || event.target.querySelector("button"), "move-status", async () => {
+    const profile = await api("POST", "/profile/me/phone/verify/", {
+      phone: state.movePhone,
+      code: $("move-code").value.trim(),
+      verification_id: state.moveVerificationId,
+    }, { auth: true });
+    state.accountPhone = profile.phone;
+    state.movePhone = "";
+    showProfile(profile);
+    say("move-status", `The account is on ${profile.phone} now; the old number is free.`, "ok");
   });
 });
 

@@ -134,7 +134,7 @@ impl DevServer {
         .with_metrics(metrics)
         .with_captcha(captcha)
         // No stream here: a deletion is finished before its answer.
-        .finishing_deletions_inline();
+        .finishing_inline();
         DevServer {
             app: App::new(service).with_admin(AdminAccess::Off),
             outbox,

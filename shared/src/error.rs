@@ -52,6 +52,9 @@ pub enum Error {
     /// An operator disabled the account (see the admin API).
     #[error("account disabled")]
     AccountDisabled,
+    /// Another account holds the number a phone change moves to.
+    #[error("phone taken")]
+    PhoneTaken,
     #[error("not found")]
     NotFound,
     #[error("invite code not found")]

@@ -7,10 +7,11 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 
+use crate::adapters::dynamodb::PHONE_PENDING;
 use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets;
 use crate::config::{Config, ConfigError, Settings, random_secret};
-use crate::domain::service::{Service, finish_deletion};
+use crate::domain::service::{Service, finish_deletion, finish_phone_change};
 use crate::domain::user::UserId;
 use crate::error::Error;
 use crate::http::routes::{Endpoint, Function};
@@ -132,17 +133,22 @@ pub async fn run_account_cleanup() -> Result<(), lambda_http::Error> {
     .await
 }
 
-/// Finishes the deletion of each user a stream batch removed, in order.
-/// On a failure it reports that record and stops, so that Lambda retries
+/// Finishes what each stream record of the users table left: the deletion
+/// of a user it removed, the phone change of a user it marked. In order;
+/// on a failure it reports that record and stops, so that Lambda retries
 /// the batch from there (`ReportBatchItemFailures`); finishing is safe to
 /// repeat.
 pub async fn cleanup_batch(store: &dyn Store, batch: &Value) -> Value {
     for record in batch["Records"].as_array().into_iter().flatten() {
-        let Some(id) = removed_user(record) else {
+        let Some((id, left)) = left_to_finish(record) else {
             continue;
         };
-        if let Err(error) = finish_deletion(store, id).await {
-            tracing::error!(user_id = id.0, %error, "finishing a deletion failed; retried");
+        let finished = match left {
+            Left::Deletion => finish_deletion(store, id).await,
+            Left::PhoneChange => finish_phone_change(store, id).await,
+        };
+        if let Err(error) = finished {
+            tracing::error!(user_id = id.0, %error, ?left, "finishing failed; retried");
             let sequence = &record["dynamodb"]["SequenceNumber"];
             return json!({ "batchItemFailures": [{ "itemIdentifier": sequence }] });
         }
@@ -150,14 +156,27 @@ pub async fn cleanup_batch(store: &dyn Store, batch: &Value) -> Value {
     json!({ "batchItemFailures": [] })
 }
 
-/// The user a stream record's removal deleted: a `REMOVE` of a `user#`
-/// item (the stream's filter passes only those, but a test may not).
-fn removed_user(record: &Value) -> Option<UserId> {
-    if record["eventName"] != "REMOVE" {
-        return None;
-    }
+/// What a stream record leaves to finish.
+#[derive(Clone, Copy, Debug)]
+enum Left {
+    Deletion,
+    PhoneChange,
+}
+
+/// The user a stream record names and what it left: a `REMOVE` of a
+/// `user#` item, or a `MODIFY` that marks a phone change (the stream's
+/// filter passes only those, but a test may not).
+fn left_to_finish(record: &Value) -> Option<(UserId, Left)> {
+    let left = match record["eventName"].as_str()? {
+        "REMOVE" => Left::Deletion,
+        "MODIFY" if record["dynamodb"]["NewImage"][PHONE_PENDING]["BOOL"] == true => {
+            Left::PhoneChange
+        }
+        _ => return None,
+    };
     let pk = record["dynamodb"]["Keys"]["pk"]["S"].as_str()?;
-    pk.strip_prefix("user#")?.parse().ok().map(UserId)
+    let id = pk.strip_prefix("user#")?.parse().ok().map(UserId)?;
+    Some((id, left))
 }
 
 pub async fn handle_event<F: Function>(app: &App, event: Request) -> Response<Body> {

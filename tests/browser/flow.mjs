@@ -247,6 +247,21 @@ await withPage(SCREENS[0].options, async (page) => {
   });
   assert.equal(tabletRefresh.status, 401, "the tablet's session ended");
 
+  // Moving the account to a new number, and back.
+  for (const [from, to] of [[leaving, "+79005550104"], ["+79005550104", leaving]]) {
+    await page.getByLabel("Number to move to").fill(to);
+    const before = await page.locator("#outbox li .text").count();
+    await page.getByRole("button", { name: "Send a code to it" }).click();
+    await page.locator("#move-status.ok", { hasText: `A code went to ${to}` }).waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll("#outbox li .text").length !== n, before);
+    const moveSms = page.locator("#outbox li .text").first();
+    await page.getByLabel("Code sent to the new number").fill(codeIn(await moveSms.textContent()));
+    await page.getByRole("button", { name: "Move the account" }).click();
+    await page.locator("#move-status.ok", { hasText: `The account is on ${to} now` }).waitFor();
+    await profileField(page, "Phone").filter({ hasText: to }).waitFor();
+    assert.notEqual(from, to);
+  }
+
   await page.getByRole("button", { name: "Log out everywhere" }).click();
   await page.locator("#tokens-status.ok", { hasText: "Logged out everywhere" }).waitFor();
   const refused = await fetch(`${base}/token/refresh/`, {

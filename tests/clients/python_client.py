@@ -31,7 +31,13 @@ import yaml
 from phone_auth_client import AuthenticatedClient, Client
 from phone_auth_client import models
 from phone_auth_client.api.login import enter_code, send_code
-from phone_auth_client.api.profile import activate_invite, delete_account, get_profile
+from phone_auth_client.api.profile import (
+    activate_invite,
+    delete_account,
+    get_profile,
+    send_phone_change,
+    verify_phone_change,
+)
 from phone_auth_client.api.keys import get_jwks, get_open_id_configuration
 from phone_auth_client.api.tokens import end_session, list_sessions, refresh_tokens, revoke_session
 from phone_auth_client.api.admin import (
@@ -96,6 +102,8 @@ def operation_id(module):
         end_session: "endSession",
         get_jwks: "getJwks",
         get_open_id_configuration: "getOpenIdConfiguration",
+        send_phone_change: "sendPhoneChange",
+        verify_phone_change: "verifyPhoneChange",
         admin_find_user: "adminFindUser",
         admin_get_user: "adminGetUser",
         admin_delete_user: "adminDeleteUser",
@@ -351,6 +359,7 @@ def healthy_server(base):
     check("getProfile", get_profile.sync_detailed("me", client=own), 404, models.NotFoundProblem, "not_found")
 
     admin_api(base, anyone)
+    phone_change(base, anyone, first_profile)
 
     # The verifiers' documents (this server signs RS256).
     keys = check("getJwks", get_jwks.sync_detailed(client=anyone), 200, models.Jwks)
@@ -373,6 +382,9 @@ def healthy_server(base):
         (revoke_session, {"body": models.RevokeRequest(refresh="x")}, "get"),
         (list_sessions, {}, "post"),
         (end_session, {"id": "x"}, "get"),
+        (send_phone_change, {"id": "me", "body": models.PhoneRequest(phone="+79005550049")}, "get"),
+        (verify_phone_change, {"id": "me", "body": models.CodeRequest(phone="+79005550049", code="123456")},
+         "get"),
     ]
     operator = AuthenticatedClient(base_url=base, token=ADMIN_TOKEN)
     for module, arguments, other_method in every:
@@ -388,6 +400,48 @@ def healthy_server(base):
         check(name, raw(module, operator, content=TOO_LARGE, **arguments), 413,
               models.PayloadTooLargeProblem, "payload_too_large")
     return caller
+
+
+def phone_change(base, anyone, other_profile):
+    """Moving an account to a new number: each refusal, then the move."""
+    mover, mover_profile = log_in(anyone, base, "+79005550040")
+    own = AuthenticatedClient(base_url=base, token=mover.access)
+    forged = AuthenticatedClient(base_url=base, token="not.a.token")
+    new, spare = "+79005550041", "+79005550042"
+    for module, body in [(send_phone_change, models.PhoneRequest(phone=new)),
+                         (verify_phone_change, models.CodeRequest(phone=new, code="123456"))]:
+        name = operation_id(module)
+        check(name, module.sync_detailed("me", client=Client(base_url=base), body=body), 401,
+              models.UnauthorizedProblem, "not_authenticated")
+        check(name, module.sync_detailed("me", client=forged, body=body), 401,
+              models.UnauthorizedProblem, "token_not_valid")
+        check(name, module.sync_detailed(str(other_profile.id), client=own, body=body), 403,
+              models.ForbiddenProblem, "permission_denied")
+        check(name, module.sync_detailed("nobody", client=own, body=body), 404,
+              models.NotFoundProblem, "not_found")
+    bad = models.PhoneRequest(phone="12")
+    check("sendPhoneChange", send_phone_change.sync_detailed("me", client=own, body=bad), 400,
+          models.PhoneProblem, "invalid_phone")
+    # Two sends an hour to a number; the third waits.
+    for status, kind in [(200, models.CodeSent), (200, models.CodeSent), (429, models.SendLimitProblem)]:
+        answer = send_phone_change.sync_detailed("me", client=own, body=models.PhoneRequest(phone=new))
+        check("sendPhoneChange", answer, status, kind)
+    guess = models.CodeRequest(phone=new, code=wrong(code_sent_to(base, new)))
+    for status, kind, problem in [(400, models.CodeProblem, "invalid_code"),
+                                  (429, models.TooManyAttemptsProblem, "too_many_attempts")]:
+        check("verifyPhoneChange", verify_phone_change.sync_detailed("me", client=own, body=guess), status, kind,
+              problem)
+    # Someone else's number: refused after its code.
+    taken = "+79123456789"
+    send_phone_change.sync_detailed("me", client=own, body=models.PhoneRequest(phone=taken))
+    right = models.CodeRequest(phone=taken, code=code_sent_to(base, taken))
+    check("verifyPhoneChange", verify_phone_change.sync_detailed("me", client=own, body=right), 409,
+          models.PhoneTakenProblem, "phone_taken")
+    send_phone_change.sync_detailed("me", client=own, body=models.PhoneRequest(phone=spare))
+    right = models.CodeRequest(phone=spare, code=code_sent_to(base, spare))
+    moved = check("verifyPhoneChange", verify_phone_change.sync_detailed("me", client=own, body=right), 200,
+                  models.Profile)
+    assert moved.phone == spare and moved.id == mover_profile.id, moved
 
 
 def admin_calls(user_id, phone):
@@ -473,6 +527,8 @@ def failing_server(base, aws, tokens):
         (revoke_session, anyone, {"body": models.RevokeRequest(refresh=tokens.refresh)}),
         (list_sessions, me, {}),
         (end_session, me, {"id": "0123456789abcdef0123456789abcdef"}),
+        (send_phone_change, me, {"id": "me", "body": models.PhoneRequest(phone="+79005550043")}),
+        (verify_phone_change, me, {"id": "me", "body": models.CodeRequest(phone="+79005550043", code="123456")}),
     ]
     operator = AuthenticatedClient(base_url=base, token=ADMIN_TOKEN)
     calls += [(module, operator, arguments) for module, arguments in admin_calls("4815162342", "+79005550004")]
@@ -485,7 +541,7 @@ def failing_server(base, aws, tokens):
         for module, client, arguments in calls:
             answer = module.sync_detailed(client=client, **arguments)
             kind = models.ServiceUnavailableProblem if status == 503 else models.InternalErrorProblem
-            if module is send_code:
+            if module in (send_code, send_phone_change):
                 kind = models.SmsUnavailableProblem if status == 503 else models.InternalErrorProblem
             check(operation_id(module), answer, status, kind, code)
     aws.fail = {"sns": "sns-refused"}

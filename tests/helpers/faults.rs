@@ -9,13 +9,13 @@ use phone_auth::domain::code::CodeHash;
 use phone_auth::domain::invite::InviteCode;
 use phone_auth::domain::phone::Phone;
 use phone_auth::domain::time::Timestamp;
-use phone_auth::domain::user::{CustomClaims, Disabled, User, UserId};
+use phone_auth::domain::user::{CustomClaims, Disabled, Inviter, User, UserId};
 use phone_auth::error::{Error, Result};
 use phone_auth::ports::{
     AccountStore, Activation, Allowance, Charge, CodeClaim, CodeRecord, CodeStore, Deletion,
-    DeletionOutcome, InviteOwner, InviteStore, Login, LoginOutcome, OtpMessage, ReferralKey,
-    ReferralPage, Rotation, SaveCode, Session, SessionState, SessionStore, SmsSender, Store, Tally,
-    TallyField, UserStore,
+    DeletionOutcome, InviteOwner, InviteStore, Login, LoginOutcome, OtpMessage, PhoneChange,
+    PhoneMove, ReferralKey, ReferralPage, Rotation, SaveCode, Session, SessionState, SessionStore,
+    SmsSender, Store, Tally, TallyField, UserStore,
 };
 
 /// An SMS sender that fails while `failing` is set.
@@ -268,5 +268,30 @@ impl AccountStore for FaultyStore {
     async fn delete_referrals(&self, owner: UserId, keys: &[ReferralKey]) -> Result<()> {
         self.check("delete_referrals")?;
         self.inner.delete_referrals(owner, keys).await
+    }
+    async fn change_phone(&self, change: PhoneChange<'_>) -> Result<PhoneMove> {
+        self.check("change_phone")?;
+        self.inner.change_phone(change).await
+    }
+    async fn use_code(&self, claim: &CodeClaim) -> Result<bool> {
+        self.check("use_code")?;
+        self.inner.use_code(claim).await
+    }
+    async fn retag_referral(&self, inviter: &Inviter, user: &User) -> Result<()> {
+        self.check("retag_referral")?;
+        self.inner.retag_referral(inviter, user).await
+    }
+    async fn retag_invitees(
+        &self,
+        owner: UserId,
+        invitees: &[UserId],
+        phone: &Phone,
+    ) -> Result<()> {
+        self.check("retag_invitees")?;
+        self.inner.retag_invitees(owner, invitees, phone).await
+    }
+    async fn phone_settled(&self, id: UserId, phone: &Phone) -> Result<()> {
+        self.check("phone_settled")?;
+        self.inner.phone_settled(id, phone).await
     }
 }

@@ -79,6 +79,21 @@ impl Recorder<'_> {
         .await
     }
 
+    /// A step of a phone change, for profile `id`, with the caller's token.
+    async fn change_phone(
+        &mut self,
+        step: PhoneStep,
+        id: &str,
+        token: &str,
+        body: Value,
+    ) -> &Reply {
+        let template = step.template();
+        let path = template.replace("{id}", id);
+        let body = Some(json_bytes(&body));
+        self.send(Method::POST, &path, template, Some(token), body)
+            .await
+    }
+
     /// A whole login; the tokens and the profile's id and invite code.
     async fn login(&mut self, phone: &str) -> Login {
         assert_eq!(
@@ -101,6 +116,21 @@ impl Recorder<'_> {
             invite: profile["invite"].as_str().unwrap().to_owned(),
             access,
             refresh,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum PhoneStep {
+    Send,
+    Verify,
+}
+
+impl PhoneStep {
+    fn template(self) -> &'static str {
+        match self {
+            PhoneStep::Send => "/profile/{id}/phone/",
+            PhoneStep::Verify => "/profile/{id}/phone/verify/",
         }
     }
 }
@@ -340,11 +370,18 @@ pub async fn scenario() -> Vec<Seen> {
     let some = "/sessions/0123456789abcdef0123456789abcdef/";
     r.send(Method::DELETE, some, "/sessions/{id}/", Some(token), None)
         .await;
+    let elsewhere = json!({"phone": "+79005550303", "code": "123456"});
+    r.change_phone(PhoneStep::Send, me, token, elsewhere.clone())
+        .await;
+    r.change_phone(PhoneStep::Verify, me, token, elsewhere)
+        .await;
     clock.advance_secs(61);
     r.post("/phone/", json!({"phone": disabled_phone})).await;
     let code = code_in(app.sent_sms(disabled_phone).await.last().unwrap());
     r.post("/code/", json!({"phone": disabled_phone, "code": code}))
         .await;
+
+    phone_changes(&mut r, &clock, &sms, &first, &too_large).await;
 
     // Deleting an account: every refusal, then the deletion, then again.
     let doomed_phone = "+79005550010";
@@ -393,6 +430,9 @@ pub async fn scenario() -> Vec<Seen> {
     let token = last.access.as_str();
     r.profile(Method::DELETE, me, token, json!({"code": "123456"}))
         .await;
+    let unchecked = json!({"phone": "+79005550304", "code": "123456"});
+    r.change_phone(PhoneStep::Verify, me, token, unchecked)
+        .await;
 
     // Sends from one source past its soft limit: a challenge to solve,
     // then the send with its solution, and one with a forged solution.
@@ -415,6 +455,9 @@ pub async fn scenario() -> Vec<Seen> {
         json!({ "phone": phone, "challenge": "Zm9yZ2Vk" }),
     )
     .await;
+    let busy = json!({"phone": "+79005550305"});
+    r.change_phone(PhoneStep::Send, me, &last.access, busy)
+        .await;
 
     // The store fails every call: each operation's 503 and 500.
     let faults: [fn() -> Error; 2] = [
@@ -442,6 +485,11 @@ pub async fn scenario() -> Vec<Seen> {
         let some = "/sessions/0123456789abcdef0123456789abcdef/";
         r.send(Method::DELETE, some, "/sessions/{id}/", token, None)
             .await;
+        let elsewhere = json!({"phone": "+79005550306", "code": "123456"});
+        for step in [PhoneStep::Send, PhoneStep::Verify] {
+            r.change_phone(step, me, &last.access, elsewhere.clone())
+                .await;
+        }
         for (method, template, path, body) in admin_routes(&subject.id) {
             r.send(method, &path, template, Some(ADMIN_TOKEN), body)
                 .await;
@@ -451,6 +499,82 @@ pub async fn scenario() -> Vec<Seen> {
     let mut seen = r.seen;
     seen.extend(turnstile().await);
     seen
+}
+
+/// Changing the phone: every refusal of both steps, a burned code, a
+/// send too soon, a failing SMS, a taken number, then the move.
+async fn phone_changes(
+    r: &mut Recorder<'_>,
+    clock: &TestClock,
+    sms: &FlakySms,
+    holder: &Login,
+    too_large: &[u8],
+) {
+    let (own, new) = ("+79005550400", "+79005550401");
+    let mover = r.login(own).await;
+    let token = mover.access.as_str();
+    let me = "me";
+    let to_new = json!({"phone": new, "code": "123456"});
+    for step in [PhoneStep::Send, PhoneStep::Verify] {
+        let template = step.template();
+        let path = template.replace("{id}", me);
+        let body = Some(json_bytes(&to_new));
+        r.send(Method::POST, &path, template, None, body.clone())
+            .await;
+        r.change_phone(step, me, "not.a.token", to_new.clone())
+            .await;
+        r.change_phone(step, &holder.id, token, to_new.clone())
+            .await;
+        r.change_phone(step, "nobody", token, to_new.clone()).await;
+        r.send(Method::GET, &path, template, Some(token), None)
+            .await;
+        let big = Some(too_large.to_vec());
+        r.send(Method::POST, &path, template, Some(token), big)
+            .await;
+        for bad in [
+            json!({"phone": "12", "code": "123456"}),
+            json!({"phone": "+447911123456", "code": "123456"}),
+            json!({"phone": own, "code": "123456"}),
+        ] {
+            r.change_phone(step, me, token, bad).await;
+        }
+    }
+    // Verify: no code, and a code never sent.
+    r.change_phone(PhoneStep::Verify, me, token, json!({"phone": new}))
+        .await;
+    r.change_phone(PhoneStep::Verify, me, token, to_new.clone())
+        .await;
+
+    // The send, one too soon, a wrong code twice (burned), a fresh code.
+    let to = json!({"phone": new});
+    r.change_phone(PhoneStep::Send, me, token, to.clone()).await;
+    r.change_phone(PhoneStep::Send, me, token, to.clone()).await;
+    let code = code_in(r.app.sent_sms(new).await.last().unwrap());
+    let guess = json!({"phone": new, "code": wrong(&code)});
+    for _ in 0..2 {
+        r.change_phone(PhoneStep::Verify, me, token, guess.clone())
+            .await;
+    }
+    clock.advance_secs(61);
+    sms.set_failing(true);
+    r.change_phone(PhoneStep::Send, me, token, to.clone()).await;
+    sms.set_failing(false);
+
+    // A number another account holds: refused after its code.
+    let taken = OTHER_PHONE;
+    let to_taken = json!({"phone": taken});
+    r.change_phone(PhoneStep::Send, me, token, to_taken).await;
+    let code = code_in(r.app.sent_sms(taken).await.last().unwrap());
+    let right = json!({"phone": taken, "code": code});
+    let refused = r.change_phone(PhoneStep::Verify, me, token, right).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+
+    // The move.
+    r.change_phone(PhoneStep::Send, me, token, to).await;
+    let code = code_in(r.app.sent_sms(new).await.last().unwrap());
+    let right = json!({"phone": new, "code": code});
+    let moved = r.change_phone(PhoneStep::Verify, me, token, right).await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
 }
 
 /// Each admin route, its path for the user `id` (the lookup by the

@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use crate::domain::challenge::not_a_solution;
 use crate::domain::language::is_tag;
 use crate::domain::service::{
-    AdminView, Attempt, Profile, ProfileRef, ReferralsQuery, RevokeScope, SendRequest, Service,
-    invalid_referrals_limit,
+    AdminView, Attempt, CodeSent, Profile, ProfileRef, ReferralsQuery, RevokeScope, SendRequest,
+    Service, invalid_referrals_limit,
 };
 use crate::domain::time::Timestamp;
 use crate::error::{Error, Result};
@@ -17,8 +17,8 @@ use crate::http::body::{self, text};
 use crate::http::query;
 use crate::http::routes::{
     ADMIN_CLAIMS_PATH, ADMIN_DISABLE_PATH, ADMIN_ENABLE_PATH, ADMIN_SIGN_OUT_PATH, ADMIN_USER_PATH,
-    ADMIN_USERS_PATH, Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, SESSION_PATH,
-    SESSIONS_PATH, function, profile_ref,
+    ADMIN_USERS_PATH, Endpoint, Function, Matched, OPENID_CONFIGURATION_PATH, PHONE_VERIFY_PATH,
+    SESSION_PATH, SESSIONS_PATH, function, profile_ref,
 };
 use crate::http::{AdminAccess, ApiRequest, ApiResponse, empty_response, json_response};
 
@@ -40,6 +40,7 @@ pub async fn dispatch(
         Endpoint::TokenRevoke => dispatch_to::<function::TokenRevoke>(s, a, matched, request).await,
         Endpoint::WellKnown => dispatch_to::<function::WellKnown>(s, a, matched, request).await,
         Endpoint::Admin => dispatch_to::<function::Admin>(s, a, matched, request).await,
+        Endpoint::PhoneChange => dispatch_to::<function::PhoneChange>(s, a, matched, request).await,
     }
 }
 
@@ -74,6 +75,14 @@ pub async fn dispatch_to<F: Function>(
         },
         Endpoint::WellKnown => well_known(service, matched.route.path),
         Endpoint::Admin => admin(service, admin_access, &matched, &request).await,
+        Endpoint::PhoneChange => {
+            let param = matched.param.as_deref().unwrap_or_default();
+            if matched.route.path == PHONE_VERIFY_PATH {
+                verify_phone_change(service, param, &request).await
+            } else {
+                send_phone_change(service, param, &request).await
+            }
+        }
     }
 }
 
@@ -117,39 +126,104 @@ struct RevokeBody {
     scope: Option<Value>,
 }
 
-async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
-    let body: PhoneBody = body::parse(&request.body)?;
-    let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
-    let challenge = text("challenge", body.challenge)?;
-    if challenge.as_ref().is_some_and(|c| c.len() > 2048) {
-        return Err(not_a_solution());
+/// A send's body as `/phone/` takes it: the phone as typed, and what the
+/// send may carry besides.
+struct SendBody {
+    phone: String,
+    challenge: Option<String>,
+    channel: Option<String>,
+    locale: Option<String>,
+}
+
+impl SendBody {
+    fn read(request: &ApiRequest) -> Result<SendBody> {
+        let body: PhoneBody = body::parse(&request.body)?;
+        let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
+        let challenge = text("challenge", body.challenge)?;
+        if challenge.as_ref().is_some_and(|c| c.len() > 2048) {
+            return Err(not_a_solution());
+        }
+        let channel = text("channel", body.channel)?;
+        let locale = text("locale", body.locale)?;
+        if locale.as_deref().is_some_and(|l| !is_tag(l)) {
+            return Err(Error::InvalidRequest(
+                "The field `locale` must be a language tag such as en or pt-BR.".into(),
+            ));
+        }
+        Ok(SendBody {
+            phone,
+            challenge,
+            channel,
+            locale,
+        })
     }
-    let channel = text("channel", body.channel)?;
-    let locale = text("locale", body.locale)?;
-    if locale.as_deref().is_some_and(|l| !is_tag(l)) {
-        return Err(Error::InvalidRequest(
-            "The field `locale` must be a language tag such as en or pt-BR.".into(),
-        ));
+
+    fn send_request<'a>(&'a self, request: &'a ApiRequest) -> SendRequest<'a> {
+        SendRequest {
+            source: request.source_ip.as_deref(),
+            challenge: self.challenge.as_deref(),
+            channel: self.channel.as_deref(),
+            locale: self.locale.as_deref(),
+            accept_language: request.header(header::ACCEPT_LANGUAGE),
+        }
     }
-    let phone = service.parse_login_phone(&phone).await?;
-    let accept_language = request
-        .headers
-        .get(http::header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    let send = SendRequest {
-        source: request.source_ip.as_deref(),
-        challenge: challenge.as_deref(),
-        channel: channel.as_deref(),
-        locale: locale.as_deref(),
-        accept_language,
-    };
-    let sent = service.send_code(&phone, &send).await?;
-    Ok(ok(json!({
+}
+
+fn code_sent(sent: &CodeSent) -> ApiResponse {
+    ok(json!({
         "message": "Verification code sent successfully.",
         "expires_in": sent.expires_in,
         "retry_after": sent.retry_after,
         "verification_id": sent.verification_id,
-    })))
+    }))
+}
+
+async fn phone_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {
+    let body = SendBody::read(request)?;
+    let phone = service.parse_login_phone(&body.phone).await?;
+    let sent = service
+        .send_code(&phone, &body.send_request(request))
+        .await?;
+    Ok(code_sent(&sent))
+}
+
+/// A code to the number the caller moves to.
+async fn send_phone_change(
+    service: &Service,
+    param: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse> {
+    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
+    let target = profile_ref(param).ok_or(Error::NotFound)?;
+    let body = SendBody::read(request)?;
+    let send = body.send_request(request);
+    let sent = service
+        .send_phone_change(&caller, target, &body.phone, &send)
+        .await?;
+    Ok(code_sent(&sent))
+}
+
+/// The account moved to the new number, with its code.
+async fn verify_phone_change(
+    service: &Service,
+    param: &str,
+    request: &ApiRequest,
+) -> Result<ApiResponse> {
+    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
+    let target = profile_ref(param).ok_or(Error::NotFound)?;
+    let body: CodeBody = body::parse(&request.body)?;
+    let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
+    let code = text("code", body.code)?.ok_or(Error::MissingField("code"))?;
+    let verification_id = verification_id(body.verification_id)?;
+    let attempt = Attempt {
+        verification_id: verification_id.as_deref(),
+        source: request.source_ip.as_deref(),
+        user_agent: None,
+    };
+    let profile = service
+        .change_phone(&caller, target, &phone, &code, &attempt)
+        .await?;
+    Ok(ok(profile_json(&profile)))
 }
 
 async fn code_enter(service: &Service, request: &ApiRequest) -> Result<ApiResponse> {

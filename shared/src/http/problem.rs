@@ -117,6 +117,14 @@ fn describe(error: &Error) -> Problem {
             "account_disabled",
             "This account has been disabled.",
         ),
+        Error::PhoneTaken => Problem {
+            field: Some("phone"),
+            ..problem(
+                S::CONFLICT,
+                "phone_taken",
+                "Another account has this phone number.",
+            )
+        },
         Error::NotFound => problem(S::NOT_FOUND, "not_found", "Not found."),
         Error::InviteNotFound => Problem {
             field: Some("inv"),

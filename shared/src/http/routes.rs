@@ -19,12 +19,15 @@ pub enum Endpoint {
     WellKnown,
     /// The operators' API under `/admin/`: IAM-authorised in the stack.
     Admin,
+    /// Moving the caller's account to a new number: its code sent, then
+    /// checked.
+    PhoneChange,
 }
 
 impl Endpoint {
     /// Whether the endpoint sends SMS, and so needs SNS.
     pub const fn sends_sms(self) -> bool {
-        matches!(self, Endpoint::PhoneEnter)
+        matches!(self, Endpoint::PhoneEnter | Endpoint::PhoneChange)
     }
 
     /// Whether the endpoint issues access tokens, and so needs the signing
@@ -48,7 +51,11 @@ impl Endpoint {
     pub const fn uses_code_hash(self) -> bool {
         matches!(
             self,
-            Endpoint::PhoneEnter | Endpoint::CodeEnter | Endpoint::Profile | Endpoint::Admin
+            Endpoint::PhoneEnter
+                | Endpoint::CodeEnter
+                | Endpoint::Profile
+                | Endpoint::Admin
+                | Endpoint::PhoneChange
         )
     }
 }
@@ -80,13 +87,16 @@ pub mod function {
         TokenRefresh,
         TokenRevoke,
         WellKnown,
-        Admin
+        Admin,
+        PhoneChange
     );
 }
 
 pub const OPENID_CONFIGURATION_PATH: &str = "/.well-known/openid-configuration";
 pub const SESSIONS_PATH: &str = "/sessions";
 pub const SESSION_PATH: &str = "/sessions/{id}";
+pub const PHONE_CHANGE_PATH: &str = "/profile/{id}/phone";
+pub const PHONE_VERIFY_PATH: &str = "/profile/{id}/phone/verify";
 pub const ADMIN_USERS_PATH: &str = "/admin/users";
 pub const ADMIN_USER_PATH: &str = "/admin/users/{id}";
 pub const ADMIN_DISABLE_PATH: &str = "/admin/users/{id}/disable";
@@ -126,6 +136,22 @@ pub const ROUTES: &[Route] = &[
         methods: &[Method::GET, Method::PATCH, Method::DELETE],
         allow: "GET, PATCH, DELETE",
         function: "user-profile",
+    },
+    // Changing the phone: a function of its own, the one beside /phone/
+    // that sends SMS and reads tokens.
+    Route {
+        endpoint: Endpoint::PhoneChange,
+        path: PHONE_CHANGE_PATH,
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "phone-change",
+    },
+    Route {
+        endpoint: Endpoint::PhoneChange,
+        path: PHONE_VERIFY_PATH,
+        methods: &[Method::POST],
+        allow: "POST",
+        function: "phone-change",
     },
     Route {
         endpoint: Endpoint::TokenRefresh,
@@ -273,6 +299,13 @@ mod tests {
         assert_eq!(device.route.path, SESSION_PATH);
         assert_eq!(device.param.as_deref(), Some("abc"));
         assert_eq!(match_path("/sessions/").unwrap().route.path, SESSIONS_PATH);
+        let verify = match_path("/profile/me/phone/verify/").unwrap();
+        assert_eq!(verify.route.path, PHONE_VERIFY_PATH);
+        assert_eq!(verify.param.as_deref(), Some("me"));
+        assert_eq!(
+            match_path("/profile/me/phone").unwrap().route.path,
+            PHONE_CHANGE_PATH
+        );
         let disable = match_path("/admin/users/42/disable/").unwrap();
         assert_eq!(disable.route.path, ADMIN_DISABLE_PATH);
         assert_eq!(disable.param.as_deref(), Some("42"));

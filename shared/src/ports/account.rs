@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 
 use super::{CodeClaim, ReferralKey};
-use crate::domain::user::{User, UserId};
+use crate::domain::phone::Phone;
+use crate::domain::user::{Inviter, User, UserId};
 use crate::error::Result;
 
 /// What a deletion removes in its one transaction.
@@ -34,8 +35,52 @@ pub enum DeletionOutcome {
     Changed,
 }
 
+/// A user moving to a new phone, in one transaction: the new number's
+/// code consumed, the new number claimed for the user, the old one
+/// released, the user and its invite code's item told.
+pub struct PhoneChange<'a> {
+    /// The user as read, on its old phone: the transaction holds only if
+    /// the phone is unchanged.
+    pub user: &'a User,
+    /// The code sent to the new number (its `phone`).
+    pub claim: &'a CodeClaim,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhoneMove {
+    Moved,
+    /// The code was used, replaced, burned or expired meanwhile.
+    CodeGone,
+    /// Another account holds the new number.
+    PhoneTaken,
+    /// The user changed phone (or went) since it was read: read it again.
+    UserChanged,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
+    /// Moves the user to the claim's phone; all or nothing. The users who
+    /// activated its code, and its place in its inviter's referrals, learn
+    /// the new number after (`retag_*`).
+    async fn change_phone(&self, change: PhoneChange<'_>) -> Result<PhoneMove>;
+
+    /// Consumes the claimed code alone (a change refused after its code):
+    /// false when it no longer holds.
+    async fn use_code(&self, claim: &CodeClaim) -> Result<bool>;
+
+    /// Shows `user`'s phone on its entry in `inviter`'s referrals, if the
+    /// entry is there.
+    async fn retag_referral(&self, inviter: &Inviter, user: &User) -> Result<()>;
+
+    /// Shows `phone` as `inv_phone` in these users who activated `owner`'s
+    /// code (only those still pointing at `owner`).
+    async fn retag_invitees(&self, owner: UserId, invitees: &[UserId], phone: &Phone)
+    -> Result<()>;
+
+    /// Marks the user's change to `phone` as told to its referrals, if it
+    /// is still on `phone` (a later change is told on its own).
+    async fn phone_settled(&self, id: UserId, phone: &Phone) -> Result<()>;
+
     /// Deletes the user, their phone and invite code claims, the code, the
     /// listed sessions and their place in their inviter's referrals; all or
     /// nothing.

@@ -15,7 +15,9 @@ use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
 use crate::error::Result;
 
-pub use account::{AccountStore, Deletion, DeletionOutcome, SESSIONS_IN_DELETION};
+pub use account::{
+    AccountStore, Deletion, DeletionOutcome, PhoneChange, PhoneMove, SESSIONS_IN_DELETION,
+};
 pub use codes::{Allowance, Charge, CodeRecord, CodeStore, SaveCode, Tally, TallyField};
 pub use invites::{Activation, InviteOwner, InviteStore, Referral, ReferralKey, ReferralPage};
 pub use sessions::{Rotation, Session, SessionState, SessionStore, USER_AGENT_CHARS};

@@ -10,6 +10,11 @@ use crate::domain::time::Timestamp;
 use crate::domain::user::{ActivatedInvite, CustomClaims, Disabled, Inviter, User, UserId};
 use crate::ports::{CodeRecord, InviteOwner, Referral, ReferralKey, Session, SessionState};
 
+/// The user item's mark of a phone change its referrals have not been
+/// told of yet: the users table stream's filter passes the update that
+/// sets it to the cleanup function, which removes it when done.
+pub const PHONE_PENDING: &str = "phone_pending";
+
 pub fn phone_key(phone: &Phone) -> String {
     format!("phone#{phone}")
 }

@@ -17,6 +17,8 @@ mod seed;
 mod sessions;
 mod users;
 
+pub use items::PHONE_PENDING;
+
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;

@@ -51,9 +51,14 @@ impl DynamoStore {
         conditional("UpdateItem", result)
     }
 
+    /// A later login's update of its user: only while the user is on the
+    /// login's phone (a phone change racing it moves the number away) and
+    /// no disabling holds at the login's time, even one written after the
+    /// user was read.
     pub(super) fn touch_last_login(
         &self,
         user: UserId,
+        phone: &Phone,
         at: Timestamp,
     ) -> Result<TransactWriteItem> {
         let update = built(
@@ -61,13 +66,12 @@ impl DynamoStore {
                 .table_name(&self.tables.users)
                 .set_key(Some(key("pk", s(user_key(user)))))
                 .update_expression("SET last_login = :at")
-                // A disabling that holds at the login refuses it, even one
-                // written after the user was read.
                 .condition_expression(
-                    "attribute_exists(pk) AND \
+                    "phone = :phone AND \
                      (attribute_not_exists(disabled_reason) OR disabled_until <= :at)",
                 )
                 .expression_attribute_values(":at", n(at.0))
+                .expression_attribute_values(":phone", s(phone.as_str()))
                 .build(),
         )?;
         Ok(TransactWriteItem::builder().update(update).build())
@@ -120,7 +124,7 @@ impl UserStore for DynamoStore {
         let mut items = vec![self.consume_code(claim)?];
         let on_failure: &[LoginOutcome] = match login {
             Login::Existing { user, at } => {
-                items.push(self.touch_last_login(user, at)?);
+                items.push(self.touch_last_login(user, &claim.phone, at)?);
                 &[LoginOutcome::UserGone]
             }
             Login::New(user) => {

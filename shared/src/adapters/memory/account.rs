@@ -2,9 +2,12 @@
 
 use async_trait::async_trait;
 
-use crate::domain::user::UserId;
+use crate::domain::phone::Phone;
+use crate::domain::user::{Inviter, User, UserId};
 use crate::error::Result;
-use crate::ports::{AccountStore, Deletion, DeletionOutcome, ReferralKey};
+use crate::ports::{
+    AccountStore, CodeClaim, Deletion, DeletionOutcome, PhoneChange, PhoneMove, ReferralKey,
+};
 
 use super::MemoryStore;
 
@@ -73,6 +76,76 @@ impl AccountStore for MemoryStore {
                 state.referrals.remove(&owner);
             }
         }
+        Ok(())
+    }
+
+    async fn change_phone(&self, change: PhoneChange<'_>) -> Result<PhoneMove> {
+        let mut state = self.state()?;
+        let (user, new) = (change.user, &change.claim.phone);
+        if !state.claim_holds(change.claim) {
+            return Ok(PhoneMove::CodeGone);
+        }
+        if state.phones.contains_key(new) {
+            return Ok(PhoneMove::PhoneTaken);
+        }
+        let unchanged = state
+            .users
+            .get(&user.id)
+            .is_some_and(|stored| stored.phone == user.phone);
+        if !unchanged || state.phones.get(&user.phone) != Some(&user.id) {
+            return Ok(PhoneMove::UserChanged);
+        }
+        state.use_claim(change.claim);
+        state.phones.remove(&user.phone);
+        state.phones.insert(new.clone(), user.id);
+        if let Some(stored) = state.users.get_mut(&user.id) {
+            stored.phone = new.clone();
+        }
+        Ok(PhoneMove::Moved)
+    }
+
+    async fn use_code(&self, claim: &CodeClaim) -> Result<bool> {
+        let mut state = self.state()?;
+        if !state.claim_holds(claim) {
+            return Ok(false);
+        }
+        state.use_claim(claim);
+        Ok(true)
+    }
+
+    async fn retag_referral(&self, inviter: &Inviter, user: &User) -> Result<()> {
+        let mut state = self.state()?;
+        let listed = state.referrals.get_mut(&inviter.id).into_iter().flatten();
+        for (_, referral) in listed.filter(|(_, r)| r.id == user.id) {
+            referral.phone = user.phone.clone();
+        }
+        Ok(())
+    }
+
+    async fn retag_invitees(
+        &self,
+        owner: UserId,
+        invitees: &[UserId],
+        phone: &Phone,
+    ) -> Result<()> {
+        let mut state = self.state()?;
+        for invitee in invitees {
+            let inviter = state
+                .users
+                .get_mut(invitee)
+                .and_then(|u| u.activated.as_mut())
+                .and_then(|a| a.owner.as_mut())
+                .filter(|o| o.id == owner);
+            if let Some(inviter) = inviter {
+                inviter.phone = phone.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// Nothing marks a change here: the dev server tells the referrals
+    /// before it answers.
+    async fn phone_settled(&self, _id: UserId, _phone: &Phone) -> Result<()> {
         Ok(())
     }
 }

@@ -95,6 +95,14 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Consumes a claimed code, as a login does.
+    fn use_claim(&mut self, claim: &CodeClaim) {
+        if let Some(code) = self.codes.get_mut(&claim.phone) {
+            code.hash = None;
+            code.attempts = 0;
+        }
+    }
+
     fn claim_holds(&self, claim: &CodeClaim) -> bool {
         self.codes.get(&claim.phone).is_some_and(|r| {
             r.hash.as_ref() == Some(&claim.hash)

@@ -36,7 +36,12 @@ impl UserStore for MemoryStore {
         }
         match login {
             Login::Existing { user, at } => {
-                let Some(stored) = state.users.get_mut(&user).filter(|u| !u.disabled_at(at)) else {
+                let phone = &claim.phone;
+                let Some(stored) = state
+                    .users
+                    .get_mut(&user)
+                    .filter(|u| !u.disabled_at(at) && u.phone == *phone)
+                else {
                     return Ok(LoginOutcome::UserGone);
                 };
                 stored.last_login = Some(at);
@@ -56,10 +61,7 @@ impl UserStore for MemoryStore {
                 state.users.insert(user.id, user.clone());
             }
         }
-        if let Some(code) = state.codes.get_mut(&claim.phone) {
-            code.hash = None;
-            code.attempts = 0;
-        }
+        state.use_claim(claim);
         state
             .sessions
             .insert(session.sid.clone(), new_session(session));

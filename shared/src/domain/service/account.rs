@@ -21,7 +21,7 @@ impl Service {
     /// Deletes the caller's account. At once: the user, its phone and
     /// invite code (both free again), the code, every session, and its
     /// place in its inviter's referrals. After the answer (inline where
-    /// `finishing_deletions_inline`, else on the users table's stream):
+    /// `finishing_inline`, else on the users table's stream):
     /// its own referrals, see `finish_deletion`.
     #[tracing::instrument(skip_all)]
     pub async fn delete_account(
@@ -47,7 +47,7 @@ impl Service {
             let Some(user) = self.store.user(id).await? else {
                 // Gone already: a retry after a fault finishes what the
                 // first try left, where no stream will.
-                if self.finishing_deletions_inline {
+                if self.finishing_inline {
                     finish_deletion(self.store.as_ref(), id).await?;
                 }
                 return Err(Error::NotFound);
@@ -88,7 +88,7 @@ impl Service {
             }
             self.metrics.record(Metric::AccountDeleted);
             tracing::info!(user_id = id.0, "account deleted");
-            if self.finishing_deletions_inline {
+            if self.finishing_inline {
                 finish_deletion(self.store.as_ref(), id).await?;
             }
             return Ok(());

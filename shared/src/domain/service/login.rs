@@ -207,9 +207,13 @@ impl Service {
                 LoginOutcome::PhoneTaken => existing = self.user_by_phone(&claim.phone).await?,
                 LoginOutcome::InviteTaken | LoginOutcome::IdTaken => {}
                 // Disabled since it was read (the next turn refuses it),
-                // or gone.
+                // moved to another number (this one is free again: the
+                // next turn signs it up), or gone.
                 LoginOutcome::UserGone => match self.store.user(user_id).await? {
                     Some(user) if user.disabled_at(now) => existing = Some(user),
+                    Some(user) if user.phone != claim.phone => {
+                        existing = self.user_by_phone(&claim.phone).await?;
+                    }
                     _ => return Err(Error::Internal("phone points at a missing user".into())),
                 },
             }

@@ -7,6 +7,7 @@ mod admin;
 mod attempts;
 mod keys;
 mod login;
+mod phone_change;
 mod profile;
 mod review;
 mod risk;
@@ -32,6 +33,7 @@ pub use admin::{AdminView, MAX_CLAIMS_BYTES, check_claims};
 pub use attempts::Attempt;
 pub use keys::JWKS_PATH;
 pub use login::LoggedIn;
+pub use phone_change::finish_phone_change;
 pub use profile::{
     DEFAULT_REFERRALS_LIMIT, MAX_REFERRALS_LIMIT, Profile, ProfileRef, ReferralsQuery,
     invalid_referrals_limit,
@@ -46,9 +48,9 @@ pub struct Service {
     sms: Arc<dyn SmsSender>,
     clock: Arc<dyn Clock>,
     metrics: Arc<dyn Metrics>,
-    /// Whether a deletion is finished before its answer (the dev server)
-    /// rather than on the users table's stream (the stack).
-    finishing_deletions_inline: bool,
+    /// Whether a deletion or a phone change is finished before its answer
+    /// (the dev server) rather than on the users table's stream (the stack).
+    finishing_inline: bool,
     hasher: CodeHasher,
     tokens: Tokens,
     cursors: CursorSigner,
@@ -84,7 +86,7 @@ impl Service {
             sms,
             clock,
             metrics: Arc::new(NoMetrics),
-            finishing_deletions_inline: false,
+            finishing_inline: false,
             hasher,
             tokens,
             cursors,
@@ -106,10 +108,10 @@ impl Service {
         self
     }
 
-    /// Finishes each account deletion before answering it, where no
-    /// stream does it after (the dev server).
-    pub fn finishing_deletions_inline(mut self) -> Service {
-        self.finishing_deletions_inline = true;
+    /// Finishes each account deletion and phone change before answering
+    /// it, where no stream does it after (the dev server).
+    pub fn finishing_inline(mut self) -> Service {
+        self.finishing_inline = true;
         self
     }
 
