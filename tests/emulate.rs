@@ -153,7 +153,13 @@ const EXPECTED: &[(&str, u16)] = &[
 const STREAM_EVENTS: [&str; 2] = ["account-cleanup.json", "account-cleanup-phone.json"];
 /// CloudFormation's events answer a presigned S3 URL, which is not here:
 /// `tests/signing_key.rs` and `tests/sms_delivery.rs` run them on moto.
-const CUSTOM_RESOURCE_EVENTS: [&str; 2] = ["signing-key.json", "sms-delivery-logging.json"];
+/// The user events go to a bus the stack makes: `tests/user_events_stream.rs`
+/// makes one on moto and runs them there.
+const CUSTOM_RESOURCE_EVENTS: [&str; 3] = [
+    "signing-key.json",
+    "sms-delivery-logging.json",
+    "user-events.json",
+];
 /// SNS's delivery logs: what the delivery function counted in each batch.
 const DELIVERY_EVENTS: [(&str, (u64, u64)); 2] = [
     ("sms-delivery.json", (2, 0)),

@@ -73,6 +73,12 @@ const EVENTS: &[(&str, &str)] = &[
         "account-cleanup-phone.json",
         include_str!("../events/account-cleanup-phone.json"),
     ),
+    // The users table's stream as events: tests/user_events_stream.rs
+    // sends it to a bus on moto.
+    (
+        "user-events.json",
+        include_str!("../events/user-events.json"),
+    ),
     (
         "signing-key.json",
         include_str!("../events/signing-key.json"),

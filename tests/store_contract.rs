@@ -58,6 +58,8 @@ fn user(id: u64, phone_number: &str, invite: &str) -> User {
         imported_at: None,
         disabled: None,
         claims: Default::default(),
+        signed_out_at: None,
+        changed_by: None,
     }
 }
 

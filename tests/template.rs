@@ -103,6 +103,7 @@ fn every_function_crate_is_deployed() {
     routed.insert("account-cleanup".into());
     routed.insert("signing-key".into());
     routed.insert("sms-delivery".into());
+    routed.insert("user-events".into());
     assert_eq!(crates, deployed);
     assert_eq!(crates, routed);
 }

@@ -75,6 +75,8 @@ impl StackProfile {
                 imported_at: None,
                 disabled: None,
                 claims: Default::default(),
+                signed_out_at: None,
+                changed_by: None,
             })
             .collect();
         self.store

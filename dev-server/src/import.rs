@@ -154,6 +154,8 @@ fn check(row: &Row, options: &Options, at: Timestamp) -> Result<Checked, String>
             imported_at: Some(at),
             disabled: None,
             claims: Default::default(),
+            signed_out_at: None,
+            changed_by: None,
         },
         inv: Some(fields.inv.trim().to_owned()).filter(|inv| !inv.is_empty()),
         parent: fields.parent_invite.map(UserId),

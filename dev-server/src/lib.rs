@@ -6,6 +6,7 @@
 //! this process sent to a phone, and `GET /` is a page to try the whole flow
 //! in a browser.
 
+mod events;
 pub mod import;
 mod page;
 
@@ -25,6 +26,7 @@ use phone_auth::adapters::console::{ConsoleSms, Outbox};
 use phone_auth::adapters::memory::MemoryStore;
 use phone_auth::config::{Config, ConfigError, Settings, Tables, random_secret};
 use phone_auth::domain::service::Service;
+use phone_auth::domain::user::UserId;
 use phone_auth::error::Error;
 use phone_auth::http::body::MAX_BODY_BYTES;
 use phone_auth::http::{AdminAccess, ApiRequest, ApiResponse, App, problem, query};
@@ -54,6 +56,8 @@ impl Backend {
 pub struct DevServer {
     app: App,
     outbox: Arc<Outbox>,
+    /// On the memory backend: the events its store's changes make.
+    events: Option<events::EventLog>,
 }
 
 /// Settings the dev server fills in when they are unset, so that `make dev`
@@ -138,6 +142,7 @@ impl DevServer {
         DevServer {
             app: App::new(service).with_admin(AdminAccess::Off),
             outbox,
+            events: None,
         }
     }
 
@@ -148,13 +153,16 @@ impl DevServer {
             tracing::warn!("configuration: {warning}");
         }
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut memory = None;
         let (store, sms): (Arc<dyn Store>, Arc<dyn SmsSender>) =
             match Backend::from_settings(settings)? {
                 // The console, unless a webhook bridge is named.
                 Backend::Memory => {
                     let sms = phone_auth::startup::webhook_sms(&config, clock.clone())?
                         .unwrap_or_else(|| Arc::new(ConsoleSms));
-                    (Arc::new(MemoryStore::new()), sms)
+                    let store = Arc::new(MemoryStore::new());
+                    memory = Some(store.clone());
+                    (store, sms)
                 }
                 Backend::Aws => {
                     let tables: Tables = settings.tables()?;
@@ -164,7 +172,17 @@ impl DevServer {
                 }
             };
         let admin = admin_access(settings)?;
-        Ok(DevServer::new(config, store, sms, clock).with_admin(admin))
+        let server = DevServer::new(config, store, sms, clock.clone()).with_admin(admin);
+        Ok(match memory {
+            Some(store) => server.with_events(store, clock),
+            None => server,
+        })
+    }
+
+    /// Events from the changes `store` commits (the memory backend's).
+    pub fn with_events(mut self, store: Arc<MemoryStore>, clock: Arc<dyn Clock>) -> DevServer {
+        self.events = Some(events::EventLog::new(store, clock));
+        self
     }
 
     /// Who may call the `/admin/` routes (by default no one: they are not
@@ -186,6 +204,9 @@ impl DevServer {
         if path.trim_end_matches('/') == "/dev/sms" {
             return self.dev_sms(&parts.method, query.as_deref());
         }
+        if path.trim_end_matches('/') == "/dev/events" {
+            return self.dev_events(&parts.method, query.as_deref());
+        }
         if let Some(response) = page::respond(&parts.method, &path) {
             return response;
         }
@@ -198,7 +219,35 @@ impl DevServer {
             source_ip: Some(peer.ip().to_string()),
             iam_caller: None,
         };
-        self.app.handle(request).await
+        let response = self.app.handle(request).await;
+        if let Some(events) = &self.events {
+            events.collect();
+        }
+        response
+    }
+
+    /// `GET /dev/events` (`?user_id=`): the events so far, oldest first.
+    fn dev_events(&self, method: &Method, query: Option<&str>) -> ApiResponse {
+        if method != Method::GET {
+            return problem::response(&Error::MethodNotAllowed { allow: "GET" });
+        }
+        let user = match query::param(query, "user_id").map(|id| id.parse::<u64>()) {
+            None => None,
+            Some(Ok(id)) => Some(UserId(id)),
+            Some(Err(_)) => {
+                let error = Error::InvalidRequest("user_id must be a user's id.".into());
+                return problem::response(&error);
+            }
+        };
+        let events: Vec<_> = self
+            .events
+            .as_ref()
+            .map(|log| log.list(user))
+            .unwrap_or_default()
+            .iter()
+            .map(|event| event.json())
+            .collect();
+        json_ok(&json!({ "events": events }))
     }
 
     fn dev_sms(&self, method: &Method, query: Option<&str>) -> ApiResponse {
@@ -227,20 +276,24 @@ impl DevServer {
                 })
             })
             .collect();
-        let mut response =
-            http::Response::new(Bytes::from(json!({ "messages": messages }).to_string()));
-        *response.status_mut() = StatusCode::OK;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            "application/json".parse().expect("static header"),
-        );
-        headers.insert(
-            header::CACHE_CONTROL,
-            "no-store".parse().expect("static header"),
-        );
-        response
+        json_ok(&json!({ "messages": messages }))
     }
+}
+
+/// A 200 with a JSON body, not to be cached: the dev server's own routes.
+fn json_ok(body: &serde_json::Value) -> ApiResponse {
+    let mut response = http::Response::new(Bytes::from(body.to_string()));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        "application/json".parse().expect("static header"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        "no-store".parse().expect("static header"),
+    );
+    response
 }
 
 /// The shortest `ADMIN_TOKEN` taken: it opens every account.

@@ -166,13 +166,26 @@ impl UserStore for FaultyStore {
         self.check("login")?;
         self.inner.login(claim, login, session).await
     }
-    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool> {
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: Option<&Disabled>,
+        by: &str,
+    ) -> Result<bool> {
         self.check("set_disabled")?;
-        self.inner.set_disabled(id, disabled).await
+        self.inner.set_disabled(id, disabled, by).await
     }
-    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool> {
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims, by: &str) -> Result<bool> {
         self.check("set_claims")?;
-        self.inner.set_claims(id, claims).await
+        self.inner.set_claims(id, claims, by).await
+    }
+    async fn signed_out(&self, id: UserId, at: Timestamp, by: Option<&str>) -> Result<bool> {
+        self.check("signed_out")?;
+        self.inner.signed_out(id, at, by).await
+    }
+    async fn set_changed_by(&self, id: UserId, by: &str) -> Result<bool> {
+        self.check("set_changed_by")?;
+        self.inner.set_changed_by(id, by).await
     }
 }
 

@@ -337,8 +337,12 @@ pub async fn spawn_server(
     clock: Arc<dyn Clock>,
 ) -> TestApp {
     let metrics = Arc::new(MemoryMetrics::default());
-    let server = DevServer::with_metrics(config, serving, sms, clock, metrics.clone())
+    let mut server = DevServer::with_metrics(config, serving, sms, clock.clone(), metrics.clone())
         .with_admin(AdminAccess::Token(ADMIN_TOKEN.into()));
+    // The memory store's changes make the dev server's events.
+    if let StoreHandle::Memory(memory) = &store {
+        server = server.with_events(memory.clone(), clock);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binding a test port");

@@ -4,6 +4,7 @@
 pub mod challenge;
 pub mod code;
 pub mod cursor;
+pub mod event;
 pub mod invite;
 pub mod language;
 pub mod metric;

@@ -64,6 +64,12 @@ pub struct User {
     /// Set by an operator: claims every access token of the user carries
     /// from its next login or refresh. Empty: none.
     pub claims: CustomClaims,
+    /// When every session of the user was last ended at once (logging out
+    /// everywhere, an operator's sign-out): an event says so.
+    pub signed_out_at: Option<Timestamp>,
+    /// The operator of the last admin change to the user (the events'
+    /// `by`); none after a change of the user's own.
+    pub changed_by: Option<String>,
 }
 
 impl User {

@@ -61,11 +61,20 @@ pub trait UserStore: Send + Sync {
         session: &Session,
     ) -> Result<LoginOutcome>;
 
-    /// Sets (or, with `None`, lifts) an operator's disabling; false when
-    /// there is no such user.
-    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool>;
+    /// Sets (or, with `None`, lifts) an operator's disabling, naming the
+    /// operator `by`; false when there is no such user.
+    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>, by: &str)
+    -> Result<bool>;
 
-    /// Sets the claims the user's access tokens carry (empty: none);
-    /// false when there is no such user.
-    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool>;
+    /// Sets the claims the user's access tokens carry (empty: none),
+    /// naming the operator `by`; false when there is no such user.
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims, by: &str) -> Result<bool>;
+
+    /// Records that every session of the user ended at `at`: by an
+    /// operator, or (`None`) by the user; false when there is no such user.
+    async fn signed_out(&self, id: UserId, at: Timestamp, by: Option<&str>) -> Result<bool>;
+
+    /// Names the operator about to delete the user, for the deletion's
+    /// event; false when there is no such user.
+    async fn set_changed_by(&self, id: UserId, by: &str) -> Result<bool>;
 }

@@ -130,6 +130,12 @@ pub struct UserItem {
     /// The operator's claims for its access tokens, as JSON text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claims: Option<String>,
+    /// When every session was last ended at once (ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_out_at: Option<i64>,
+    /// The operator of the last admin change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changed_by: Option<String>,
 }
 
 impl From<&User> for UserItem {
@@ -151,6 +157,8 @@ impl From<&User> for UserItem {
             disabled_reason: u.disabled.as_ref().map(|d| d.reason.clone()),
             disabled_until: u.disabled.as_ref().and_then(|d| d.until).map(|t| t.0),
             claims: claims_text(&u.claims),
+            signed_out_at: u.signed_out_at.map(|t| t.0),
+            changed_by: u.changed_by.clone(),
         }
     }
 }
@@ -187,6 +195,8 @@ impl From<UserItem> for User {
                 .claims
                 .and_then(|text| serde_json::from_str(&text).ok())
                 .unwrap_or_default(),
+            signed_out_at: i.signed_out_at.map(Timestamp),
+            changed_by: i.changed_by,
         }
     }
 }

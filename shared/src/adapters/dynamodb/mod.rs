@@ -15,9 +15,11 @@ pub mod schema;
 #[cfg(feature = "local")]
 mod seed;
 mod sessions;
+mod stream;
 mod users;
 
 pub use items::PHONE_PENDING;
+pub use stream::events_of_record;
 
 use std::collections::HashMap;
 

@@ -290,6 +290,6 @@ mod tests {
         let mut sizes = function_memory_sizes(template).unwrap();
         sizes.sort();
         assert_eq!(sizes, vec![("a".into(), 128), ("b".into(), 512)]);
-        assert_eq!(function_memory_sizes(TEMPLATE).unwrap().len(), 11);
+        assert_eq!(function_memory_sizes(TEMPLATE).unwrap().len(), 12);
     }
 }

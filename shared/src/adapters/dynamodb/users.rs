@@ -65,7 +65,7 @@ impl DynamoStore {
             Update::builder()
                 .table_name(&self.tables.users)
                 .set_key(Some(key("pk", s(user_key(user)))))
-                .update_expression("SET last_login = :at")
+                .update_expression("SET last_login = :at REMOVE changed_by")
                 .condition_expression(
                     "phone = :phone AND \
                      (attribute_not_exists(disabled_reason) OR disabled_until <= :at)",
@@ -176,19 +176,40 @@ impl UserStore for DynamoStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool> {
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: Option<&Disabled>,
+        by: &str,
+    ) -> Result<bool> {
         let reason = disabled.map(|d| s(&d.reason));
         let until = disabled.and_then(|d| d.until).map(|t| n(t.0));
-        self.set_user_attributes(
-            id,
-            &[("disabled_reason", reason), ("disabled_until", until)],
-        )
-        .await
+        let attributes = [
+            ("disabled_reason", reason),
+            ("disabled_until", until),
+            ("changed_by", Some(s(by))),
+        ];
+        self.set_user_attributes(id, &attributes).await
     }
 
     #[tracing::instrument(skip_all)]
-    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool> {
-        self.set_user_attributes(id, &[("claims", claims_text(claims).map(s))])
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims, by: &str) -> Result<bool> {
+        let attributes = [
+            ("claims", claims_text(claims).map(s)),
+            ("changed_by", Some(s(by))),
+        ];
+        self.set_user_attributes(id, &attributes).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn signed_out(&self, id: UserId, at: Timestamp, by: Option<&str>) -> Result<bool> {
+        let attributes = [("signed_out_at", Some(n(at.0))), ("changed_by", by.map(s))];
+        self.set_user_attributes(id, &attributes).await
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn set_changed_by(&self, id: UserId, by: &str) -> Result<bool> {
+        self.set_user_attributes(id, &[("changed_by", Some(s(by)))])
             .await
     }
 }

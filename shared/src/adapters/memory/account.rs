@@ -32,7 +32,7 @@ impl AccountStore for MemoryStore {
             return Ok(DeletionOutcome::Changed);
         }
         state.codes.remove(&user.phone);
-        state.users.remove(&user.id);
+        state.remove_user(user.id);
         if state.phones.get(&user.phone) == Some(&user.id) {
             state.phones.remove(&user.phone);
         }
@@ -53,15 +53,16 @@ impl AccountStore for MemoryStore {
     async fn detach_invitees(&self, owner: UserId, invitees: &[UserId]) -> Result<()> {
         let mut state = self.state()?;
         for invitee in invitees {
-            let activated = state
-                .users
-                .get_mut(invitee)
-                .and_then(|u| u.activated.as_mut());
-            if let Some(activated) = activated
-                && activated.owner.as_ref().is_some_and(|o| o.id == owner)
-            {
-                activated.owner = None;
-            }
+            state.update_user(*invitee, |u| {
+                let activated = u.activated.as_mut();
+                match activated {
+                    Some(a) if a.owner.as_ref().is_some_and(|o| o.id == owner) => {
+                        a.owner = None;
+                        true
+                    }
+                    _ => false,
+                }
+            });
         }
         Ok(())
     }
@@ -98,9 +99,10 @@ impl AccountStore for MemoryStore {
         state.use_claim(change.claim);
         state.phones.remove(&user.phone);
         state.phones.insert(new.clone(), user.id);
-        if let Some(stored) = state.users.get_mut(&user.id) {
+        state.update_user(user.id, |stored| {
             stored.phone = new.clone();
-        }
+            true
+        });
         Ok(PhoneMove::Moved)
     }
 
@@ -130,15 +132,16 @@ impl AccountStore for MemoryStore {
     ) -> Result<()> {
         let mut state = self.state()?;
         for invitee in invitees {
-            let inviter = state
-                .users
-                .get_mut(invitee)
-                .and_then(|u| u.activated.as_mut())
-                .and_then(|a| a.owner.as_mut())
-                .filter(|o| o.id == owner);
-            if let Some(inviter) = inviter {
-                inviter.phone = phone.clone();
-            }
+            state.update_user(*invitee, |u| {
+                let inviter = u.activated.as_mut().and_then(|a| a.owner.as_mut());
+                match inviter {
+                    Some(inviter) if inviter.id == owner => {
+                        inviter.phone = phone.clone();
+                        true
+                    }
+                    _ => false,
+                }
+            });
         }
         Ok(())
     }

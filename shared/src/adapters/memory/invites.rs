@@ -58,7 +58,7 @@ impl InviteStore for MemoryStore {
             .entry(owner.id)
             .or_default()
             .insert(ReferralKey::of(&referral), referral);
-        if let Some(u) = state.users.get_mut(&user.id) {
+        state.update_user(user.id, |u| {
             u.activated = Some(ActivatedInvite {
                 code: code.clone(),
                 owner: Some(Inviter {
@@ -67,7 +67,8 @@ impl InviteStore for MemoryStore {
                     at: Some(at),
                 }),
             });
-        }
+            true
+        });
         Ok(Activation::Activated)
     }
 

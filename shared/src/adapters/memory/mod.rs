@@ -37,11 +37,32 @@ struct State {
     /// The Django system's refresh tokens exchanged, by `jti`.
     exchanged: std::collections::HashSet<String>,
     referrals: HashMap<UserId, BTreeMap<ReferralKey, Referral>>,
+    /// Every committed change of a user, oldest first, as a table's
+    /// stream holds them: what the dev server's events are made of.
+    changes: Vec<UserChange>,
+    /// Changes ever logged: each one's number.
+    changed: u64,
+}
+
+/// A user before and after one committed write (none: absent).
+#[derive(Clone, Debug)]
+pub struct UserChange {
+    /// Its place in the log: unique and increasing.
+    pub number: u64,
+    pub before: Option<User>,
+    pub after: Option<User>,
 }
 
 impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// The changes of users committed since the last call, oldest first.
+    pub fn take_changes(&self) -> Vec<UserChange> {
+        self.state()
+            .map(|mut state| std::mem::take(&mut state.changes))
+            .unwrap_or_default()
     }
 
     /// Everything stored, in a stable order: lets tests tell whether a
@@ -95,6 +116,44 @@ impl MemoryStore {
 }
 
 impl State {
+    /// Writes a new user, and logs the change.
+    fn insert_user(&mut self, user: User) {
+        let before = self.users.insert(user.id, user.clone());
+        self.log_change(before, Some(user));
+    }
+
+    /// Removes a user, and logs the change.
+    fn remove_user(&mut self, id: UserId) {
+        if let Some(before) = self.users.remove(&id) {
+            self.log_change(Some(before), None);
+        }
+    }
+
+    /// Changes a user in place where `change` says it did (answers true),
+    /// and logs it; false when there is no such user or nothing changed.
+    fn update_user(&mut self, id: UserId, change: impl FnOnce(&mut User) -> bool) -> bool {
+        let Some(user) = self.users.get_mut(&id) else {
+            return false;
+        };
+        let before = user.clone();
+        if !change(user) {
+            return false;
+        }
+        let after = user.clone();
+        self.log_change(Some(before), Some(after));
+        true
+    }
+
+    fn log_change(&mut self, before: Option<User>, after: Option<User>) {
+        self.changed += 1;
+        let number = self.changed;
+        self.changes.push(UserChange {
+            number,
+            before,
+            after,
+        });
+    }
+
     /// Consumes a claimed code, as a login does.
     fn use_claim(&mut self, claim: &CodeClaim) {
         if let Some(code) = self.codes.get_mut(&claim.phone) {

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::domain::phone::Phone;
+use crate::domain::time::Timestamp;
 use crate::domain::user::{CustomClaims, Disabled, User, UserId};
 use crate::error::Result;
 use crate::ports::{CodeClaim, Login, LoginOutcome, Session, UserStore};
@@ -37,14 +38,17 @@ impl UserStore for MemoryStore {
         match login {
             Login::Existing { user, at } => {
                 let phone = &claim.phone;
-                let Some(stored) = state
-                    .users
-                    .get_mut(&user)
-                    .filter(|u| !u.disabled_at(at) && u.phone == *phone)
-                else {
+                let logged_in = state.update_user(user, |u| {
+                    let may = !u.disabled_at(at) && u.phone == *phone;
+                    if may {
+                        u.last_login = Some(at);
+                        u.changed_by = None;
+                    }
+                    may
+                });
+                if !logged_in {
                     return Ok(LoginOutcome::UserGone);
-                };
-                stored.last_login = Some(at);
+                }
             }
             Login::New(user) => {
                 if state.phones.contains_key(&user.phone) {
@@ -58,7 +62,7 @@ impl UserStore for MemoryStore {
                 }
                 state.phones.insert(user.phone.clone(), user.id);
                 state.invites.insert(user.invite.clone(), user.id);
-                state.users.insert(user.id, user.clone());
+                state.insert_user(user.clone());
             }
         }
         state.use_claim(claim);
@@ -68,21 +72,39 @@ impl UserStore for MemoryStore {
         Ok(LoginOutcome::LoggedIn)
     }
 
-    async fn set_disabled(&self, id: UserId, disabled: Option<&Disabled>) -> Result<bool> {
-        let mut state = self.state()?;
-        let Some(user) = state.users.get_mut(&id) else {
-            return Ok(false);
-        };
-        user.disabled = disabled.cloned();
-        Ok(true)
+    async fn set_disabled(
+        &self,
+        id: UserId,
+        disabled: Option<&Disabled>,
+        by: &str,
+    ) -> Result<bool> {
+        Ok(self.state()?.update_user(id, |user| {
+            user.disabled = disabled.cloned();
+            user.changed_by = Some(by.to_owned());
+            true
+        }))
     }
 
-    async fn set_claims(&self, id: UserId, claims: &CustomClaims) -> Result<bool> {
-        let mut state = self.state()?;
-        let Some(user) = state.users.get_mut(&id) else {
-            return Ok(false);
-        };
-        user.claims = claims.clone();
-        Ok(true)
+    async fn set_claims(&self, id: UserId, claims: &CustomClaims, by: &str) -> Result<bool> {
+        Ok(self.state()?.update_user(id, |user| {
+            user.claims = claims.clone();
+            user.changed_by = Some(by.to_owned());
+            true
+        }))
+    }
+
+    async fn signed_out(&self, id: UserId, at: Timestamp, by: Option<&str>) -> Result<bool> {
+        Ok(self.state()?.update_user(id, |user| {
+            user.signed_out_at = Some(at);
+            user.changed_by = by.map(str::to_owned);
+            true
+        }))
+    }
+
+    async fn set_changed_by(&self, id: UserId, by: &str) -> Result<bool> {
+        Ok(self.state()?.update_user(id, |user| {
+            user.changed_by = Some(by.to_owned());
+            true
+        }))
     }
 }

@@ -93,7 +93,7 @@ impl Service {
             reason: reason.to_owned(),
             until,
         };
-        if !self.store.set_disabled(id, Some(&disabled)).await? {
+        if !self.store.set_disabled(id, Some(&disabled), by).await? {
             return Err(Error::NotFound);
         }
         // After the flag: a session this misses (one the index does not
@@ -105,7 +105,7 @@ impl Service {
 
     #[tracing::instrument(skip_all)]
     pub async fn enable_user(&self, by: &str, id: UserId) -> Result<AdminView> {
-        if !self.store.set_disabled(id, None).await? {
+        if !self.store.set_disabled(id, None, by).await? {
             return Err(Error::NotFound);
         }
         tracing::info!(user_id = id.0, by, "account enabled");
@@ -115,7 +115,11 @@ impl Service {
     /// Ends every session of the user, as logging out everywhere does.
     #[tracing::instrument(skip_all)]
     pub async fn admin_sign_out(&self, by: &str, id: UserId) -> Result<()> {
-        if !self.store.user_exists(id).await? {
+        if !self
+            .store
+            .signed_out(id, self.clock.now(), Some(by))
+            .await?
+        {
             return Err(Error::NotFound);
         }
         let ended = self.end_all_sessions(id).await?;
@@ -131,6 +135,10 @@ impl Service {
     /// Deletes the account as its owner would, without a code.
     #[tracing::instrument(skip_all)]
     pub async fn admin_delete(&self, by: &str, id: UserId) -> Result<()> {
+        // The deletion's event names the operator from the item it removes.
+        if !self.store.set_changed_by(id, by).await? {
+            return Err(Error::NotFound);
+        }
         self.delete_user(id, None).await?;
         tracing::info!(user_id = id.0, by, "account deleted by an operator");
         Ok(())
@@ -146,7 +154,7 @@ impl Service {
         claims: CustomClaims,
     ) -> Result<AdminView> {
         check_claims(&claims)?;
-        if !self.store.set_claims(id, &claims).await? {
+        if !self.store.set_claims(id, &claims, by).await? {
             return Err(Error::NotFound);
         }
         tracing::info!(user_id = id.0, by, claims = claims.len(), "claims set");

@@ -236,6 +236,8 @@ impl Service {
             imported_at: None,
             disabled: None,
             claims: Default::default(),
+            signed_out_at: None,
+            changed_by: None,
         }
     }
 }

@@ -218,6 +218,8 @@ impl Service {
                 }
                 let sids = self.store.sessions_of(claims.user_id).await?;
                 self.store.end_sessions(&sids).await?;
+                // For the event: the user's own, so no operator.
+                self.store.signed_out(claims.user_id, now, None).await?;
                 tracing::info!(
                     user_id = claims.user_id.0,
                     sessions = sids.len(),
