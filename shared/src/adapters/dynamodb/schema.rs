@@ -5,7 +5,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use serde_norway::Value;
 
@@ -24,6 +25,8 @@ pub struct TableSpec {
     pub keys: Vec<KeySpec>,
     pub indexes: Vec<IndexSpec>,
     pub ttl_attribute: Option<String>,
+    /// The stream's view type (`NEW_AND_OLD_IMAGES`, ...), when it has one.
+    pub stream: Option<String>,
 }
 
 /// A global secondary index of a table.
@@ -114,11 +117,13 @@ pub fn table_specs(template: &str) -> Result<Vec<TableSpec>> {
         let ttl_attribute = ttl_enabled
             .then(|| text(properties, &["TimeToLiveSpecification", "AttributeName"]))
             .flatten();
+        let stream = text(properties, &["StreamSpecification", "StreamViewType"]);
         specs.push(TableSpec {
             logical_id,
             keys,
             indexes,
             ttl_attribute,
+            stream,
         });
     }
     Ok(specs)
@@ -221,6 +226,14 @@ pub async fn create_tables(client: &Client, tables: &Tables) -> Result<()> {
                 gsi = gsi.key_schema(key_element(key)?);
             }
             request = request.global_secondary_indexes(built(gsi.build())?);
+        }
+        if let Some(view) = &spec.stream {
+            request = request.stream_specification(built(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view.as_str()))
+                    .build(),
+            )?);
         }
         request.send().await.map_err(|e| {
             Error::Internal(format!(
