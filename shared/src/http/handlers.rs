@@ -12,6 +12,7 @@ use crate::domain::service::{
     Service, invalid_referrals_limit,
 };
 use crate::domain::time::Timestamp;
+use crate::domain::token::Claims;
 use crate::error::{Error, Result};
 use crate::http::body::{self, text};
 use crate::http::query;
@@ -193,8 +194,7 @@ async fn send_phone_change(
     param: &str,
     request: &ApiRequest,
 ) -> Result<ApiResponse> {
-    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
-    let target = profile_ref(param).ok_or(Error::NotFound)?;
+    let (caller, target) = caller_and_profile(service, param, request)?;
     let body = SendBody::read(request)?;
     let send = body.send_request(request);
     let sent = service
@@ -209,8 +209,7 @@ async fn verify_phone_change(
     param: &str,
     request: &ApiRequest,
 ) -> Result<ApiResponse> {
-    let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
-    let target = profile_ref(param).ok_or(Error::NotFound)?;
+    let (caller, target) = caller_and_profile(service, param, request)?;
     let body: CodeBody = body::parse(&request.body)?;
     let phone = text("phone", body.phone)?.ok_or(Error::MissingField("phone"))?;
     let code = text("code", body.code)?.ok_or(Error::MissingField("code"))?;
@@ -263,9 +262,19 @@ struct DeleteBody {
     verification_id: Option<Value>,
 }
 
-async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result<ApiResponse> {
+/// The bearer token's claims, and the profile the path names.
+fn caller_and_profile(
+    service: &Service,
+    param: &str,
+    request: &ApiRequest,
+) -> Result<(Claims, ProfileRef)> {
     let caller = service.authenticate(request.header(header::AUTHORIZATION))?;
     let target = profile_ref(param).ok_or(Error::NotFound)?;
+    Ok((caller, target))
+}
+
+async fn profile(service: &Service, param: &str, request: &ApiRequest) -> Result<ApiResponse> {
+    let (caller, target) = caller_and_profile(service, param, request)?;
     if request.method == Method::DELETE {
         // No body at all is a DELETE without its code, not a malformed one.
         let body: DeleteBody = if request.body.iter().all(u8::is_ascii_whitespace) {

@@ -52,6 +52,14 @@ impl DynamoStore {
             .map(drop)
     }
 
+    /// A transaction item deleting the users table's claim `pk` (a phone's
+    /// or an invite code's) if it is still `user`'s.
+    fn release(&self, pk: String, user: UserId) -> Result<TransactWriteItem> {
+        let condition = "user_id = :id";
+        let id = vec![(":id", n(user.0))];
+        self.delete(&self.tables.users, key("pk", s(pk)), condition, id)
+    }
+
     /// A transaction item updating `key` of `table` where `condition` holds.
     fn update(
         &self,
@@ -117,18 +125,8 @@ impl AccountStore for DynamoStore {
                 &format!("id = :id AND {unchanged}"),
                 values,
             )?,
-            self.delete(
-                users,
-                key("pk", s(phone_key(&user.phone))),
-                "user_id = :id",
-                vec![id()],
-            )?,
-            self.delete(
-                users,
-                key("pk", s(invite_key(&user.invite))),
-                "user_id = :id",
-                vec![id()],
-            )?,
+            self.release(phone_key(&user.phone), user.id)?,
+            self.release(invite_key(&user.invite), user.id)?,
         ];
         if let Some(owner) = owner.filter(|_| deletion.leaves_inviter)
             && let Some(listed) = self.referral_key(owner, user).await?
@@ -181,12 +179,7 @@ impl AccountStore for DynamoStore {
                 })?,
                 "attribute_not_exists(pk)",
             )?,
-            self.delete(
-                users,
-                key("pk", s(phone_key(&user.phone))),
-                "user_id = :id",
-                vec![id()],
-            )?,
+            self.release(phone_key(&user.phone), user.id)?,
             self.update(
                 users,
                 key("pk", s(user_key(user.id))),
