@@ -6,7 +6,7 @@ BACKEND ?= memory
 
 ## dev: the whole API on 127.0.0.1:$(PORT), in-memory store, SMS on the console
 dev:
-	PORT=$(PORT) BACKEND=$(BACKEND) cargo run --locked --bin dev-server
+	PORT=$(PORT) BACKEND=$(BACKEND) cargo run --locked -p dev-server --bin dev-server
 
 ## test: pinned tools in .venv, moto on loopback, fmt, clippy and every test
 test:

@@ -12,22 +12,12 @@ case "${ARCH:-arm64}" in
     x86_64) target_flag=--x86-64 ;;
     *) echo "ARCH must be arm64 or x86_64" >&2; exit 2 ;;
 esac
-# Only the function packages: building the dev server alongside would turn
-# on features the Lambdas do not need. For the same reason the custom
-# resources' functions (signing-key links the rsa crate; both answer
-# CloudFormation over ureq) build on their own, as sam build builds each
-# function.
-alone=(signing-key sms-delivery)
-packages=()
-for dir in functions/*/; do
-    name=$(basename "$dir")
-    [[ " ${alone[*]} " == *" $name "* ]] || packages+=(-p "$name")
-done
+# The workspace's default members, the functions, as `sam build` builds
+# each of them (`cargo lambda build --release --arm64 --bin <function>` at
+# the root): one feature resolution, so these are the bootstraps that
+# deploy, byte for byte.
 rm -rf "$bin/lambda"
-cargo lambda build --release --locked "$target_flag" "${packages[@]}"
-for name in "${alone[@]}"; do
-    cargo lambda build --release --locked "$target_flag" -p "$name"
-done
+cargo lambda build --release --locked "$target_flag"
 
 BIN_DIR="$bin" python - << 'PY'
 import os, pathlib, zipfile

@@ -24,7 +24,7 @@ export AWS_ENDPOINT_URL="$moto" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=tes
 export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export USERS_TABLE=phone-auth-users CODES_TABLE=phone-auth-codes
 export SESSIONS_TABLE=phone-auth-sessions INVITES_TABLE=phone-auth-invites
-cargo run --quiet --locked --bin create-tables
+cargo run --quiet --locked -p dev-server --bin create-tables
 
 # Build the functions now rather than on the first request.
 cargo build --quiet --locked -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke \

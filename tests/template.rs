@@ -108,6 +108,73 @@ fn every_function_crate_is_deployed() {
     assert_eq!(crates, routed);
 }
 
+/// What deploys is what is measured: `sam build` builds each function with
+/// `cargo lambda build --release --arm64 --bin <Binary>` at the workspace
+/// root, which resolves features over the default members. Those are the
+/// deployed functions exactly (no dev server, bench or tests features in a
+/// bootstrap), and `make build` and `make bench` build the default members
+/// as they are: one resolution, one set of binaries.
+#[test]
+fn make_build_and_the_bench_build_what_sam_build_deploys() {
+    let manifest: toml::Value = toml::from_str(include_str!("../Cargo.toml")).unwrap();
+    let members: BTreeSet<String> = manifest["workspace"]["default-members"]
+        .as_array()
+        .expect("the workspace names its default members")
+        .iter()
+        .map(|m| {
+            m.as_str()
+                .unwrap()
+                .trim_start_matches("functions/")
+                .to_owned()
+        })
+        .collect();
+    let doc = template();
+    let deployed: BTreeSet<String> = doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|r| {
+            let metadata = &r["Metadata"];
+            assert_eq!(metadata["BuildMethod"].as_str(), Some("rust-cargolambda"));
+            // Only the binary: sam passes no flags of ours to cargo lambda.
+            let properties = metadata["BuildProperties"].as_mapping().unwrap();
+            assert_eq!(properties.len(), 1, "{properties:?}");
+            assert_eq!(tagged_ref(&r["Properties"]["CodeUri"]), None);
+            assert_eq!(r["Properties"]["CodeUri"].as_str(), Some("."));
+            metadata["BuildProperties"]["Binary"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(members, deployed);
+    let script = |name: &str| {
+        let path = format!("{}/../scripts/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(path).unwrap()
+    };
+    let builds = |text: &str, command: &str| {
+        text.lines()
+            .map(str::trim)
+            .filter(|line| line.starts_with(command))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        builds(&script("build.sh"), "cargo lambda build"),
+        ["cargo lambda build --release --locked \"$target_flag\""],
+        "make build: the default members, as they are"
+    );
+    assert_eq!(
+        builds(&script("bench.sh"), "cargo build"),
+        [
+            "cargo build --release --locked",
+            "cargo build --release --locked -p bench"
+        ],
+        "make bench: the default members, then the bench itself"
+    );
+}
+
 #[test]
 fn the_emulator_routes_like_the_template() {
     let manifest: toml::Value = toml::from_str(include_str!("../Cargo.toml")).unwrap();
