@@ -47,20 +47,8 @@ fn claim(phone_number: &str, hash: &str) -> CodeClaim {
 }
 
 fn user(id: u64, phone_number: &str, invite: &str) -> User {
-    User {
-        id: UserId(id),
-        phone: phone(phone_number),
-        invite: InviteCode::parse(invite).unwrap(),
-        activated: None,
-        last_login: Some(NOW),
-        date_joined: NOW,
-        referrals_count: 0,
-        imported_at: None,
-        disabled: None,
-        claims: Default::default(),
-        signed_out_at: None,
-        changed_by: None,
-    }
+    let invite = InviteCode::parse(invite).unwrap();
+    User::signed_up(UserId(id), phone(phone_number), invite, NOW)
 }
 
 fn session(sid: &str, user: u64, jti: &str) -> Session {

@@ -64,19 +64,10 @@ impl StackProfile {
         let now = SystemClock.now();
         let mut rng = rand::rng();
         let invitees: Vec<User> = (0..referrals)
-            .map(|i| User {
-                id: UserId::generate(&mut rng),
-                phone: Phone::from_trusted(format!("+7913{i:07}")),
-                invite: InviteCode::generate(&mut rng),
-                activated: None,
-                last_login: Some(now),
-                date_joined: now,
-                referrals_count: 0,
-                imported_at: None,
-                disabled: None,
-                claims: Default::default(),
-                signed_out_at: None,
-                changed_by: None,
+            .map(|i| {
+                let id = UserId::generate(&mut rng);
+                let phone = Phone::from_trusted(format!("+7913{i:07}"));
+                User::signed_up(id, phone, InviteCode::generate(&mut rng), now)
             })
             .collect();
         self.store

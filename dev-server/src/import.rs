@@ -141,21 +141,12 @@ fn check(row: &Row, options: &Options, at: Timestamp) -> Result<Checked, String>
         ),
     };
     Ok(Checked {
+        // The dump has no joining date: the import is when they joined
+        // this service.
         user: User {
-            id: UserId(row.pk),
-            phone,
-            invite,
-            activated: None,
             last_login,
-            // The dump has no joining date: the import is when they joined
-            // this service.
-            date_joined: at,
-            referrals_count: 0,
             imported_at: Some(at),
-            disabled: None,
-            claims: Default::default(),
-            signed_out_at: None,
-            changed_by: None,
+            ..User::signed_up(UserId(row.pk), phone, invite, at)
         },
         inv: Some(fields.inv.trim().to_owned()).filter(|inv| !inv.is_empty()),
         parent: fields.parent_invite.map(UserId),

@@ -158,20 +158,9 @@ mod tests {
     use crate::domain::user::{ActivatedInvite, Disabled, Inviter};
 
     fn user() -> User {
-        User {
-            id: UserId(7),
-            phone: Phone::from_trusted("+79123456789".into()),
-            invite: InviteCode::from_trusted("K7QX2M".into()),
-            activated: None,
-            last_login: Some(Timestamp(1_000)),
-            date_joined: Timestamp(1_000),
-            referrals_count: 0,
-            imported_at: None,
-            disabled: None,
-            claims: Default::default(),
-            signed_out_at: None,
-            changed_by: None,
-        }
+        let phone = Phone::from_trusted("+79123456789".into());
+        let invite = InviteCode::from_trusted("K7QX2M".into());
+        User::signed_up(UserId(7), phone, invite, Timestamp(1_000))
     }
 
     fn kinds(events: &[Event]) -> Vec<&'static str> {

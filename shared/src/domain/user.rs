@@ -73,6 +73,25 @@ pub struct User {
 }
 
 impl User {
+    /// A user who signs up at `at` with its first login: nothing
+    /// activated, no referrals, nothing an operator set.
+    pub fn signed_up(id: UserId, phone: Phone, invite: InviteCode, at: Timestamp) -> User {
+        User {
+            id,
+            phone,
+            invite,
+            activated: None,
+            last_login: Some(at),
+            date_joined: at,
+            referrals_count: 0,
+            imported_at: None,
+            disabled: None,
+            claims: CustomClaims::new(),
+            signed_out_at: None,
+            changed_by: None,
+        }
+    }
+
     /// Whether an operator's disabling holds at `now`.
     pub fn disabled_at(&self, now: Timestamp) -> bool {
         self.disabled.as_ref().is_some_and(|d| d.holds(now))

@@ -225,19 +225,7 @@ impl Service {
 
     fn new_user(&self, phone: &Phone, now: Timestamp) -> User {
         let mut rng = rand::rng();
-        User {
-            id: UserId::generate(&mut rng),
-            phone: phone.clone(),
-            invite: InviteCode::generate(&mut rng),
-            activated: None,
-            last_login: Some(now),
-            date_joined: now,
-            referrals_count: 0,
-            imported_at: None,
-            disabled: None,
-            claims: Default::default(),
-            signed_out_at: None,
-            changed_by: None,
-        }
+        let id = UserId::generate(&mut rng);
+        User::signed_up(id, phone.clone(), InviteCode::generate(&mut rng), now)
     }
 }
