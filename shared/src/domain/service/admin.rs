@@ -41,11 +41,7 @@ impl Service {
         )?;
         let user = self.with_live_inviter(user.ok_or(Error::NotFound)?).await?;
         let now = self.clock.now();
-        let sessions = self.store.sessions(&sids).await?;
-        let live = sessions
-            .iter()
-            .filter(|(_, session)| session.user == id && session.live(now))
-            .count();
+        let live = self.live_sessions(id, &sids, now).await?.len();
         Ok(AdminView {
             disabled: user.disabled_at(now),
             profile: self.with_referrals(user, referrals),
@@ -115,14 +111,10 @@ impl Service {
     /// Ends every session of the user, as logging out everywhere does.
     #[tracing::instrument(skip_all)]
     pub async fn admin_sign_out(&self, by: &str, id: UserId) -> Result<()> {
-        if !self
-            .store
-            .signed_out(id, self.clock.now(), Some(by))
-            .await?
-        {
+        let (ended, exists) = self.sign_out_everywhere(id, Some(by)).await?;
+        if !exists {
             return Err(Error::NotFound);
         }
-        let ended = self.end_all_sessions(id).await?;
         tracing::info!(
             user_id = id.0,
             by,
@@ -159,13 +151,6 @@ impl Service {
         }
         tracing::info!(user_id = id.0, by, claims = claims.len(), "claims set");
         self.admin_user(id).await
-    }
-
-    /// Ends every session of `id`; answers how many.
-    async fn end_all_sessions(&self, id: UserId) -> Result<usize> {
-        let sids = self.store.sessions_of(id).await?;
-        self.store.end_sessions(&sids).await?;
-        Ok(sids.len())
     }
 }
 

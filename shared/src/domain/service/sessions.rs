@@ -6,6 +6,7 @@ use super::Service;
 use crate::domain::metric::Metric;
 use crate::domain::time::Timestamp;
 use crate::domain::token::{Claims, LegacyRefresh, TokenType};
+use crate::domain::user::UserId;
 use crate::error::{Error, Result};
 use crate::ports::{Rotation, Session, SessionState};
 
@@ -216,18 +217,50 @@ impl Service {
                 if !live {
                     return Err(Error::TokenNotValid("refresh token retired or revoked"));
                 }
-                let sids = self.store.sessions_of(claims.user_id).await?;
-                self.store.end_sessions(&sids).await?;
-                // For the event: the user's own, so no operator.
-                self.store.signed_out(claims.user_id, now, None).await?;
+                // The user's own: no operator.
+                let (ended, _) = self.sign_out_everywhere(claims.user_id, None).await?;
                 tracing::info!(
                     user_id = claims.user_id.0,
-                    sessions = sids.len(),
+                    sessions = ended,
                     "logged out everywhere"
                 );
                 Ok(())
             }
         }
+    }
+
+    /// Those of `sids` that are `user`'s sessions and live at `now`, with
+    /// their ids.
+    pub(super) async fn live_sessions(
+        &self,
+        user: UserId,
+        sids: &[String],
+        now: Timestamp,
+    ) -> Result<Vec<(String, SessionState)>> {
+        let mut sessions = self.store.sessions(sids).await?;
+        sessions.retain(|(_, session)| session.user == user && session.live(now));
+        Ok(sessions)
+    }
+
+    /// Ends every session of `id`; answers how many.
+    pub(super) async fn end_all_sessions(&self, id: UserId) -> Result<usize> {
+        let sids = self.store.sessions_of(id).await?;
+        self.store.end_sessions(&sids).await?;
+        Ok(sids.len())
+    }
+
+    /// Logs `id` out everywhere: every session ends, then the user is
+    /// marked signed out for its event (`by`: the operator; none: the user
+    /// itself). Answers how many sessions ended, and whether the user
+    /// exists.
+    pub(super) async fn sign_out_everywhere(
+        &self,
+        id: UserId,
+        by: Option<&str>,
+    ) -> Result<(usize, bool)> {
+        let ended = self.end_all_sessions(id).await?;
+        let marked = self.store.signed_out(id, self.clock.now(), by).await?;
+        Ok((ended, marked))
     }
 
     /// The caller's live sessions, newest first.
@@ -239,11 +272,9 @@ impl Service {
             self.store.sessions_of(caller.user_id)
         )?;
         let mut devices: Vec<Device> = self
-            .store
-            .sessions(&sids)
+            .live_sessions(caller.user_id, &sids, now)
             .await?
             .into_iter()
-            .filter(|(_, session)| session.user == caller.user_id && session.live(now))
             .map(|(sid, session)| Device {
                 current: caller.sid.as_deref() == Some(sid.as_str()),
                 created: session.created_at,
