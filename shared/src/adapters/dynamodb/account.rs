@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 
 use super::invites::referrals_key;
 use crate::domain::phone::Phone;
@@ -15,7 +15,7 @@ use crate::ports::{
 
 use super::errors::conditional;
 use super::items::{PHONE_PENDING, invite_key, phone_key, user_key};
-use super::{DynamoStore, Item, built, key, n, s};
+use super::{DynamoStore, key, n, s};
 
 impl DynamoStore {
     /// `expression` on each of `invitees` still pointing at `owner`: one
@@ -58,28 +58,6 @@ impl DynamoStore {
         let condition = "user_id = :id";
         let id = vec![(":id", n(user.0))];
         self.delete(&self.tables.users, key("pk", s(pk)), condition, id)
-    }
-
-    /// A transaction item updating `key` of `table` where `condition` holds.
-    fn update(
-        &self,
-        table: &str,
-        key: Item,
-        expression: &str,
-        condition: &str,
-        values: Vec<(&str, AttributeValue)>,
-    ) -> Result<TransactWriteItem> {
-        let mut update = Update::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .update_expression(expression)
-            .condition_expression(condition);
-        for (name, value) in values {
-            update = update.expression_attribute_values(name, value);
-        }
-        Ok(TransactWriteItem::builder()
-            .update(built(update.build())?)
-            .build())
     }
 }
 

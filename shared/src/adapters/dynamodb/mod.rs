@@ -25,7 +25,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, TransactWriteItem, Update,
+    WriteRequest,
 };
 use serde::Serialize;
 
@@ -199,6 +200,28 @@ impl DynamoStore {
         }
         Ok(TransactWriteItem::builder()
             .delete(built(delete.build())?)
+            .build())
+    }
+
+    /// A transaction item updating `key` of `table` where `condition` holds.
+    fn update(
+        &self,
+        table: &str,
+        key: Item,
+        expression: &str,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<TransactWriteItem> {
+        let mut update = Update::builder()
+            .table_name(table)
+            .set_key(Some(key))
+            .update_expression(expression)
+            .condition_expression(condition);
+        for (name, value) in values {
+            update = update.expression_attribute_values(name, value);
+        }
+        Ok(TransactWriteItem::builder()
+            .update(built(update.build())?)
             .build())
     }
 

@@ -2,7 +2,7 @@
 //! by a first login.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use crate::domain::phone::Phone;
 use crate::domain::time::Timestamp;
@@ -14,7 +14,7 @@ use super::errors::{conditional, store_error};
 use super::items::{
     InviteItem, PhoneItem, SessionItem, UserItem, claims_text, invite_key, phone_key, user_key,
 };
-use super::{DynamoStore, built, from_item, key, n, s, to_item};
+use super::{DynamoStore, from_item, key, n, s, to_item};
 
 impl DynamoStore {
     /// `SET`s the present values and `REMOVE`s the absent ones on an
@@ -61,20 +61,14 @@ impl DynamoStore {
         phone: &Phone,
         at: Timestamp,
     ) -> Result<TransactWriteItem> {
-        let update = built(
-            Update::builder()
-                .table_name(&self.tables.users)
-                .set_key(Some(key("pk", s(user_key(user)))))
-                .update_expression("SET last_login = :at REMOVE changed_by")
-                .condition_expression(
-                    "phone = :phone AND \
-                     (attribute_not_exists(disabled_reason) OR disabled_until <= :at)",
-                )
-                .expression_attribute_values(":at", n(at.0))
-                .expression_attribute_values(":phone", s(phone.as_str()))
-                .build(),
-        )?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        self.update(
+            &self.tables.users,
+            key("pk", s(user_key(user))),
+            "SET last_login = :at REMOVE changed_by",
+            "phone = :phone AND \
+             (attribute_not_exists(disabled_reason) OR disabled_until <= :at)",
+            vec![(":at", n(at.0)), (":phone", s(phone.as_str()))],
+        )
     }
 }
 
