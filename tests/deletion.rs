@@ -6,8 +6,8 @@
 use std::sync::Arc;
 
 use api_tests::{
-    Backend, FaultyStore, FlakySms, Reply, TestApp, assert_problem, code_in, config, spawn_app,
-    spawn_server,
+    Backend, FaultyStore, FlakySms, Reply, SignedUp, TestApp, assert_problem, code_in, config,
+    spawn_app, spawn_server,
 };
 use phone_auth::Error;
 use phone_auth::ports::SystemClock;
@@ -18,36 +18,6 @@ const OPEN: [(&str, &str); 2] = [
     ("RESEND_COOLDOWN_SECONDS", "0"),
     ("PHONE_MAX_SENDS_PER_HOUR", "100"),
 ];
-
-struct User {
-    phone: String,
-    id: u64,
-    invite: String,
-    access: String,
-    refresh: String,
-}
-
-async fn sign_up(app: &TestApp, phone: &str) -> User {
-    let login = app.login(phone).await.body;
-    let access = login["access"].as_str().unwrap().to_owned();
-    let profile = app.get_auth("/profile/me/", &access).await.body;
-    User {
-        phone: phone.to_owned(),
-        id: profile["id"].as_u64().unwrap(),
-        invite: profile["invite"].as_str().unwrap().to_owned(),
-        access,
-        refresh: login["refresh"].as_str().unwrap().to_owned(),
-    }
-}
-
-async fn activate(app: &TestApp, user: &User, code: &str) -> Reply {
-    let request = app
-        .http
-        .patch(app.url("/profile/me/"))
-        .bearer_auth(&user.access)
-        .json(&json!({ "inv": code }));
-    app.send(request).await
-}
 
 async fn delete(app: &TestApp, access: &str, body: Value) -> Reply {
     let request = app
@@ -72,7 +42,7 @@ async fn refresh(app: &TestApp, token: &str) -> u16 {
 }
 
 /// No item of any table holds the phone's digits or the id.
-async fn nothing_names(app: &TestApp, user: &User) {
+async fn nothing_names(app: &TestApp, user: &SignedUp) {
     let everything = app.store.fingerprint().await;
     let digits = user.phone.trim_start_matches('+');
     for line in everything.lines() {
@@ -88,17 +58,17 @@ async fn a_deletion_removes_the_account_at_once_and_entirely(backend: Backend) {
     let app = spawn_app(backend, &OPEN).await;
     // Each joins after the one before: only an earlier user can invite.
     let clock_step = || std::thread::sleep(std::time::Duration::from_millis(2));
-    let inviter = sign_up(&app, "+79001110001").await;
+    let inviter = app.sign_up("+79001110001").await;
     clock_step();
-    let user = sign_up(&app, "+79001110002").await;
+    let user = app.sign_up("+79001110002").await;
     clock_step();
     let invitees = [
-        sign_up(&app, "+79001110003").await,
-        sign_up(&app, "+79001110004").await,
+        app.sign_up("+79001110003").await,
+        app.sign_up("+79001110004").await,
     ];
-    assert_eq!(activate(&app, &user, &inviter.invite).await.status, 200);
+    assert_eq!(app.activate(&user, &inviter.invite).await.status, 200);
     for invitee in &invitees {
-        assert_eq!(activate(&app, invitee, &user.invite).await.status, 200);
+        assert_eq!(app.activate(invitee, &user.invite).await.status, 200);
     }
     let second_session = app.login(&user.phone).await.body["refresh"]
         .as_str()
@@ -153,9 +123,9 @@ async fn a_deletion_removes_the_account_at_once_and_entirely(backend: Backend) {
         404,
         "not_found",
     );
-    let newcomer = sign_up(&app, "+79001110005").await;
+    let newcomer = app.sign_up("+79001110005").await;
     assert_problem(
-        &activate(&app, &newcomer, &user.invite).await,
+        &app.activate(&newcomer, &user.invite).await,
         404,
         "invite_not_found",
     );
@@ -199,7 +169,7 @@ async fn a_deletion_removes_the_account_at_once_and_entirely(backend: Backend) {
 async fn a_deletion_code_has_the_rules_of_a_login_code(backend: Backend) {
     let settings = [&OPEN[..], &[("MAX_CODE_ATTEMPTS", "2")]].concat();
     let app = spawn_app(backend, &settings).await;
-    let user = sign_up(&app, "+79001110011").await;
+    let user = app.sign_up("+79001110011").await;
     let code = code_for(&app, &user.phone).await;
     let wrong: String = code
         .chars()
@@ -219,7 +189,7 @@ async fn a_deletion_code_has_the_rules_of_a_login_code(backend: Backend) {
 /// account is either whole or entirely gone.
 async fn a_deletion_racing_a_login_leaves_no_user_half_there(backend: Backend) {
     let app = Arc::new(spawn_app(backend, &OPEN).await);
-    let user = sign_up(&app, "+79001110021").await;
+    let user = app.sign_up("+79001110021").await;
     let code = code_for(&app, &user.phone).await;
     let mut tasks = Vec::new();
     for i in 0..16 {
@@ -271,18 +241,18 @@ async fn a_deletion_racing_a_login_leaves_no_user_half_there(backend: Backend) {
 /// gone; no referral of the deleted user survives.
 async fn a_deletion_racing_activations_leaves_no_orphan_referral(backend: Backend) {
     let app = Arc::new(spawn_app(backend, &OPEN).await);
-    let user = sign_up(&app, "+79001110031").await;
+    let user = app.sign_up("+79001110031").await;
     let mut invitees = Vec::new();
     for i in 0..16 {
         std::thread::sleep(std::time::Duration::from_millis(2));
-        invitees.push(Arc::new(sign_up(&app, &format!("+790011101{i:02}")).await));
+        invitees.push(Arc::new(app.sign_up(&format!("+790011101{i:02}")).await));
     }
     let code = code_for(&app, &user.phone).await;
     let mut tasks = Vec::new();
     for invitee in &invitees {
         let (app, invitee, invite) = (Arc::clone(&app), Arc::clone(invitee), user.invite.clone());
         tasks.push(tokio::spawn(async move {
-            activate(&app, &invitee, &invite).await
+            app.activate(&invitee, &invite).await
         }));
     }
     let deleted = delete(&app, &user.access, json!({ "code": code })).await;
@@ -319,10 +289,10 @@ async fn a_fault_midway_leaves_the_account_whole_or_deleted(backend: Backend) {
         clock,
     )
     .await;
-    let user = sign_up(&app, "+79001110041").await;
+    let user = app.sign_up("+79001110041").await;
     std::thread::sleep(std::time::Duration::from_millis(2));
-    let invitee = sign_up(&app, "+79001110042").await;
-    assert_eq!(activate(&app, &invitee, &user.invite).await.status, 200);
+    let invitee = app.sign_up("+79001110042").await;
+    assert_eq!(app.activate(&invitee, &user.invite).await.status, 200);
     let code = code_for(&app, &user.phone).await;
     let unavailable: fn() -> Error = || Error::StoreUnavailable("throttled".into());
 

@@ -18,7 +18,7 @@ use phone_auth::http::routes::function::{
     Admin, CodeEnter, PhoneChange, PhoneEnter, Profile, TokenRefresh, TokenRevoke, WellKnown,
 };
 use phone_auth::lambda::{cleanup_batch, handle_event};
-use phone_auth::ports::{Clock, InviteStore, Store, SystemClock, UserStore};
+use phone_auth::ports::{Store, SystemClock, UserStore};
 use serde_json::{Value, json};
 
 const EVENTS: &[(&str, &str)] = &[
@@ -155,6 +155,26 @@ impl Lambda {
         let (status, login, _) = self.invoke::<CodeEnter>(&enter).await;
         assert_eq!(status, 200, "{login}");
         login
+    }
+
+    /// `PHONE`'s owner, and `OTHER_PHONE`'s user who joined after and
+    /// activated the owner's code through the profile's function: their
+    /// logins and ids.
+    async fn owner_and_invitee(&self) -> (Value, UserId, UserId) {
+        let owner = self.login(PHONE).await;
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let invitee = self.login(OTHER_PHONE).await;
+        let owner_id = UserId(owner["user_id"].as_u64().unwrap());
+        let invitee_id = UserId(invitee["user_id"].as_u64().unwrap());
+        let invite = self.store.user(owner_id).await.unwrap().unwrap().invite;
+        let mut patch: Value = serde_json::from_str(event("user-profile.json")).unwrap();
+        let bearer = format!("Bearer {}", invitee["access"].as_str().unwrap());
+        patch["headers"]["authorization"] = json!(bearer);
+        patch["requestContext"]["http"]["method"] = json!("PATCH");
+        patch["body"] = json!(json!({ "inv": invite.as_str() }).to_string());
+        let (status, body, _) = self.invoke::<Profile>(&patch.to_string()).await;
+        assert_eq!(status, 200, "{body}");
+        (owner, owner_id, invitee_id)
     }
 
     async fn invoke<F: Function>(&self, json: &str) -> (u16, Value, Response<Body>) {
@@ -338,20 +358,7 @@ fn the_signing_key_event_asks_for_the_key() {
 #[tokio::test]
 async fn the_stream_event_finishes_a_deletion() {
     let lambda = Lambda::new();
-    let owner = lambda.login(PHONE).await;
-    std::thread::sleep(std::time::Duration::from_millis(2));
-    let invitee = lambda.login(OTHER_PHONE).await;
-    let owner_id = UserId(owner["user_id"].as_u64().unwrap());
-    let invitee_id = UserId(invitee["user_id"].as_u64().unwrap());
-    let invite = lambda.store.user(owner_id).await.unwrap().unwrap().invite;
-    let mut patch: Value = serde_json::from_str(event("user-profile.json")).unwrap();
-    let bearer = format!("Bearer {}", invitee["access"].as_str().unwrap());
-    patch["headers"]["authorization"] = json!(bearer);
-    patch["requestContext"]["http"]["method"] = json!("PATCH");
-    patch["body"] = json!(json!({ "inv": invite.as_str() }).to_string());
-    let patch = patch.to_string();
-    let (status, body, _) = lambda.invoke::<Profile>(&patch).await;
-    assert_eq!(status, 200, "{body}");
+    let (owner, owner_id, invitee_id) = lambda.owner_and_invitee().await;
 
     let delete_event = lambda
         .deletion(PHONE, owner["access"].as_str().unwrap())
@@ -401,28 +408,7 @@ async fn the_stream_event_finishes_a_deletion() {
 #[tokio::test]
 async fn the_stream_event_finishes_a_phone_change() {
     let lambda = Lambda::new();
-    let owner = lambda.login(PHONE).await;
-    std::thread::sleep(std::time::Duration::from_millis(2));
-    let invitee = lambda.login(OTHER_PHONE).await;
-    let owner_id = UserId(owner["user_id"].as_u64().unwrap());
-    let invitee_id = UserId(invitee["user_id"].as_u64().unwrap());
-    let invite = lambda.store.user(owner_id).await.unwrap().unwrap().invite;
-    let (user, code_owner) = lambda
-        .store
-        .activation_context(invitee_id, &invite)
-        .await
-        .unwrap();
-    let activated = lambda
-        .store
-        .activate_invite(
-            &user.unwrap(),
-            &invite,
-            &code_owner.unwrap(),
-            SystemClock.now(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(activated, phone_auth::ports::Activation::Activated);
+    let (owner, owner_id, invitee_id) = lambda.owner_and_invitee().await;
 
     // The change, through the function's own events.
     let new = "+79001112299";

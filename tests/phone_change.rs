@@ -4,7 +4,7 @@
 //! races the contract names: two accounts for one number, a change against
 //! a login of the old number.
 
-use api_tests::{Backend, Reply, TestApp, assert_problem, spawn_app, wrong_code};
+use api_tests::{Backend, Reply, SignedUp, TestApp, assert_problem, spawn_app, wrong_code};
 use serde_json::{Value, json};
 
 /// Sends and logins are not held back by the per-phone limits here.
@@ -17,25 +17,6 @@ const OPEN: [(&str, &str); 4] = [
 /// Racing requests per race.
 const RACERS: usize = 16;
 
-struct User {
-    id: u64,
-    invite: String,
-    access: String,
-    refresh: String,
-}
-
-async fn sign_up(app: &TestApp, phone: &str) -> User {
-    let login = app.login(phone).await.body;
-    let access = login["access"].as_str().unwrap().to_owned();
-    let profile = app.get_auth("/profile/me/", &access).await.body;
-    User {
-        id: profile["id"].as_u64().unwrap(),
-        invite: profile["invite"].as_str().unwrap().to_owned(),
-        access,
-        refresh: login["refresh"].as_str().unwrap().to_owned(),
-    }
-}
-
 /// Each signs up a moment after the one before: only an earlier user can
 /// invite a later one.
 fn clock_step() {
@@ -47,7 +28,7 @@ async fn post_auth(app: &TestApp, path: &str, access: &str, body: Value) -> Repl
     app.send(request).await
 }
 
-async fn send_to(app: &TestApp, user: &User, phone: &str) -> Reply {
+async fn send_to(app: &TestApp, user: &SignedUp, phone: &str) -> Reply {
     post_auth(
         app,
         "/profile/me/phone/",
@@ -57,13 +38,13 @@ async fn send_to(app: &TestApp, user: &User, phone: &str) -> Reply {
     .await
 }
 
-async fn verify(app: &TestApp, user: &User, phone: &str, code: &str) -> Reply {
+async fn verify(app: &TestApp, user: &SignedUp, phone: &str, code: &str) -> Reply {
     let body = json!({ "phone": phone, "code": code });
     post_auth(app, "/profile/me/phone/verify/", &user.access, body).await
 }
 
 /// A code sent to `phone` for `user`'s change, and its digits.
-async fn code_for(app: &TestApp, user: &User, phone: &str) -> String {
+async fn code_for(app: &TestApp, user: &SignedUp, phone: &str) -> String {
     let sent = send_to(app, user, phone).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     assert!(sent.body["verification_id"].is_string());
@@ -80,21 +61,13 @@ async fn refresh(app: &TestApp, token: &str) -> Reply {
 async fn the_account_moves_whole_and_the_old_number_is_free(backend: Backend) {
     let app = spawn_app(backend, &OPEN).await;
     let (old, new) = ("+79001120001", "+79001120009");
-    let inviter = sign_up(&app, "+79001120002").await;
+    let inviter = app.sign_up("+79001120002").await;
     clock_step();
-    let user = sign_up(&app, old).await;
+    let user = app.sign_up(old).await;
     clock_step();
-    let invitee = sign_up(&app, "+79001120003").await;
-    let activate = |who: &User, code: &str| {
-        let request = app
-            .http
-            .patch(app.url("/profile/me/"))
-            .bearer_auth(&who.access)
-            .json(&json!({ "inv": code }));
-        app.send(request)
-    };
-    assert_eq!(activate(&user, &inviter.invite).await.status, 200);
-    assert_eq!(activate(&invitee, &user.invite).await.status, 200);
+    let invitee = app.sign_up("+79001120003").await;
+    assert_eq!(app.activate(&user, &inviter.invite).await.status, 200);
+    assert_eq!(app.activate(&invitee, &user.invite).await.status, 200);
 
     let code = code_for(&app, &user, new).await;
     assert_problem(
@@ -148,8 +121,8 @@ async fn the_account_moves_whole_and_the_old_number_is_free(backend: Backend) {
 async fn a_taken_number_is_refused_after_its_code(backend: Backend) {
     let app = spawn_app(backend, &OPEN).await;
     let taken = "+79001130002";
-    let user = sign_up(&app, "+79001130001").await;
-    let holder = sign_up(&app, taken).await;
+    let user = app.sign_up("+79001130001").await;
+    let holder = app.sign_up(taken).await;
     let free = send_to(&app, &user, "+79001130009").await;
     let sent = send_to(&app, &user, taken).await;
     let keys = |reply: &Reply| {
@@ -181,8 +154,8 @@ async fn a_taken_number_is_refused_after_its_code(backend: Backend) {
 /// account's own number, a bad number.
 async fn refusals(backend: Backend) {
     let app = spawn_app(backend, &OPEN).await;
-    let user = sign_up(&app, "+79001140001").await;
-    let other = sign_up(&app, "+79001140002").await;
+    let user = app.sign_up("+79001140001").await;
+    let other = app.sign_up("+79001140002").await;
     let anonymous = app
         .post("/profile/me/phone/", json!({ "phone": "+79001140009" }))
         .await;
@@ -219,8 +192,8 @@ async fn refusals(backend: Backend) {
 async fn two_accounts_racing_for_one_number_one_wins(backend: Backend) {
     let app = spawn_app(backend, &OPEN).await;
     let number = "+79001150009";
-    let first = sign_up(&app, "+79001150001").await;
-    let second = sign_up(&app, "+79001150002").await;
+    let first = app.sign_up("+79001150001").await;
+    let second = app.sign_up("+79001150002").await;
     let code = code_for(&app, &first, number).await;
     let racers = (0..RACERS).map(|i| {
         let who = if i % 2 == 0 { &first } else { &second };
@@ -271,7 +244,7 @@ async fn a_change_racing_a_login_of_the_old_number(backend: Backend) {
     let mut pairs = Vec::new();
     for i in 0..RACERS {
         let (old, new) = (format!("+790011600{i:02}"), format!("+790011700{i:02}"));
-        let user = sign_up(&app, &old).await;
+        let user = app.sign_up(&old).await;
         let change_code = code_for(&app, &user, &new).await;
         let sent = app.post("/phone/", json!({ "phone": old })).await;
         assert_eq!(sent.status, 200);

@@ -14,22 +14,28 @@ fn template() -> Value {
     serde_norway::from_str(TEMPLATE).expect("template.yaml is YAML")
 }
 
+/// The template's functions, each with the binary it deploys (every one is
+/// built by cargo-lambda).
+fn functions(doc: &Value) -> Vec<(String, &Value)> {
+    doc["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|r| {
+            let metadata = &r["Metadata"];
+            assert_eq!(metadata["BuildMethod"].as_str(), Some("rust-cargolambda"));
+            let binary = metadata["BuildProperties"]["Binary"].as_str().unwrap();
+            (binary.to_owned(), r)
+        })
+        .collect()
+}
+
 /// (function binary, path) for every HttpApi event of the template.
 fn template_routes() -> BTreeSet<(String, String)> {
     let doc = template();
     let mut routes = BTreeSet::new();
-    for (_, resource) in doc["Resources"].as_mapping().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(
-            resource["Metadata"]["BuildMethod"].as_str(),
-            Some("rust-cargolambda")
-        );
+    for (binary, resource) in functions(&doc) {
         // The key-making custom resource's function has no events.
         let events = resource["Properties"]["Events"].as_mapping();
         for (_, event) in events.into_iter().flatten() {
@@ -85,18 +91,7 @@ fn every_function_crate_is_deployed() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     let doc = template();
-    let deployed: BTreeSet<String> = doc["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .map(|r| {
-            r["Metadata"]["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
+    let deployed: BTreeSet<String> = functions(&doc).into_iter().map(|(b, _)| b).collect();
     // Every HTTP function is routed; the one on the users table's stream
     // and the custom resource's are not.
     let mut routed: BTreeSet<String> = ROUTES.iter().map(|r| r.function.to_owned()).collect();
@@ -129,23 +124,15 @@ fn make_build_and_the_bench_build_what_sam_build_deploys() {
         })
         .collect();
     let doc = template();
-    let deployed: BTreeSet<String> = doc["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function"))
-        .map(|r| {
-            let metadata = &r["Metadata"];
-            assert_eq!(metadata["BuildMethod"].as_str(), Some("rust-cargolambda"));
+    let deployed: BTreeSet<String> = functions(&doc)
+        .into_iter()
+        .map(|(binary, r)| {
             // Only the binary: sam passes no flags of ours to cargo lambda.
-            let properties = metadata["BuildProperties"].as_mapping().unwrap();
+            let properties = r["Metadata"]["BuildProperties"].as_mapping().unwrap();
             assert_eq!(properties.len(), 1, "{properties:?}");
             assert_eq!(tagged_ref(&r["Properties"]["CodeUri"]), None);
             assert_eq!(r["Properties"]["CodeUri"].as_str(), Some("."));
-            metadata["BuildProperties"]["Binary"]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            binary
         })
         .collect();
     assert_eq!(members, deployed);

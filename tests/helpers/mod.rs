@@ -270,6 +270,15 @@ pub struct TestApp {
     pub metrics: Arc<MemoryMetrics>,
 }
 
+/// A user logged in over HTTP: its phone, id, invite code and tokens.
+pub struct SignedUp {
+    pub phone: String,
+    pub id: u64,
+    pub invite: String,
+    pub access: String,
+    pub refresh: String,
+}
+
 pub struct Reply {
     pub status: u16,
     pub headers: reqwest::header::HeaderMap,
@@ -414,6 +423,31 @@ impl TestApp {
     /// The digits of the newest SMS the server sent to `phone`.
     pub async fn last_code(&self, phone: &str) -> String {
         code_in(self.sent_sms(phone).await.last().expect("an SMS was sent"))
+    }
+
+    /// A login of `phone` (its sign-up, the first time) and its profile's
+    /// id and invite code.
+    pub async fn sign_up(&self, phone: &str) -> SignedUp {
+        let login = self.login(phone).await.body;
+        let access = login["access"].as_str().unwrap().to_owned();
+        let profile = self.get_auth("/profile/me/", &access).await.body;
+        SignedUp {
+            phone: phone.to_owned(),
+            id: profile["id"].as_u64().unwrap(),
+            invite: profile["invite"].as_str().unwrap().to_owned(),
+            access,
+            refresh: login["refresh"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// `user` activates the invite `code` (PATCH /profile/me/).
+    pub async fn activate(&self, user: &SignedUp, code: &str) -> Reply {
+        let request = self
+            .http
+            .patch(self.url("/profile/me/"))
+            .bearer_auth(&user.access)
+            .json(&serde_json::json!({ "inv": code }));
+        self.send(request).await
     }
 
     /// Phone, code, tokens: the seed's login flow. Returns the code reply.
