@@ -17,6 +17,7 @@ pub struct EventLog {
 
 impl EventLog {
     pub fn new(source: Arc<MemoryStore>, clock: Arc<dyn Clock>) -> EventLog {
+        source.log_changes();
         EventLog {
             source,
             clock,

@@ -29,12 +29,17 @@ pub fn events_of_record(record: &Value) -> Vec<Event> {
 
 /// A user item's image as the stream writes it (`{"S": ...}` and so on).
 fn user_of_image(image: &Value) -> Option<User> {
-    let item: super::Item = image
-        .as_object()?
+    super::from_item::<UserItem>(item(image)?)
+        .ok()
+        .map(User::from)
+}
+
+/// A map of attributes as the stream writes it: an image, or an `M`.
+fn item(map: &Value) -> Option<super::Item> {
+    map.as_object()?
         .iter()
         .map(|(name, value)| Some((name.clone(), attribute(value)?)))
-        .collect::<Option<_>>()?;
-    super::from_item::<UserItem>(item).ok().map(User::from)
+        .collect()
 }
 
 fn attribute(value: &Value) -> Option<AttributeValue> {
@@ -53,13 +58,7 @@ fn attribute(value: &Value) -> Option<AttributeValue> {
                 .map(attribute)
                 .collect::<Option<_>>()?,
         ),
-        "M" => AttributeValue::M(
-            inner
-                .as_object()?
-                .iter()
-                .map(|(name, value)| Some((name.clone(), attribute(value)?)))
-                .collect::<Option<_>>()?,
-        ),
+        "M" => AttributeValue::M(item(inner)?),
         _ => return None,
     })
 }

@@ -37,9 +37,11 @@ struct State {
     /// The Django system's refresh tokens exchanged, by `jti`.
     exchanged: std::collections::HashSet<String>,
     referrals: HashMap<UserId, BTreeMap<ReferralKey, Referral>>,
-    /// Every committed change of a user, oldest first, as a table's
-    /// stream holds them: what the dev server's events are made of.
-    changes: Vec<UserChange>,
+    /// Every committed change of a user since the last take, oldest
+    /// first, as a table's stream holds them: what the dev server's events
+    /// are made of. Kept only once someone takes them (`log_changes`), so
+    /// a store nobody reads does not grow.
+    changes: Option<Vec<UserChange>>,
     /// Changes ever logged: each one's number.
     changed: u64,
 }
@@ -58,10 +60,19 @@ impl MemoryStore {
         MemoryStore::default()
     }
 
-    /// The changes of users committed since the last call, oldest first.
+    /// Keeps the changes of users from now on, for `take_changes`.
+    pub fn log_changes(&self) {
+        if let Ok(mut state) = self.state() {
+            state.changes.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// The changes of users committed since the last call, oldest first
+    /// (none unless `log_changes` was called).
     pub fn take_changes(&self) -> Vec<UserChange> {
         self.state()
-            .map(|mut state| std::mem::take(&mut state.changes))
+            .ok()
+            .and_then(|mut state| state.changes.as_mut().map(std::mem::take))
             .unwrap_or_default()
     }
 
@@ -147,7 +158,10 @@ impl State {
     fn log_change(&mut self, before: Option<User>, after: Option<User>) {
         self.changed += 1;
         let number = self.changed;
-        self.changes.push(UserChange {
+        let Some(changes) = self.changes.as_mut() else {
+            return;
+        };
+        changes.push(UserChange {
             number,
             before,
             after,
