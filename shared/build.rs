@@ -1,97 +1,134 @@
-//! Splits libphonenumber's metadata by country calling code, at build time.
+//! Compiles libphonenumber's metadata into Rust statics, at build time.
 //!
-//! The `phonenumber` crate loads its whole database on the first parse:
-//! every region's rules deserialised and every pattern's syntax checked,
-//! about 55 ms of CPU, which at Lambda's 128 MB share is most of a second.
-//! A number names its calling code in its first digits, so a parse needs
-//! only the regions of that code. This script reads the same crate's
-//! database (the version Cargo.lock pins, so the rules are exactly the
-//! crate's) and writes each code's regions as one postcard blob, with a
-//! table of codes and regions that `domain::phone::metadata` reads.
+//! The `phonenumber` crate loads its whole database on the first parse and
+//! compiles a region's regular expressions when a number first needs them:
+//! tens of milliseconds of CPU, which at Lambda's 128 MB share wait for the
+//! next period. This script reads the same crate's database (the version
+//! Cargo.lock pins, so the rules are exactly the crate's) and writes what
+//! parsing and validating read of each region, every pattern compiled into
+//! a program for `domain::phone::pattern`'s matcher: a cold start compiles
+//! nothing and deserialises nothing.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use phonenumber::metadata::{DATABASE, Descriptor, Metadata, loader};
+use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
+
+#[allow(dead_code)]
+#[path = "src/domain/phone/pattern.rs"]
+mod pattern;
+
+#[path = "src/domain/phone/compile.rs"]
+mod compile;
 
 /// Country calling codes have one to three digits.
 const CODES: std::ops::RangeInclusive<u16> = 1..=999;
 
-fn descriptor(d: &Descriptor) -> loader::Descriptor {
-    loader::Descriptor {
-        national_number: Some(d.national_number().as_str().to_owned()),
-        possible_length: d.possible_length().to_vec(),
-        possible_local_length: d.possible_local_length().to_vec(),
-        example: None,
+/// Each distinct pattern once, as a static program and a const naming it.
+#[derive(Default)]
+struct Patterns {
+    names: HashMap<String, String>,
+    source: String,
+}
+
+impl Patterns {
+    fn name(&mut self, pattern: &str) -> String {
+        if let Some(name) = self.names.get(pattern) {
+            return name.clone();
+        }
+        let (program, groups) = compile::compile(pattern);
+        let name = format!("P{}", self.names.len());
+        let steps: Vec<String> = program.iter().map(|i| format!("I::{i:?}")).collect();
+        writeln!(
+            self.source,
+            "static {name}_PROGRAM: [I; {}] = [{}];\n\
+             const {name}: Pattern = Pattern {{ program: &{name}_PROGRAM, groups: {groups} }};",
+            program.len(),
+            steps.join(", ")
+        )
+        .unwrap();
+        self.names.insert(pattern.to_owned(), name.clone());
+        name
+    }
+
+    fn option(&mut self, pattern: Option<&str>) -> String {
+        pattern.map_or("None".into(), |p| format!("Some({})", self.name(p)))
+    }
+
+    fn descriptor(&mut self, d: &Descriptor) -> String {
+        format!(
+            "Desc {{ pattern: {}, lengths: &{:?}, local_lengths: &{:?} }}",
+            self.name(d.national_number().as_str()),
+            d.possible_length(),
+            d.possible_local_length()
+        )
     }
 }
 
-/// The loader's form of a region's metadata, from which `Database::from`
-/// builds the same region for parsing and validating. Its formats and
-/// example numbers are left out: only formatting reads them, and the
-/// service formats E.164 alone, which needs neither; every pattern left
-/// out is one a cold start need not check.
-fn metadata(m: &Metadata) -> loader::Metadata {
+/// A transform rule, `<digits>$<group>` in every region that has one.
+fn transform(rule: &str) -> String {
+    let (literal, group) = rule
+        .split_once('$')
+        .filter(|(l, g)| {
+            l.bytes().all(|b| b.is_ascii_digit())
+                && g.len() == 1
+                && g.as_bytes()[0].is_ascii_digit()
+        })
+        .unwrap_or_else(|| panic!("a transform rule of another shape: {rule:?}"));
+    format!("Transform {{ literal: {literal:?}, group: {group} }}")
+}
+
+/// What `domain::phone` reads of a region. The kinds are those a valid
+/// number must match one of, in the order the `phonenumber` crate tries
+/// them; formats and example numbers are left out (only formatting reads
+/// them, and E.164 needs neither).
+fn metadata(m: &Metadata, patterns: &mut Patterns) -> String {
     let d = m.descriptors();
-    let owned = |s: Option<&str>| s.map(str::to_owned);
-    loader::Metadata {
-        general: Some(descriptor(d.general())),
-        fixed_line: d.fixed_line().map(descriptor),
-        mobile: d.mobile().map(descriptor),
-        toll_free: d.toll_free().map(descriptor),
-        premium_rate: d.premium_rate().map(descriptor),
-        shared_cost: d.shared_cost().map(descriptor),
-        personal_number: d.personal_number().map(descriptor),
-        voip: d.voip().map(descriptor),
-        pager: d.pager().map(descriptor),
-        uan: d.uan().map(descriptor),
-        emergency: d.emergency().map(descriptor),
-        voicemail: d.voicemail().map(descriptor),
-        short_code: d.short_code().map(descriptor),
-        standard_rate: d.standard_rate().map(descriptor),
-        carrier: d.carrier().map(descriptor),
-        no_international: d.no_international().map(descriptor),
-        id: Some(m.id().to_owned()),
-        country_code: Some(m.country_code()),
-        international_prefix: m.international_prefix().map(|r| r.as_str().to_owned()),
-        preferred_international_prefix: owned(m.preferred_international_prefix()),
-        national_prefix: owned(m.national_prefix()),
-        preferred_extension_prefix: owned(m.preferred_extension_prefix()),
-        national_prefix_for_parsing: m
-            .national_prefix_for_parsing()
-            .map(|r| r.as_str().to_owned()),
-        national_prefix_transform_rule: owned(m.national_prefix_transform_rule()),
-        formats: Vec::new(),
-        international_formats: Vec::new(),
-        main_country_for_code: m.is_main_country_for_code(),
-        leading_digits: m.leading_digits().map(|r| r.as_str().to_owned()),
-        mobile_number_portable: m.is_mobile_number_portable(),
-        defaults: loader::Defaults::default(),
-    }
+    let kinds: Vec<String> = [
+        d.premium_rate(),
+        d.toll_free(),
+        d.shared_cost(),
+        d.voip(),
+        d.personal_number(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+        d.fixed_line(),
+        d.mobile(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|k| patterns.descriptor(k))
+    .collect();
+    format!(
+        "Meta {{ id: {:?}, code: {}, international_prefix: {}, national_prefix: {:?}, \
+         prefix_for_parsing: {}, transform: {}, leading_digits: {}, general: {}, kinds: &[{}] }}",
+        m.id(),
+        m.country_code(),
+        patterns.option(m.international_prefix().map(|r| r.as_str())),
+        m.national_prefix(),
+        patterns.option(m.national_prefix_for_parsing().map(|r| r.as_str())),
+        m.national_prefix_transform_rule()
+            .map_or("None".into(), |r| format!("Some({})", transform(r))),
+        patterns.option(m.leading_digits().map(|r| r.as_str())),
+        patterns.descriptor(d.general()),
+        kinds.join(", ")
+    )
 }
 
 fn main() {
     let out = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    let dir = Path::new(&out).join("phone-metadata");
-    std::fs::create_dir_all(&dir).expect("creating the metadata directory");
-
+    let mut patterns = Patterns::default();
     let mut codes = String::from("&[\n");
     let mut regions: Vec<(String, u16)> = Vec::new();
     for code in CODES {
         let Some(entries) = DATABASE.by_code(&code) else {
             continue;
         };
-        // The main region first, as `Database::from` orders them again.
-        let loaded: Vec<loader::Metadata> = entries.iter().map(|m| metadata(m)).collect();
-        let blob = postcard::to_allocvec(&loaded).expect("serialising metadata");
-        let file = dir.join(format!("{code}.bin"));
-        std::fs::write(&file, blob).expect("writing metadata");
-        writeln!(
-            codes,
-            "    ({code}, include_bytes!({:?}) as &[u8]),",
-            file.display()
-        )
-        .unwrap();
+        // In the crate's order: the main region first.
+        let metas: Vec<String> = entries.iter().map(|m| metadata(m, &mut patterns)).collect();
+        writeln!(codes, "    ({code}, &[{}]),", metas.join(", ")).unwrap();
         // "001" is the non-geographic entities' shared id, not a region.
         regions.extend(
             entries
@@ -109,12 +146,16 @@ fn main() {
     table.push(']');
 
     let source = format!(
-        "/// Each calling code's regions (postcard), by code.\n\
-         static BY_CODE: &[(u16, &[u8])] = {codes};\n\
+        "{}\n\
+         /// Each calling code's regions, by code, the main region first.\n\
+         static BY_CODE: &[(u16, &[Meta])] = {codes};\n\
          /// Each region's calling code, by region id.\n\
-         static REGION_CODES: &[(&str, u16)] = {table};\n"
+         static REGION_CODES: &[(&str, u16)] = {table};\n",
+        patterns.source
     );
     std::fs::write(Path::new(&out).join("phone_metadata.rs"), source)
-        .expect("writing the metadata table");
+        .expect("writing the metadata");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/domain/phone/pattern.rs");
+    println!("cargo::rerun-if-changed=src/domain/phone/compile.rs");
 }

@@ -1,16 +1,16 @@
+#[cfg(test)]
+mod compile;
 mod metadata;
+mod pattern;
 
-use std::sync::Arc;
-
-use phonenumber::PhoneNumber;
 pub use phonenumber::country::Id as Region;
-use phonenumber::metadata::Database;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
+use metadata::Meta;
 
-/// Longest input worth handing to the parser: E.164 numbers have at most 15
-/// digits, and this leaves room for spaces, dashes and brackets.
+/// Longest input worth reading: E.164 numbers have at most 15 digits, and
+/// this leaves room for spaces, dashes and brackets.
 const MAX_INPUT_CHARS: usize = 40;
 
 /// A phone number that libphonenumber holds valid, in E.164 form.
@@ -23,11 +23,11 @@ impl Phone {
     /// read in `default_region`, and refused when there is none.
     pub fn parse(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
         let input = well_formed(input)?;
-        let (database, number) = parse_split(input, default_region).ok_or(Error::InvalidPhone)?;
-        if !phonenumber::is_valid_with(&database, &number) {
+        let number = read(input, default_region).ok_or(Error::InvalidPhone)?;
+        if !number.is_valid() {
             return Err(Error::InvalidPhone);
         }
-        Ok(Phone(e164(&number)))
+        Ok(Phone(number.e164()))
     }
 
     /// Reads a number the way `parse` does, but takes any number of a
@@ -40,37 +40,19 @@ impl Phone {
     /// or the answer to it would tell who has that number.
     pub fn parse_possible(input: &str, default_region: Option<Region>) -> Result<Phone, Error> {
         let input = well_formed(input)?;
-        let (database, number) = parse_split(input, default_region).ok_or(Error::InvalidPhone)?;
-        let national = number.national().to_string();
-        let possible = database
-            .by_code(&number.code().value())
+        let number = read(input, default_region).ok_or(Error::InvalidPhone)?;
+        let length = number.national.len() as u16;
+        // The general descriptor's lengths are left empty in the metadata:
+        // the lengths are those of the kinds of number.
+        let possible = metadata::regions(number.code)
             .into_iter()
             .flatten()
-            .any(|meta| {
-                // The general descriptor's lengths are left empty in the
-                // metadata: the lengths are those of the kinds of number.
-                let kinds = meta.descriptors();
-                [
-                    kinds.fixed_line(),
-                    kinds.mobile(),
-                    kinds.toll_free(),
-                    kinds.premium_rate(),
-                    kinds.shared_cost(),
-                    kinds.personal_number(),
-                    kinds.voip(),
-                    kinds.pager(),
-                    kinds.uan(),
-                    kinds.voicemail(),
-                ]
-                .into_iter()
-                .flatten()
-                .chain([kinds.general()])
-                .any(|kind| kind.possible_length().contains(&(national.len() as u16)))
-            });
+            .flat_map(|meta| meta.kinds.iter().chain([&meta.general]))
+            .any(|kind| kind.lengths.contains(&length));
         // A valid number has a possible length; checked as well, so that
         // the rule reads as it is meant: valid, or possible.
-        if possible || phonenumber::is_valid_with(&database, &number) {
-            Ok(Phone(e164(&number)))
+        if possible || number.is_valid() {
+            Ok(Phone(number.e164()))
         } else {
             Err(Error::InvalidPhone)
         }
@@ -78,8 +60,11 @@ impl Phone {
 
     /// The ISO 3166-1 region libphonenumber assigns to this number.
     pub fn region(&self) -> Option<Region> {
-        let (database, number) = parse_split(&self.0, None)?;
-        number.metadata(&database)?.id().parse().ok()
+        let number = read(&self.0, None)?;
+        source_for(number.code, number.national.trim_start_matches('0'))?
+            .id
+            .parse()
+            .ok()
     }
 
     pub fn as_str(&self) -> &str {
@@ -108,22 +93,40 @@ fn well_formed(input: &str) -> Result<&str, Error> {
     }
 }
 
-/// Shortest national number worth parsing: no region has valid numbers of
+/// Shortest national number worth reading: no region has valid numbers of
 /// two digits or fewer (a test holds the metadata to this).
 const MIN_NATIONAL_DIGITS: usize = 3;
 
-/// Parses `input` with a database of only the regions the parse can
-/// consult: the calling code after a `+`; else the default region's, and
-/// the one after that region's international prefix when the number starts
-/// with it. A number with a `+` first, or none at all, goes to the parser
-/// as an RFC 3966 `tel:` URI of its digits, which the parser reads exactly
-/// as it reads the typed form, without compiling the Unicode patterns it
-/// needs for free text (tens of milliseconds at a cold start); any other
-/// shape (a `+` after a bracket, say) is parsed as typed.
-fn parse_split(
-    input: &str,
-    default_region: Option<Region>,
-) -> Option<(Arc<Database>, PhoneNumber)> {
+/// The `phonenumber` crate's bounds on a national number's length.
+const MIN_NATIONAL_LENGTH: usize = 2;
+const MAX_NATIONAL_LENGTH: usize = 17;
+
+/// A number as read: its calling code and national number, digits only.
+struct Number {
+    code: u16,
+    national: String,
+}
+
+impl Number {
+    /// Valid as the `phonenumber` crate's `is_valid` holds it: the region
+    /// the number belongs to has a kind of number it matches.
+    fn is_valid(&self) -> bool {
+        source_for(self.code, &self.national).is_some_and(|meta| known_kind(meta, &self.national))
+    }
+
+    fn e164(&self) -> String {
+        format!("+{}{}", self.code, self.national)
+    }
+}
+
+/// Reads a well-formed input as the `phonenumber` crate parses it, step
+/// for step, with its metadata compiled (the equivalence test holds the
+/// two together over every region's numbers). A number with a `+` first
+/// is read as the crate reads a `tel:` URI, without a region; one with no
+/// `+` is read in the default region; a `+` after other characters makes
+/// the crate read free text, in which only punctuation may come before it
+/// and no `+` after the first run of them.
+fn read(input: &str, default_region: Option<Region>) -> Option<Number> {
     let digits: String = input.chars().filter(char::is_ascii_digit).collect();
     if input.starts_with('+') {
         let code = metadata::code_prefix(&digits)?;
@@ -131,48 +134,148 @@ fn parse_split(
         if national.len() < MIN_NATIONAL_DIGITS {
             return None;
         }
-        let database = metadata::for_codes(&[code]);
-        let number =
-            phonenumber::parse_with(&database, None, format!("tel:+{code}-{national}")).ok()?;
-        return Some((database, number));
+        return national_part(None, code, national.to_owned());
     }
-    let region = default_region?;
+    let home = metadata::region(default_region?.as_ref())?;
     if digits.len() < MIN_NATIONAL_DIGITS {
         return None;
     }
-    let home = metadata::region_code(region)?;
-    let local = metadata::for_codes(&[home]);
-    let mut codes = vec![home];
-    let idd = local
-        .by_id(region.as_ref())
-        .and_then(|m| m.international_prefix())
-        .and_then(|prefix| prefix.find(&digits))
-        .filter(|m| m.start() == 0)
-        .map(|m| &digits[m.end()..]);
-    codes.extend(idd.and_then(metadata::code_prefix));
-    let typed = match input.split_once('+') {
-        None => format!("tel:{digits}"),
-        Some((_, after)) => {
-            // The parser reads a `+` after other characters as a calling code.
-            let after: String = after.chars().filter(char::is_ascii_digit).collect();
-            codes.extend(metadata::code_prefix(&after));
-            input.to_owned()
+    let after_idd = |national: &str| -> Option<usize> {
+        let end = home.international_prefix?.captures(national)?.end();
+        (!national[end..].starts_with('0')).then_some(end)
+    };
+    let (code, national) = match input.split_once('+') {
+        Some((before, after)) => {
+            let after = after.trim_start_matches('+');
+            if before.contains(|c: char| c.is_ascii_digit()) || after.contains('+') {
+                return None;
+            }
+            // After a `+`, the region's international prefix is skipped
+            // as well.
+            let national = &digits[after_idd(&digits).unwrap_or(0)..];
+            calling_code(national)?
         }
+        None => match after_idd(&digits) {
+            Some(end) => calling_code(&digits[end..])?,
+            None => {
+                let code = home.code.to_string();
+                let national = match digits.strip_prefix(&code) {
+                    Some(rest)
+                        if !home.general.is_match(&digits)
+                            || !matches!(length(home, &digits), Length::Possible) =>
+                    {
+                        rest
+                    }
+                    _ => &digits,
+                };
+                (home.code, national.to_owned())
+            }
+        },
     };
-    let database = if codes == [home] {
-        local
-    } else {
-        metadata::for_codes(&codes)
-    };
-    let number = phonenumber::parse_with(&database, Some(region), typed).ok()?;
-    Some((database, number))
+    national_part(Some(home), code, national)
 }
 
-/// E.164 as the crate's formatter writes it. Not through the formatter:
-/// it loads the whole database even when given one (`unwrap_or(&DATABASE)`
-/// forces its lazy static).
-fn e164(number: &PhoneNumber) -> String {
-    format!("+{}{}", number.code().value(), number.national())
+/// The calling code a national number starts with, and what follows it.
+fn calling_code(national: &str) -> Option<(u16, String)> {
+    if national.len() <= MIN_NATIONAL_LENGTH {
+        return None;
+    }
+    let code = metadata::code_prefix(national)?;
+    Some((code, national[code.to_string().len()..].to_owned()))
+}
+
+/// The national number as the parse keeps it: its national prefix (and
+/// carrier code) taken off, as the region of the input's rules say, the
+/// default region's when one was given, as the crate does.
+fn national_part(region: Option<&Meta>, code: u16, mut national: String) -> Option<Number> {
+    let meta = region.or_else(|| source_for(code, national.trim_start_matches('0')));
+    if let Some(meta) = meta {
+        let mut potential = strip_national_prefix(meta, &national);
+        if let Some(rest) = meta
+            .national_prefix
+            .and_then(|prefix| potential.strip_prefix(prefix))
+        {
+            potential = rest.to_owned();
+        }
+        if !matches!(length(meta, &potential), Length::TooShort) {
+            national = potential;
+        }
+    }
+    if !(MIN_NATIONAL_LENGTH..=MAX_NATIONAL_LENGTH).contains(&national.len()) {
+        return None;
+    }
+    // The crate keeps the leading zeros apart and the rest as an integer
+    // of at most 56 bits.
+    let value: u64 = national.trim_start_matches('0').parse().ok()?;
+    (value < 1 << 56).then_some(Number { code, national })
+}
+
+/// The crate's `helper::national_number`.
+fn strip_national_prefix(meta: &Meta, national: &str) -> String {
+    let Some(parsing) = meta.prefix_for_parsing else {
+        let prefix = meta.national_prefix.unwrap_or_default();
+        return national.strip_prefix(prefix).unwrap_or(national).to_owned();
+    };
+    let Some(captures) = parsing.captures(national) else {
+        return national.to_owned();
+    };
+    let end = captures.end();
+    // The last group (the whole match when there is none) must take part
+    // for the transform rule to apply.
+    let last = captures.group(national, usize::from(parsing.groups) - 1);
+    match &meta.transform {
+        Some(rule) if last.is_some() => {
+            let group = captures
+                .group(national, usize::from(rule.group))
+                .unwrap_or_default();
+            let transformed = format!("{}{group}{}", rule.literal, &national[end..]);
+            if meta.general.is_match(national) && !meta.general.is_match(&transformed) {
+                national.to_owned()
+            } else {
+                transformed
+            }
+        }
+        _ => national[end..].to_owned(),
+    }
+}
+
+enum Length {
+    Possible,
+    TooShort,
+    Other,
+}
+
+/// The crate's `validator::length` for any kind of number.
+fn length(meta: &Meta, national: &str) -> Length {
+    let possible = meta.general.lengths;
+    let Some(&minimum) = possible.first() else {
+        return Length::Other;
+    };
+    let length = national.len() as u16;
+    if meta.general.local_lengths.contains(&length) || possible.contains(&length) {
+        Length::Possible
+    } else if length < minimum {
+        Length::TooShort
+    } else {
+        Length::Other
+    }
+}
+
+/// The region (or non-geographic entity) a national number of `code`
+/// belongs to: the crate's `validator::source_for`.
+fn source_for(code: u16, national: &str) -> Option<&'static Meta> {
+    match metadata::regions(code)? {
+        [only] => Some(only),
+        regions => regions.iter().find(|meta| match meta.leading_digits {
+            Some(leading) => leading.matches_start(national),
+            None => known_kind(meta, national),
+        }),
+    }
+}
+
+/// Whether the crate's `number_type` is other than `Unknown`.
+fn known_kind(meta: &Meta, national: &str) -> bool {
+    meta.general.is_match(national) && meta.kinds.iter().any(|kind| kind.is_match(national))
 }
 
 impl std::fmt::Display for Phone {
@@ -255,6 +358,13 @@ mod tests {
                             inputs.push((format!("{idd} {code} {example}"), from));
                         }
                         inputs.push((format!("8 (+{code}) {example}"), elsewhere.first().copied()));
+                        // Free text: a `+` after a bracket, and after
+                        // one, the dialling region's international prefix.
+                        for (from, idd) in dialling_out {
+                            let from = from.parse().ok();
+                            inputs.push((format!("(+{code}) {example}"), from));
+                            inputs.push((format!("(+{idd}) {code} {example}"), from));
+                        }
                     }
                 }
             }

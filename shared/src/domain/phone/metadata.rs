@@ -1,22 +1,52 @@
-//! libphonenumber's metadata one calling code at a time (see build.rs): a
-//! parse loads the regions of the codes it can reach, not every region, so
-//! the first number a cold start reads costs a few hundred microseconds of
-//! CPU instead of the whole database's tens of milliseconds.
+//! libphonenumber's metadata as build.rs compiled it: each region's
+//! patterns are programs in the binary, so the first number of any region
+//! a cold start reads costs what every later one does.
 
-use std::sync::{Arc, Mutex};
+use super::pattern::{Inst as I, Pattern};
 
-use phonenumber::country::Id as Region;
-use phonenumber::metadata::{Database, loader};
+/// A kind of number (or all of them, the general descriptor): its pattern
+/// and the lengths its national numbers have.
+pub struct Desc {
+    pub pattern: Pattern,
+    pub lengths: &'static [u16],
+    pub local_lengths: &'static [u16],
+}
+
+impl Desc {
+    /// The `phonenumber` crate's `Descriptor::is_match`: a length the kind
+    /// has (when it lists any) and the pattern matching from the start.
+    pub fn is_match(&self, national: &str) -> bool {
+        let length = national.len() as u16;
+        (self.lengths.is_empty() || self.lengths.contains(&length))
+            && self.pattern.matches_start(national)
+    }
+}
+
+/// A national prefix's transform rule: `literal` then the text of `group`.
+pub struct Transform {
+    pub literal: &'static str,
+    pub group: u8,
+}
+
+/// What parsing and validating read of one region (or non-geographic
+/// entity, `001`).
+pub struct Meta {
+    pub id: &'static str,
+    pub code: u16,
+    pub international_prefix: Option<Pattern>,
+    pub national_prefix: Option<&'static str>,
+    pub prefix_for_parsing: Option<Pattern>,
+    pub transform: Option<Transform>,
+    pub leading_digits: Option<Pattern>,
+    pub general: Desc,
+    /// The kinds a valid number matches one of.
+    pub kinds: &'static [Desc],
+}
 
 include!(concat!(env!("OUT_DIR"), "/phone_metadata.rs"));
 
-/// Databases kept for reuse: one per code set seen, most recent last.
-/// Numbers nearly always need one code, so this holds every code a
-/// deployment serves; an odd input that needs two pushes out the oldest.
-const KEPT: usize = 32;
-static KEPT_DATABASES: Mutex<Vec<(Vec<u16>, Arc<Database>)>> = Mutex::new(Vec::new());
-
-fn blob(code: u16) -> Option<&'static [u8]> {
+/// The regions of a calling code, the main one first.
+pub fn regions(code: u16) -> Option<&'static [Meta]> {
     BY_CODE
         .binary_search_by_key(&code, |(c, _)| *c)
         .ok()
@@ -32,45 +62,14 @@ pub fn code_prefix(digits: &str) -> Option<u16> {
     (1..=3)
         .filter_map(|len| digits.get(..len))
         .filter_map(|prefix| prefix.parse().ok())
-        .find(|code| blob(*code).is_some())
+        .find(|code| regions(*code).is_some())
 }
 
-/// The calling code of a region.
-pub fn region_code(region: Region) -> Option<u16> {
-    let id: &str = region.as_ref();
-    REGION_CODES
+/// A region's metadata, by its id.
+pub fn region(id: &str) -> Option<&'static Meta> {
+    let code = REGION_CODES
         .binary_search_by_key(&id, |(r, _)| r)
         .ok()
-        .map(|i| REGION_CODES[i].1)
-}
-
-/// A database holding exactly the regions of `codes` (each a known code).
-pub fn for_codes(codes: &[u16]) -> Arc<Database> {
-    let mut codes = codes.to_vec();
-    codes.sort_unstable();
-    codes.dedup();
-    {
-        let mut kept = KEPT_DATABASES.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = kept.iter().position(|(c, _)| *c == codes) {
-            let entry = kept.remove(i);
-            let database = Arc::clone(&entry.1);
-            kept.push(entry);
-            return database;
-        }
-    }
-    // Built outside the lock: other parses go on meanwhile.
-    let mut regions: Vec<loader::Metadata> = Vec::new();
-    for code in &codes {
-        let bytes = blob(*code).expect("a calling code the metadata holds");
-        let loaded: Vec<loader::Metadata> =
-            postcard::from_bytes(bytes).expect("build.rs wrote this metadata");
-        regions.extend(loaded);
-    }
-    let database = Arc::new(Database::from(regions).expect("the crate's own metadata builds"));
-    let mut kept = KEPT_DATABASES.lock().unwrap_or_else(|e| e.into_inner());
-    kept.push((codes, Arc::clone(&database)));
-    if kept.len() > KEPT {
-        kept.remove(0);
-    }
-    database
+        .map(|i| REGION_CODES[i].1)?;
+    regions(code)?.iter().find(|meta| meta.id == id)
 }
