@@ -148,10 +148,12 @@ async fn a_missing_secret_fails_the_resource_with_a_reason() {
     );
 }
 
-/// The answer goes as one PUT without a content type, which the presigned
-/// URL's signature does not cover.
-#[test]
-fn the_answer_is_put_to_the_response_url() {
+/// What a receiver was sent: the request's head lines and its body.
+type Received = std::thread::JoinHandle<(Vec<String>, Vec<u8>)>;
+
+/// A receiver on loopback for one request: it answers `status` and hands
+/// back what it was sent.
+fn answer_receiver(status: &'static str) -> (String, Received) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!(
         "http://{}/stack/answer?X-Amz-Signature=s",
@@ -180,12 +182,20 @@ fn the_answer_is_put_to_the_response_url() {
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
         stream
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").as_bytes())
             .unwrap();
         (head, body)
     });
+    (url, server)
+}
+
+/// The answer goes as one PUT without a content type, which the presigned
+/// URL's signature does not cover.
+#[tokio::test]
+async fn the_answer_is_put_to_the_response_url() {
+    let (url, server) = answer_receiver("200 OK");
     let answer = json!({"Status": "SUCCESS", "Data": {"KeyId": "k1"}});
-    signing_key::respond(&url, &answer).unwrap();
+    signing_key::respond(&url, &answer).await.unwrap();
     let (head, body) = server.join().unwrap();
     assert_eq!(head[0], "PUT /stack/answer?X-Amz-Signature=s HTTP/1.1");
     assert!(
@@ -195,4 +205,16 @@ fn the_answer_is_put_to_the_response_url() {
         "{head:?}"
     );
     assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), answer);
+}
+
+/// An answer the URL refuses (an expired signature, say) is an error, so
+/// that Lambda tries the event again.
+#[tokio::test]
+async fn an_answer_refused_is_an_error() {
+    let (url, server) = answer_receiver("403 Forbidden");
+    let refused = signing_key::respond(&url, &json!({"Status": "SUCCESS"})).await;
+    server.join().unwrap();
+    let error = refused.unwrap_err();
+    assert!(error.contains("403"), "{error}");
+    assert!(!error.contains("X-Amz-Signature"), "{error}");
 }

@@ -4,8 +4,7 @@
 
 pub mod adapters;
 pub mod config;
-/// CloudFormation custom resources: the `custom-resource` feature.
-#[cfg(feature = "custom-resource")]
+/// CloudFormation custom resources: answering the stack.
 pub mod custom_resource;
 pub mod domain;
 pub mod error;

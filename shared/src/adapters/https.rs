@@ -65,9 +65,31 @@ impl HttpsClient {
         body: String,
         timeout: Duration,
     ) -> Result<(http::StatusCode, Bytes), CallFailed> {
-        let mut request = http::Request::post(url)
+        let request = http::Request::post(url)
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(http::header::USER_AGENT, "phone-auth");
+        self.send(request, headers, body, timeout).await
+    }
+
+    /// PUTs `body` with no content type (what a presigned URL signed
+    /// without one accepts), and reads the whole answer within `timeout`.
+    pub async fn put(
+        &self,
+        url: &http::Uri,
+        body: String,
+        timeout: Duration,
+    ) -> Result<(http::StatusCode, Bytes), CallFailed> {
+        let request = http::Request::put(url).header(http::header::USER_AGENT, "phone-auth");
+        self.send(request, &[], body, timeout).await
+    }
+
+    async fn send(
+        &self,
+        mut request: http::request::Builder,
+        headers: &[(&str, String)],
+        body: String,
+        timeout: Duration,
+    ) -> Result<(http::StatusCode, Bytes), CallFailed> {
         for (name, value) in headers {
             request = request.header(*name, value);
         }
