@@ -1,20 +1,22 @@
 //! The functions as Lambda runs them: each binary started against a local
 //! runtime API (`api_tests::runtime`, as the bench starts them), fed the
 //! events of `events/` on moto, and the embedded-metric-format lines it
-//! writes to standard output read as CloudWatch Logs would read them.
+//! writes to standard output read as CloudWatch Logs would read them; and
+//! what a start-up as deployed does before its first event.
 //!
 //! Needs the debug function binaries: `make test` builds them and runs this
 //! with `FUNCTION_BIN_DIR` set (`--ignored`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use api_tests::runtime::RuntimeApi;
-use api_tests::{code_in, fresh_tables, moto_endpoint, moto_sms};
+use api_tests::{code_in, fresh_tables, moto_endpoint, moto_sms, sdk_config};
 use phone_auth::domain::metric::NAMES;
 use phone_auth::ports::{Clock, SystemClock};
 use serde_json::{Value, json};
@@ -221,4 +223,115 @@ async fn functions_write_their_metrics_as_emf_lines() {
             assert!(!line.contains(secret), "{line}");
         }
     }
+}
+
+/// A stand-in for DynamoDB on loopback that answers DescribeEndpoints,
+/// and says whether one was asked before the function got its first
+/// event.
+fn describe_endpoints_stand_in() -> (String, Arc<AtomicBool>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let asked = Arc::new(AtomicBool::new(false));
+    let seen = Arc::clone(&asked);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if let Some(value) = lower.strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap();
+                }
+                head.push_str(&lower);
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            if head.contains("x-amz-target: dynamodb_20120810.describeendpoints") {
+                seen.store(true, Ordering::SeqCst);
+            }
+            let answer = r#"{"Endpoints":[{"Address":"dynamodb.us-east-1.amazonaws.com","CachePeriodInMinutes":1440}]}"#;
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{answer}",
+                answer.len()
+            );
+            stream.write_all(response.as_bytes()).unwrap();
+        }
+    });
+    (url, asked)
+}
+
+/// Whether code-enter, started with `env`, had called the stand-in by
+/// the time it asked for its first event. That event (a malformed code)
+/// is refused without any call.
+async fn called_before_the_first_event(
+    env: &BTreeMap<&str, String>,
+    stand_in: &Arc<AtomicBool>,
+) -> bool {
+    let function = Function::start("code-enter", env).await;
+    let by_then = Arc::new(AtomicBool::new(false));
+    let (asked, record) = (Arc::clone(stand_in), Arc::clone(&by_then));
+    function
+        .runtime
+        .set_hook(move || record.store(asked.load(Ordering::SeqCst), Ordering::SeqCst));
+    let malformed = json!({ "phone": "+79123456789", "code": "12" });
+    let (status, _) = function.invoke("code-enter.json", malformed).await;
+    assert_eq!(status, 400);
+    function.stop();
+    by_then.load(Ordering::SeqCst)
+}
+
+/// As deployed (keys in Secrets Manager), a start-up opens its connection
+/// to DynamoDB beside the secret reads, before its first event; with its
+/// keys in the environment (a local run), it calls nothing before a
+/// request needs it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the function binaries: make test runs it"]
+async fn a_start_up_as_deployed_connects_to_dynamodb_before_its_first_event() {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let mut arns = Vec::new();
+    for value in [json!({ "kid": "k1", "key": key }).to_string(), key.clone()] {
+        let created = secrets
+            .create_secret()
+            .name(format!("startup-{}", uuid::Uuid::new_v4().simple()))
+            .secret_string(value)
+            .send()
+            .await
+            .unwrap();
+        arns.push(created.arn.unwrap());
+    }
+    let (dynamodb, asked) = describe_endpoints_stand_in();
+    let mut env = BTreeMap::from([
+        ("USERS_TABLE", "users".to_owned()),
+        ("CODES_TABLE", "codes".to_owned()),
+        ("SESSIONS_TABLE", "sessions".to_owned()),
+        ("INVITES_TABLE", "invites".to_owned()),
+        ("JWT_ISSUER", "https://startup.example.com".to_owned()),
+        ("JWT_SECRET_ARN", arns[0].clone()),
+        ("CODE_HASH_SECRET_ARN", arns[1].clone()),
+        ("AWS_ENDPOINT_URL", dynamodb),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ]);
+    assert!(called_before_the_first_event(&env, &asked).await);
+
+    let (dynamodb, asked) = describe_endpoints_stand_in();
+    env.remove("JWT_SECRET_ARN");
+    env.remove("CODE_HASH_SECRET_ARN");
+    env.extend([
+        ("JWT_KEY_ID", "k1".to_owned()),
+        ("JWT_SIGNING_KEY", key.clone()),
+        ("CODE_HASH_SECRET", key),
+        ("AWS_ENDPOINT_URL", dynamodb),
+    ]);
+    assert!(!called_before_the_first_event(&env, &asked).await);
+    assert!(!asked.load(Ordering::SeqCst), "a refusal calls nothing");
 }

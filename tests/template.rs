@@ -398,6 +398,21 @@ fn each_function_reads_only_the_secrets_it_uses() {
         }
         let resource = &resources[function];
         assert_eq!(secrets_read(resource), expected, "{function}'s policy");
+        // Start-up opens the connection to DynamoDB, where every answer but
+        // a refusal uses it, with a call that reads nothing and no more.
+        let describes = resource["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .any(|s| {
+                s["Action"].as_str() == Some("dynamodb:DescribeEndpoints")
+                    && s["Resource"].as_str() == Some("*")
+            });
+        assert_eq!(
+            describes,
+            endpoint.uses_store(),
+            "{function}: DescribeEndpoints"
+        );
         // The ARNs it is given are the ones it may read.
         let env = &resource["Properties"]["Environment"]["Variables"];
         let mut given = BTreeSet::new();

@@ -7,7 +7,7 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 
-use crate::adapters::dynamodb::PHONE_PENDING;
+use crate::adapters::dynamodb::{DynamoStore, PHONE_PENDING};
 use crate::adapters::emf::EmfMetrics;
 use crate::adapters::secrets;
 use crate::config::{Config, ConfigError, Settings, random_secret};
@@ -37,14 +37,33 @@ pub fn config_or_exit<T>(loaded: Result<T, ConfigError>) -> T {
 pub async fn app_from_env<F: Function>() -> App {
     let mut settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
-    config_or_exit(secrets::resolve(&sdk, &mut settings).await);
+    let tables = config_or_exit(settings.tables());
+    let dynamo = DynamoStore::lazy(&sdk, tables);
+    // As deployed, start-up reads its keys from Secrets Manager over TLS;
+    // the connection to DynamoDB is opened meanwhile, so that the first
+    // request finds it open. Lambda runs start-up before the first event,
+    // at full CPU by others' measurements (docs/BENCHMARKS.md). Locally,
+    // with the keys in the environment, nothing connects before a request
+    // needs it.
+    let connect = secrets::named(&settings) && F::ENDPOINT.uses_store();
+    let (resolved, connected) = tokio::join!(secrets::resolve(&sdk, &mut settings), async {
+        if connect {
+            dynamo.connect().await
+        } else {
+            Ok(())
+        }
+    });
+    config_or_exit(resolved);
+    if let Err(error) = connected {
+        // The first request connects instead.
+        tracing::warn!(%error, "connecting to DynamoDB at start-up failed");
+    }
     stand_in_for_unused_secrets(F::ENDPOINT, &mut settings);
     let config: Config = config_or_exit(settings.config());
     for warning in config.rules.warnings(SystemClock.now()) {
         tracing::warn!("configuration: {warning}");
     }
-    let tables = config_or_exit(settings.tables());
-    let store = startup::aws_store(&sdk, tables);
+    let store: Arc<dyn Store> = Arc::new(dynamo);
     let clock = Arc::new(SystemClock);
     let sms: Arc<dyn SmsSender> = if F::ENDPOINT.sends_sms() {
         config_or_exit(startup::sms_sender(&sdk, &config, clock.clone()))

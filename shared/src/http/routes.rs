@@ -46,6 +46,12 @@ impl Endpoint {
         )
     }
 
+    /// Whether every answer but a refusal reads or writes DynamoDB: the
+    /// functions that open their connection to it at start-up.
+    pub const fn uses_store(self) -> bool {
+        !matches!(self, Endpoint::WellKnown)
+    }
+
     /// Whether the endpoint reads the code-hash secret: codes are hashed
     /// under it, and referral cursors signed.
     pub const fn uses_code_hash(self) -> bool {
