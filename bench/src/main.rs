@@ -79,7 +79,7 @@ async fn main() {
         sessions: format!("{prefix}-sessions"),
         invites: format!("{prefix}-invites"),
     };
-    schema::create_tables(&aws_sdk_dynamodb::Client::new(&sdk), &tables)
+    schema::create_tables_without_streams(&aws_sdk_dynamodb::Client::new(&sdk), &tables)
         .await
         .expect("bench tables");
     let api = Api::start(&sdk, &tables).await;

@@ -66,7 +66,7 @@ impl Default for Targets {
                     "ms",
                 ),
                 Worst::new("peak RSS", 24.0, "MiB"),
-                Worst::new("bootstrap (arm64)", 6.0, "MiB"),
+                Worst::new("bootstrap (arm64)", 5.0, "MiB"),
                 Worst::new("zip (arm64)", 2.5, "MiB"),
             ],
             throttled: Vec::new(),
