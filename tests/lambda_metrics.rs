@@ -335,3 +335,69 @@ async fn a_start_up_as_deployed_connects_to_dynamodb_before_its_first_event() {
     assert!(!called_before_the_first_event(&env, &asked).await);
     assert!(!asked.load(Ordering::SeqCst), "a refusal calls nothing");
 }
+
+/// A start-up whose DynamoDB connection fails still serves (the first
+/// request connects instead), and says so in a JSON log line at the level
+/// Lambda's logging settings allow; at ERROR the warning is not written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the function binaries: make test runs it"]
+async fn a_failed_early_connection_is_logged_as_lambda_asks_and_start_up_goes_on() {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let key = uuid::Uuid::new_v4().simple().to_string();
+    let created = secrets
+        .create_secret()
+        .name(format!("startup-{}", uuid::Uuid::new_v4().simple()))
+        .secret_string(&key)
+        .send()
+        .await
+        .unwrap();
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let mut env = BTreeMap::from([
+        ("USERS_TABLE", "users".to_owned()),
+        ("CODES_TABLE", "codes".to_owned()),
+        ("SESSIONS_TABLE", "sessions".to_owned()),
+        ("INVITES_TABLE", "invites".to_owned()),
+        ("JWT_ISSUER", "https://startup.example.com".to_owned()),
+        ("JWT_KEY_ID", "k1".to_owned()),
+        ("JWT_SIGNING_KEY", key),
+        ("CODE_HASH_SECRET_ARN", created.arn.unwrap()),
+        ("AWS_ENDPOINT_URL", nowhere),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
+        ("AWS_LAMBDA_LOG_LEVEL", "WARN".to_owned()),
+    ]);
+    let malformed = json!({ "phone": "+79123456789", "code": "12" });
+    let warnings = |lines: &[String]| -> Vec<Value> {
+        lines
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|log| log["level"] == "WARN")
+            .collect()
+    };
+
+    let function = Function::start("code-enter", &env).await;
+    assert_eq!(
+        function
+            .invoke("code-enter.json", malformed.clone())
+            .await
+            .0,
+        400
+    );
+    let logged = warnings(&function.stop());
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert_eq!(
+        logged[0]["fields"]["message"],
+        "connecting to DynamoDB at start-up failed"
+    );
+
+    env.insert("AWS_LAMBDA_LOG_LEVEL", "ERROR".to_owned());
+    let function = Function::start("code-enter", &env).await;
+    assert_eq!(function.invoke("code-enter.json", malformed).await.0, 400);
+    assert_eq!(warnings(&function.stop()), Vec::<Value>::new());
+}

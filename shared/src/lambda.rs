@@ -6,6 +6,7 @@ use std::sync::Arc;
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::adapters::dynamodb::{DynamoStore, PHONE_PENDING};
 use crate::adapters::emf::EmfMetrics;
@@ -120,10 +121,34 @@ pub fn stand_in_for_unused_secrets(endpoint: Endpoint, settings: &mut Settings) 
     }
 }
 
+/// Logs to standard output as Lambda's logging settings ask: JSON when
+/// `AWS_LAMBDA_LOG_FORMAT` is `JSON` (the template's `LogFormat`), at the
+/// level `AWS_LAMBDA_LOG_LEVEL` names (its `ApplicationLogLevel`), else
+/// `RUST_LOG`'s level, else INFO. The runtime crate's own subscriber does
+/// the same through an `EnvFilter`, whose directive parser links a regex
+/// engine and its Unicode tables into every function for a level.
+pub fn init_logging() {
+    let level = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok())
+        .and_then(|level| level.parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
+    let logs = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_max_level(level);
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
 /// The whole `main` of a function: logs as JSON, configuration checked
 /// before the first request, one app for every invocation.
 pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let app = Arc::new(app_from_env::<F>().await);
     lambda_http::run(lambda_http::service_fn(move |event: Request| {
         let app = Arc::clone(&app);
@@ -135,7 +160,7 @@ pub async fn run<F: Function>() -> Result<(), lambda_http::Error> {
 /// The whole `main` of `account-cleanup`: for each batch of the users
 /// table's stream, finishes the deletion of every user item it removed.
 pub async fn run_account_cleanup() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    init_logging();
     let settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     let store = startup::aws_store(&sdk, config_or_exit(settings.tables()));

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    phone_auth::lambda::init_logging();
     let settings = phone_auth::config::Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     let client = aws_sdk_secretsmanager::Client::new(&sdk);

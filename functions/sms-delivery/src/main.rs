@@ -14,7 +14,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    phone_auth::lambda::init_logging();
     let settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     let stack = settings

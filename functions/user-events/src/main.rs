@@ -10,7 +10,7 @@ use user_events::Bus;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    phone_auth::lambda::init_logging();
     let settings = Settings::from_env();
     let sdk = config_or_exit(startup::lambda_sdk_config(&settings));
     let name = config_or_exit(settings.get("EVENT_BUS_NAME").ok_or(ConfigError {
