@@ -78,36 +78,30 @@ fn emit(hir: &Hir, program: &mut Vec<Inst>) {
         HirKind::Look(Look::End) => program.push(Inst::End),
         HirKind::Look(look) => panic!("no libphonenumber pattern asserts {look:?}"),
         HirKind::Repetition(repetition) => {
+            assert!(
+                repetition.greedy,
+                "no libphonenumber pattern repeats lazily"
+            );
             let min = u8::try_from(repetition.min).expect("short repetitions");
             if let Some(set) = digit_set(&repetition.sub) {
                 let max = repetition
                     .max
                     .map_or(u8::MAX, |m| u8::try_from(m).expect("short repetitions"));
-                program.push(Inst::Repeat {
-                    set,
-                    min,
-                    max,
-                    greedy: repetition.greedy,
-                });
+                program.push(Inst::Counts(min, max));
+                program.push(Inst::Repeat(set));
                 return;
             }
             for _ in 0..min {
                 emit(&repetition.sub, program);
             }
-            let split = |at: u16, end: u16| {
-                if repetition.greedy {
-                    Inst::Split(at + 1, end)
-                } else {
-                    Inst::Split(end, at + 1)
-                }
-            };
             match repetition.max {
                 None => {
+                    // Another copy (the next step), else past the loop.
                     let start = target(program);
                     program.push(Inst::Jump(0));
                     emit(&repetition.sub, program);
                     program.push(Inst::Jump(start));
-                    program[usize::from(start)] = split(start, target(program));
+                    program[usize::from(start)] = Inst::Split(target(program));
                 }
                 Some(max) => {
                     // x{0,3} as (?:x(?:x(?:x)?)?)?: each optional copy may
@@ -120,7 +114,7 @@ fn emit(hir: &Hir, program: &mut Vec<Inst>) {
                     }
                     let end = target(program);
                     for hole in holes {
-                        program[usize::from(hole)] = split(hole, end);
+                        program[usize::from(hole)] = Inst::Split(end);
                     }
                 }
             }
@@ -145,7 +139,7 @@ fn emit(hir: &Hir, program: &mut Vec<Inst>) {
                 emit(branch, program);
                 exits.push(target(program));
                 program.push(Inst::Jump(0));
-                program[usize::from(split)] = Inst::Split(split + 1, target(program));
+                program[usize::from(split)] = Inst::Split(target(program));
             }
             emit(last, program);
             let end = target(program);
