@@ -266,6 +266,36 @@ fn describe_endpoints_stand_in() -> (String, Arc<AtomicBool>) {
     (url, asked)
 }
 
+/// A secret on moto holding `value`: its ARN.
+async fn secret_arn(value: String) -> String {
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let created = secrets
+        .create_secret()
+        .name(format!("startup-{}", uuid::Uuid::new_v4().simple()))
+        .secret_string(value)
+        .send()
+        .await
+        .unwrap();
+    created.arn.unwrap()
+}
+
+/// What a start-up test's code-enter is given: DynamoDB at `dynamodb`,
+/// Secrets Manager on moto, no keys yet.
+fn startup_env(dynamodb: String) -> BTreeMap<&'static str, String> {
+    BTreeMap::from([
+        ("USERS_TABLE", "users".to_owned()),
+        ("CODES_TABLE", "codes".to_owned()),
+        ("SESSIONS_TABLE", "sessions".to_owned()),
+        ("INVITES_TABLE", "invites".to_owned()),
+        ("JWT_ISSUER", "https://startup.example.com".to_owned()),
+        ("AWS_ENDPOINT_URL", dynamodb),
+        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", "us-east-1".to_owned()),
+    ])
+}
+
 /// Whether code-enter, started with `env`, had called the stand-in by
 /// the time it asked for its first event. That event (a malformed code)
 /// is refused without any call.
@@ -293,34 +323,12 @@ async fn called_before_the_first_event(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the function binaries: make test runs it"]
 async fn a_start_up_as_deployed_connects_to_dynamodb_before_its_first_event() {
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
     let key = uuid::Uuid::new_v4().simple().to_string();
-    let mut arns = Vec::new();
-    for value in [json!({ "kid": "k1", "key": key }).to_string(), key.clone()] {
-        let created = secrets
-            .create_secret()
-            .name(format!("startup-{}", uuid::Uuid::new_v4().simple()))
-            .secret_string(value)
-            .send()
-            .await
-            .unwrap();
-        arns.push(created.arn.unwrap());
-    }
     let (dynamodb, asked) = describe_endpoints_stand_in();
-    let mut env = BTreeMap::from([
-        ("USERS_TABLE", "users".to_owned()),
-        ("CODES_TABLE", "codes".to_owned()),
-        ("SESSIONS_TABLE", "sessions".to_owned()),
-        ("INVITES_TABLE", "invites".to_owned()),
-        ("JWT_ISSUER", "https://startup.example.com".to_owned()),
-        ("JWT_SECRET_ARN", arns[0].clone()),
-        ("CODE_HASH_SECRET_ARN", arns[1].clone()),
-        ("AWS_ENDPOINT_URL", dynamodb),
-        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
-    ]);
+    let mut env = startup_env(dynamodb);
+    let jwt = json!({ "kid": "k1", "key": key }).to_string();
+    env.insert("JWT_SECRET_ARN", secret_arn(jwt).await);
+    env.insert("CODE_HASH_SECRET_ARN", secret_arn(key.clone()).await);
     assert!(called_before_the_first_event(&env, &asked).await);
 
     let (dynamodb, asked) = describe_endpoints_stand_in();
@@ -342,33 +350,15 @@ async fn a_start_up_as_deployed_connects_to_dynamodb_before_its_first_event() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the function binaries: make test runs it"]
 async fn a_failed_early_connection_is_logged_as_lambda_asks_and_start_up_goes_on() {
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
     let key = uuid::Uuid::new_v4().simple().to_string();
-    let created = secrets
-        .create_secret()
-        .name(format!("startup-{}", uuid::Uuid::new_v4().simple()))
-        .secret_string(&key)
-        .send()
-        .await
-        .unwrap();
     // A port nothing listens on.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    let mut env = startup_env(format!("http://{}", closed.local_addr().unwrap()));
     drop(closed);
-    let mut env = BTreeMap::from([
-        ("USERS_TABLE", "users".to_owned()),
-        ("CODES_TABLE", "codes".to_owned()),
-        ("SESSIONS_TABLE", "sessions".to_owned()),
-        ("INVITES_TABLE", "invites".to_owned()),
-        ("JWT_ISSUER", "https://startup.example.com".to_owned()),
+    env.extend([
         ("JWT_KEY_ID", "k1".to_owned()),
-        ("JWT_SIGNING_KEY", key),
-        ("CODE_HASH_SECRET_ARN", created.arn.unwrap()),
-        ("AWS_ENDPOINT_URL", nowhere),
-        ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_endpoint()),
-        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-        ("AWS_REGION", "us-east-1".to_owned()),
+        ("JWT_SIGNING_KEY", key.clone()),
+        ("CODE_HASH_SECRET_ARN", secret_arn(key).await),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("AWS_LAMBDA_LOG_LEVEL", "WARN".to_owned()),
     ]);
