@@ -168,6 +168,7 @@ async fn main() {
     targets.print(smoke);
     deletion::table(&timed);
     warm::table(env_number("BENCH_WARM_REQUESTS", "2000")).await;
+    regions::warm_parse_table(env_number("BENCH_WARM_REQUESTS", "2000"));
     load::table(env_number("BENCH_WRK_SECONDS", "10") as u32).await;
     send_model::table();
 }

@@ -78,6 +78,46 @@ pub async fn table(starts: &mut Starts, env: &HashMap<String, String>, targets: 
     );
 }
 
+/// A warm parse and validation of each region's example number, in
+/// microseconds of CPU: this service's compiled patterns, and the
+/// `phonenumber` crate with its patterns compiled at run time (the engine
+/// the service used before), both after a first parse has warmed them.
+pub fn warm_parse_table(repeats: usize) {
+    use phone_auth::domain::phone::Phone;
+
+    let per_number = |parse: &dyn Fn(&str) -> bool, number: &str| -> f64 {
+        assert!(parse(number), "{number} parses");
+        let start = crate::warm::thread_cpu_ns();
+        for _ in 0..repeats {
+            assert!(parse(number));
+        }
+        (crate::warm::thread_cpu_ns() - start) as f64 / repeats as f64 / 1000.0
+    };
+    let ours = |number: &str| Phone::parse(number, None).is_ok();
+    let crate_regex = |number: &str| {
+        phonenumber::parse(None, number).is_ok_and(|parsed| phonenumber::is_valid(&parsed))
+    };
+    println!(
+        "\n| warm parse, CPU per number (us) | {} |",
+        REGIONS.join(" | ")
+    );
+    println!("| --- |{}", " --- |".repeat(REGIONS.len()));
+    for (name, parse) in [
+        (
+            "compiled patterns (this service)",
+            &ours as &dyn Fn(&str) -> bool,
+        ),
+        ("phonenumber crate, regex at run time", &crate_regex),
+    ] {
+        let cells: Vec<String> = REGIONS
+            .iter()
+            .map(|region| format!("{:.2}", per_number(parse, &example(region))))
+            .collect();
+        println!("| {name} | {} |", cells.join(" | "));
+    }
+    println!("\n{repeats} parses of each region's example mobile number (E.164), in-process.");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

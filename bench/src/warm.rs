@@ -27,7 +27,7 @@ impl SmsSender for NullSms {
 }
 
 /// CPU time this thread has used, in nanoseconds.
-fn thread_cpu_ns() -> u64 {
+pub fn thread_cpu_ns() -> u64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

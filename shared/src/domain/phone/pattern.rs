@@ -84,7 +84,9 @@ impl Pattern {
     pub fn captures(&self, text: &str) -> Option<Captures> {
         let text = text.as_bytes();
         let width = text.len() + 1;
-        let mut visited = vec![false; self.program.len() * width];
+        // One bit per pair: a few hundred bytes to clear for the longest
+        // programs, which a warm parse runs a dozen times.
+        let mut visited = vec![0u64; (self.program.len() * width).div_ceil(64)];
         let mut slots = vec![None; 2 * usize::from(self.groups)];
         let mut stack = vec![Frame::Step { pc: 0, at: 0 }];
         while let Some(frame) = stack.pop() {
@@ -96,11 +98,12 @@ impl Pattern {
                 Frame::Step { pc, at } => (pc, at),
             };
             loop {
-                let seen = &mut visited[pc * width + at];
-                if *seen {
+                let pair = pc * width + at;
+                let (word, bit) = (pair / 64, 1u64 << (pair % 64));
+                if visited[word] & bit != 0 {
                     break;
                 }
-                *seen = true;
+                visited[word] |= bit;
                 match self.program[pc] {
                     Inst::Class(set) => {
                         if text.get(at).is_some_and(|b| digit_bit(*b) & set != 0) {
