@@ -11,6 +11,11 @@ ensure_venv .venv requirements-test.txt
 ensure_venv .venv-sam requirements-sam.txt
 export PATH="$PWD/.venv/bin:$PATH"
 mkdir -p target
+# A fresh clone gains nothing from incremental compilation, and its caches
+# would double the target directory on a machine whose disk is not ours.
+if [ -n "${CI:-}" ]; then
+    export CARGO_INCREMENTAL=0
+fi
 
 trap stop_started EXIT INT TERM
 
@@ -89,3 +94,5 @@ grep -h "^browser test: passed\|^SKIPPED" target/browser.log
 grep -h "^generated Python client:" target/clients.log
 grep -h "^verifiers: passed" target/verifiers.log
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed\n", passed, failed }' "$log"
+# What the run left on disk: a CI machine's disk is shared and not ours.
+du -sh "$bin" 2> /dev/null | sed 's/^\([^\t]*\)\t.*/target directory: \1/'
