@@ -8,13 +8,14 @@
 //! with `FUNCTION_BIN_DIR` set (`--ignored`).
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use api_tests::receiver::{Answer, Receiver};
 use api_tests::runtime::RuntimeApi;
 use api_tests::{code_in, fresh_tables, moto_endpoint, moto_sms, sdk_config};
 use phone_auth::domain::metric::NAMES;
@@ -225,45 +226,22 @@ async fn functions_write_their_metrics_as_emf_lines() {
     }
 }
 
-/// A stand-in for DynamoDB on loopback that answers DescribeEndpoints,
-/// and says whether one was asked before the function got its first
-/// event.
-fn describe_endpoints_stand_in() -> (String, Arc<AtomicBool>) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let asked = Arc::new(AtomicBool::new(false));
-    let seen = Arc::clone(&asked);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut head = String::new();
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if let Some(value) = lower.strip_prefix("content-length:") {
-                    length = value.trim().parse().unwrap();
-                }
-                head.push_str(&lower);
-            }
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body).unwrap();
-            if head.contains("x-amz-target: dynamodb_20120810.describeendpoints") {
-                seen.store(true, Ordering::SeqCst);
-            }
-            let answer = r#"{"Endpoints":[{"Address":"dynamodb.us-east-1.amazonaws.com","CachePeriodInMinutes":1440}]}"#;
-            let response = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/x-amz-json-1.0\r\ncontent-length: {}\r\n\r\n{answer}",
-                answer.len()
-            );
-            stream.write_all(response.as_bytes()).unwrap();
-        }
-    });
-    (url, asked)
+/// A stand-in for DynamoDB on loopback that answers DescribeEndpoints.
+fn describe_endpoints_stand_in() -> Receiver {
+    Receiver::start(Answer {
+        status: "200 OK",
+        body: Some((
+            "application/x-amz-json-1.0",
+            r#"{"Endpoints":[{"Address":"dynamodb.us-east-1.amazonaws.com","CachePeriodInMinutes":1440}]}"#,
+        )),
+    })
+}
+
+/// Whether the stand-in was asked for DynamoDB's endpoints.
+fn asked_for_endpoints(stand_in: &Receiver) -> bool {
+    stand_in.received().iter().any(|request| {
+        request.header("x-amz-target") == Some("DynamoDB_20120810.DescribeEndpoints")
+    })
 }
 
 /// A secret on moto holding `value`: its ARN.
@@ -299,16 +277,13 @@ fn startup_env(dynamodb: String) -> BTreeMap<&'static str, String> {
 /// Whether code-enter, started with `env`, had called the stand-in by
 /// the time it asked for its first event. That event (a malformed code)
 /// is refused without any call.
-async fn called_before_the_first_event(
-    env: &BTreeMap<&str, String>,
-    stand_in: &Arc<AtomicBool>,
-) -> bool {
+async fn called_before_the_first_event(env: &BTreeMap<&str, String>, stand_in: &Receiver) -> bool {
     let function = Function::start("code-enter", env).await;
     let by_then = Arc::new(AtomicBool::new(false));
-    let (asked, record) = (Arc::clone(stand_in), Arc::clone(&by_then));
+    let (stand_in, record) = (stand_in.clone(), Arc::clone(&by_then));
     function
         .runtime
-        .set_hook(move || record.store(asked.load(Ordering::SeqCst), Ordering::SeqCst));
+        .set_hook(move || record.store(asked_for_endpoints(&stand_in), Ordering::SeqCst));
     let malformed = json!({ "phone": "+79123456789", "code": "12" });
     let (status, _) = function.invoke("code-enter.json", malformed).await;
     assert_eq!(status, 400);
@@ -324,24 +299,24 @@ async fn called_before_the_first_event(
 #[ignore = "needs the function binaries: make test runs it"]
 async fn a_start_up_as_deployed_connects_to_dynamodb_before_its_first_event() {
     let key = uuid::Uuid::new_v4().simple().to_string();
-    let (dynamodb, asked) = describe_endpoints_stand_in();
-    let mut env = startup_env(dynamodb);
+    let stand_in = describe_endpoints_stand_in();
+    let mut env = startup_env(stand_in.url.clone());
     let jwt = json!({ "kid": "k1", "key": key }).to_string();
     env.insert("JWT_SECRET_ARN", secret_arn(jwt).await);
     env.insert("CODE_HASH_SECRET_ARN", secret_arn(key.clone()).await);
-    assert!(called_before_the_first_event(&env, &asked).await);
+    assert!(called_before_the_first_event(&env, &stand_in).await);
 
-    let (dynamodb, asked) = describe_endpoints_stand_in();
+    let stand_in = describe_endpoints_stand_in();
     env.remove("JWT_SECRET_ARN");
     env.remove("CODE_HASH_SECRET_ARN");
     env.extend([
         ("JWT_KEY_ID", "k1".to_owned()),
         ("JWT_SIGNING_KEY", key.clone()),
         ("CODE_HASH_SECRET", key),
-        ("AWS_ENDPOINT_URL", dynamodb),
+        ("AWS_ENDPOINT_URL", stand_in.url.clone()),
     ]);
-    assert!(!called_before_the_first_event(&env, &asked).await);
-    assert!(!asked.load(Ordering::SeqCst), "a refusal calls nothing");
+    assert!(!called_before_the_first_event(&env, &stand_in).await);
+    assert!(stand_in.received().is_empty(), "a refusal calls nothing");
 }
 
 /// A start-up whose DynamoDB connection fails still serves (the first

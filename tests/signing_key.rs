@@ -2,8 +2,7 @@
 //! moto): the RSA key it adds, a rotation, a failure, and its answer to
 //! CloudFormation.
 
-use std::io::{BufRead, BufReader, Read, Write};
-
+use api_tests::receiver::{Answer, Receiver};
 use phone_auth::adapters::secrets;
 use phone_auth::config::Settings;
 use serde_json::{Value, json};
@@ -148,72 +147,39 @@ async fn a_missing_secret_fails_the_resource_with_a_reason() {
     );
 }
 
-/// What a receiver was sent: the request's head lines and its body.
-type Received = std::thread::JoinHandle<(Vec<String>, Vec<u8>)>;
-
-/// A receiver on loopback for one request: it answers `status` and hands
-/// back what it was sent.
-fn answer_receiver(status: &'static str) -> (String, Received) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!(
-        "http://{}/stack/answer?X-Amz-Signature=s",
-        listener.local_addr().unwrap()
-    );
-    let server = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut head = Vec::new();
-        loop {
-            let mut line = String::new();
-            reader.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            head.push(line.trim_end().to_owned());
-        }
-        let length: usize = head
-            .iter()
-            .find_map(|h| {
-                h.to_ascii_lowercase()
-                    .strip_prefix("content-length: ")
-                    .map(|v| v.parse().unwrap())
-            })
-            .unwrap();
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body).unwrap();
-        stream
-            .write_all(format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\n\r\n").as_bytes())
-            .unwrap();
-        (head, body)
-    });
-    (url, server)
+/// A receiver on loopback standing in for the presigned URL, answering
+/// `status`, and that URL.
+fn answer_receiver(status: &'static str) -> (Receiver, String) {
+    let receiver = Receiver::start(Answer { status, body: None });
+    let url = format!("{}/stack/answer?X-Amz-Signature=s", receiver.url);
+    (receiver, url)
 }
 
 /// The answer goes as one PUT without a content type, which the presigned
 /// URL's signature does not cover.
 #[tokio::test]
 async fn the_answer_is_put_to_the_response_url() {
-    let (url, server) = answer_receiver("200 OK");
+    let (receiver, url) = answer_receiver("200 OK");
     let answer = json!({"Status": "SUCCESS", "Data": {"KeyId": "k1"}});
     signing_key::respond(&url, &answer).await.unwrap();
-    let (head, body) = server.join().unwrap();
-    assert_eq!(head[0], "PUT /stack/answer?X-Amz-Signature=s HTTP/1.1");
-    assert!(
-        !head
-            .iter()
-            .any(|h| h.to_ascii_lowercase().starts_with("content-type")),
-        "{head:?}"
+    let [request] = &receiver.received()[..] else {
+        panic!("one request: {:?}", receiver.received())
+    };
+    assert_eq!(request.line, "PUT /stack/answer?X-Amz-Signature=s HTTP/1.1");
+    assert_eq!(request.header("content-type"), None, "{request:?}");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&request.body).unwrap(),
+        answer
     );
-    assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), answer);
 }
 
 /// An answer the URL refuses (an expired signature, say) is an error, so
 /// that Lambda tries the event again.
 #[tokio::test]
 async fn an_answer_refused_is_an_error() {
-    let (url, server) = answer_receiver("403 Forbidden");
+    let (receiver, url) = answer_receiver("403 Forbidden");
     let refused = signing_key::respond(&url, &json!({"Status": "SUCCESS"})).await;
-    server.join().unwrap();
+    assert_eq!(receiver.received().len(), 1);
     let error = refused.unwrap_err();
     assert!(error.contains("403"), "{error}");
     assert!(!error.contains("X-Amz-Signature"), "{error}");

@@ -17,6 +17,7 @@ use phone_auth::ports::{Clock, SmsSender, Store, SystemClock};
 use serde_json::Value;
 
 mod faults;
+pub mod receiver;
 pub mod runtime;
 pub use faults::{FaultyStore, FlakySms};
 
