@@ -72,7 +72,7 @@ if ! wait_for "http://127.0.0.1:$api_port/" 900; then
     exit 1
 fi
 EMULATE_API="http://127.0.0.1:$api_port" EMULATE_MOTO="http://127.0.0.1:$emulate_moto_port" \
-    cargo test --locked -p api-tests --test emulate -- --ignored 2>&1 | tee -a "$log"
+    cargo test --locked -p api-tests --test suite -- --ignored emulate:: 2>&1 | tee -a "$log"
 
 echo "==> make bench, smoke run: debug binaries, tiny counts (the figures mean nothing)"
 if ! command -v wrk > /dev/null; then
@@ -81,7 +81,7 @@ if ! command -v wrk > /dev/null; then
 fi
 cargo build --locked -p bench -p phone-enter -p code-enter -p user-profile -p token-refresh -p token-revoke -p well-known
 echo "==> the functions under a Lambda runtime API: the metric lines they write"
-FUNCTION_BIN_DIR="$(realpath "$bin")/debug" cargo test --locked -p api-tests --test lambda_metrics -- --ignored 2>&1 | tee -a "$log"
+FUNCTION_BIN_DIR="$(realpath "$bin")/debug" cargo test --locked -p api-tests --test suite -- --ignored lambda_metrics:: 2>&1 | tee -a "$log"
 start_tls_proxy "$moto_port"
 MOTO_TLS_ENDPOINT="$tls_endpoint" BENCH_CA_BUNDLE="$tls_bundle" \
     BENCH_SMOKE=1 BENCH_SPAWNS=2 BENCH_WARM_REQUESTS=20 BENCH_WRK_SECONDS=1 BENCH_REFERRALS=100 BENCH_BIN_DIR="$bin/debug" "$bin/debug/bench"
