@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use api_tests::receiver::{Answer, Receiver};
 use api_tests::runtime::RuntimeApi;
-use api_tests::{code_in, fresh_tables, moto_endpoint, moto_sms, sdk_config};
+use api_tests::{code_in, create_secret, fresh_tables, moto_endpoint, moto_sms, sdk_config};
 use phone_auth::domain::metric::NAMES;
 use phone_auth::ports::{Clock, SystemClock};
 use serde_json::{Value, json};
@@ -245,16 +245,9 @@ fn asked_for_endpoints(stand_in: &Receiver) -> bool {
 }
 
 /// A secret on moto holding `value`: its ARN.
-async fn secret_arn(value: String) -> String {
+async fn secret_arn(value: &str) -> String {
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
-    let created = secrets
-        .create_secret()
-        .name(format!("startup-{}", uuid::Uuid::new_v4().simple()))
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
-    created.arn.unwrap()
+    create_secret(&secrets, value).await
 }
 
 /// What a start-up test's code-enter is given: DynamoDB at `dynamodb`,
@@ -302,8 +295,8 @@ async fn a_start_up_as_deployed_connects_to_dynamodb_before_its_first_event() {
     let stand_in = describe_endpoints_stand_in();
     let mut env = startup_env(stand_in.url.clone());
     let jwt = json!({ "kid": "k1", "key": key }).to_string();
-    env.insert("JWT_SECRET_ARN", secret_arn(jwt).await);
-    env.insert("CODE_HASH_SECRET_ARN", secret_arn(key.clone()).await);
+    env.insert("JWT_SECRET_ARN", secret_arn(&jwt).await);
+    env.insert("CODE_HASH_SECRET_ARN", secret_arn(&key).await);
     assert!(called_before_the_first_event(&env, &stand_in).await);
 
     let stand_in = describe_endpoints_stand_in();
@@ -333,7 +326,7 @@ async fn a_failed_early_connection_is_logged_as_lambda_asks_and_start_up_goes_on
     env.extend([
         ("JWT_KEY_ID", "k1".to_owned()),
         ("JWT_SIGNING_KEY", key.clone()),
-        ("CODE_HASH_SECRET_ARN", secret_arn(key).await),
+        ("CODE_HASH_SECRET_ARN", secret_arn(&key).await),
         ("AWS_LAMBDA_LOG_FORMAT", "JSON".to_owned()),
         ("AWS_LAMBDA_LOG_LEVEL", "WARN".to_owned()),
     ]);

@@ -3,20 +3,9 @@
 
 use std::collections::HashMap;
 
+use api_tests::create_secret as secret;
 use phone_auth::adapters::secrets;
 use phone_auth::config::Settings;
-
-async fn secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
-    let name = format!("test-{}", uuid::Uuid::new_v4().simple());
-    let created = client
-        .create_secret()
-        .name(name)
-        .secret_string(value)
-        .send()
-        .await
-        .unwrap();
-    created.arn.unwrap()
-}
 
 fn settings(pairs: &[(&str, &str)]) -> Settings {
     Settings::from_map(

@@ -9,14 +9,8 @@ use serde_json::{Value, json};
 
 /// A secret as the template's `GenerateSecretString` makes it.
 async fn stack_secret(client: &aws_sdk_secretsmanager::Client) -> String {
-    let created = client
-        .create_secret()
-        .name(format!("jwt-{}", uuid::Uuid::new_v4().simple()))
-        .secret_string(json!({"kid": "k1", "key": "a".repeat(64)}).to_string())
-        .send()
-        .await
-        .unwrap();
-    created.arn.unwrap()
+    let value = json!({"kid": "k1", "key": "a".repeat(64)});
+    api_tests::create_secret(client, &value.to_string()).await
 }
 
 /// `events/signing-key.json` as CloudFormation would send it for `kind`.

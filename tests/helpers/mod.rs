@@ -154,6 +154,18 @@ pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     phone_auth::startup::moto_sdk_config(endpoint).await
 }
 
+/// A new secret holding `value`, under a unique name: its ARN.
+pub async fn create_secret(client: &aws_sdk_secretsmanager::Client, value: &str) -> String {
+    let created = client
+        .create_secret()
+        .name(format!("test-{}", uuid::Uuid::new_v4().simple()))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("creating a secret");
+    created.arn.expect("a secret's ARN")
+}
+
 /// Four new tables with a unique prefix, so every test starts empty.
 pub async fn fresh_tables() -> (aws_sdk_dynamodb::Client, Tables) {
     fresh_tables_at(&moto_endpoint()).await

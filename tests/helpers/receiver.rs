@@ -68,11 +68,9 @@ fn serve(mut stream: TcpStream, kept: &Mutex<Vec<Request>>, answer: Answer) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     while let Some(request) = read(&mut reader) {
         kept.lock().unwrap().push(request);
-        let (content_type, body) = answer.body.unwrap_or(("", ""));
-        let typed = if answer.body.is_some() {
-            format!("content-type: {content_type}\r\n")
-        } else {
-            String::new()
+        let (typed, body) = match answer.body {
+            Some((content_type, body)) => (format!("content-type: {content_type}\r\n"), body),
+            None => (String::new(), ""),
         };
         let response = format!(
             "HTTP/1.1 {}\r\n{typed}content-length: {}\r\n\r\n{body}",
